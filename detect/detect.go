@@ -1,0 +1,220 @@
+// Package detect runs blockscope's detectors over a trace and reports their
+// findings.
+//
+// A detector is a value ([Detector]) whose analyzer consumes parse's event
+// stream in the same single pass as every other and reports findings when
+// the trace ends. Findings point at the user's line (see
+// [parse.Stacks.Location]) and say which evidence they rest on.
+package detect
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blockscope/blockscope/parse"
+)
+
+// Severity ranks a finding.
+type Severity string
+
+// The severities, most severe first.
+const (
+	SeverityError   Severity = "error"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
+)
+
+func (s Severity) rank() int {
+	switch s {
+	case SeverityError:
+		return 0
+	case SeverityWarning:
+		return 1
+	}
+	return 2
+}
+
+// Evidence names what a finding rests on.
+type Evidence string
+
+// The evidence sources.
+const (
+	// EvidenceRuntime: the runtime's own scheduling events, which carry no
+	// object identity.
+	EvidenceRuntime Evidence = "runtime"
+	// EvidenceAnnotations: blockscope primitives' annotations, which name
+	// the object and pair each release with its acquire.
+	EvidenceAnnotations Evidence = "annotations"
+)
+
+// Site is a place in the program: a location and the stack it was read from.
+type Site struct {
+	Goroutine parse.GoID    `json:"goroutine"`
+	Location  parse.Frame   `json:"location"`
+	Stack     []parse.Frame `json:"stack,omitempty"`
+}
+
+// Related is another goroutine that plays a part in a finding: the holder
+// of a lock, the creator of a leaked goroutine, a waker.
+type Related struct {
+	Role string `json:"role"`
+	Site
+}
+
+// Finding is one thing blockscope reports. Its JSON field names are stable.
+type Finding struct {
+	Kind       string        `json:"kind"`
+	Severity   Severity      `json:"severity"`
+	Confidence string        `json:"confidence,omitempty"`
+	Message    string        `json:"message"`
+	Goroutines []parse.GoID  `json:"goroutines"`
+	Location   parse.Frame   `json:"location"`
+	Stack      []parse.Frame `json:"stack"`
+	Evidence   Evidence      `json:"evidence"`
+	// Reason is the wait reason, for findings about blocked goroutines.
+	Reason string `json:"reason,omitempty"`
+	// Duration is the finding's main duration (the longest block or wait);
+	// Total sums them where there are several.
+	Duration time.Duration `json:"duration_ns"`
+	Total    time.Duration `json:"total_ns,omitempty"`
+	// Test is the test that (transitively) started the goroutines, if any.
+	Test    string    `json:"test,omitempty"`
+	Related []Related `json:"related,omitempty"`
+	// Object names the primitive object a finding is about, where known.
+	Object string `json:"object,omitempty"`
+	// Stats holds detector-specific figures (counts, percentiles in ns).
+	Stats map[string]int64 `json:"stats,omitempty"`
+	// Hint says what to look at and what usually fixes it.
+	Hint string `json:"hint,omitempty"`
+}
+
+// Analyzer is one detector's state over one pass.
+type Analyzer interface {
+	parse.Consumer
+	// Findings returns what the analyzer found; called after Finalize.
+	Findings() []Finding
+}
+
+// Detector is a kind of finding and the analyzer that reports it.
+type Detector struct {
+	Name string // the finding kind, as --fail-on names it
+	Doc  string // one paragraph: what it reports, its evidence and flags
+	New  func(cfg *Config) Analyzer
+}
+
+// Config holds every detector's options. The zero value is not useful;
+// start from DefaultConfig.
+type Config struct {
+	Leak LeakOptions
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() *Config {
+	return &Config{}
+}
+
+// Detectors lists every detector, in report order.
+func Detectors() []*Detector {
+	return []*Detector{Leak}
+}
+
+// Lookup returns the detector of that name, or nil.
+func Lookup(name string) *Detector {
+	for _, d := range Detectors() {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	Trace    *parse.Trace
+	Findings []Finding
+}
+
+// Run parses the trace at path ("-" for standard input) with every
+// detector in one pass. Like parse.File, it returns a partial result
+// together with the error when the trace could be read only in part.
+func Run(path string, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	var analyzers []Analyzer
+	for _, d := range Detectors() {
+		a := d.New(cfg)
+		analyzers = append(analyzers, a)
+		consumers = append(consumers, a)
+	}
+	t, err := parse.File(path, parse.Options{DropBlocks: true}, consumers...)
+	if t == nil {
+		return nil, err
+	}
+	res := &Result{Trace: t}
+	for _, a := range analyzers {
+		res.Findings = append(res.Findings, a.Findings()...)
+	}
+	Sort(res.Findings)
+	return res, err
+}
+
+// Sort orders findings by kind, file, line and first goroutine, so output
+// is deterministic.
+func Sort(fs []Finding) {
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(
+			cmp.Compare(a.Kind, b.Kind),
+			cmp.Compare(a.Location.File, b.Location.File),
+			cmp.Compare(a.Location.Line, b.Location.Line),
+			cmp.Compare(firstG(a), firstG(b)),
+			cmp.Compare(a.Message, b.Message),
+		)
+	})
+}
+
+func firstG(f Finding) parse.GoID {
+	if len(f.Goroutines) == 0 {
+		return -1
+	}
+	return f.Goroutines[0]
+}
+
+// site builds a Site from a goroutine and one of its stacks.
+func site(t *parse.Trace, g parse.GoID, stack parse.StackID) Site {
+	loc, _ := t.Stacks.Location(stack)
+	return Site{Goroutine: g, Location: loc, Stack: t.Stacks.Frames(stack)}
+}
+
+// plural returns "1 goroutine" or "3 goroutines".
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// shortFunc drops the package path from a function name.
+func shortFunc(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	if dot := strings.IndexByte(fn[slash+1:], '.'); dot >= 0 {
+		return fn[slash+1+dot+1:]
+	}
+	return fn
+}
+
+// roundDuration rounds for messages: 3 significant figures at most.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d >= time.Microsecond:
+		return d.Round(10 * time.Nanosecond)
+	}
+	return d
+}

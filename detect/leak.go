@@ -1,0 +1,384 @@
+package detect
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blockscope/blockscope/parse"
+)
+
+// Leak reports goroutines still blocked at the end of the trace on a
+// channel, a select, a nil channel, a sync.Mutex or RWMutex, a WaitGroup or a
+// Cond: the goroutine leaks and partial deadlocks that goleak finds at the
+// end of a test, found here from the trace alone.
+//
+// Goroutines blocked in sleep, network I/O or a syscall, the runtime's and
+// the tracer's own goroutines, and the testing framework's idle goroutines
+// are never leaks. Goroutines leaked at the same line are one finding.
+//
+// Confidence "no-waker-alive" (severity error): no goroutine that could wake
+// it is left: every goroutine that ever woke a waiter at the same blocked
+// site has exited or is itself stuck (for a site nobody was ever woken at,
+// the goroutine's creator stands in), and no timer or network poller ever
+// woke a waiter there. Confidence "blocked-at-end" (severity warning):
+// blocked when the trace ended, but a live goroutine might still wake it;
+// idle workers of a server traced mid-run look like this.
+//
+// Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction, MinBlocked
+// (default 0: a short trace still reports).
+//
+// Wrong:
+//
+//	ch := make(chan int)
+//	go func() { ch <- work() }() // leaks when the select times out
+//	select {
+//	case v := <-ch:
+//	case <-time.After(time.Second):
+//	}
+//
+// Right: make(chan int, 1), so the send never blocks.
+var Leak = &Detector{
+	Name: "leak",
+	Doc:  "goroutines blocked at trace end on channels, select, mutexes, WaitGroups or Conds",
+	New:  func(cfg *Config) Analyzer { return newLeak(cfg.Leak) },
+}
+
+// Leak confidences.
+const (
+	ConfidenceNoWaker      = "no-waker-alive"
+	ConfidenceBlockedAtEnd = "blocked-at-end"
+)
+
+// LeakOptions configure the leak detector, as goleak's options do.
+type LeakOptions struct {
+	// IgnoreTopFunction ignores goroutines whose innermost function
+	// outside the runtime is one of these (full names, as in stacks).
+	IgnoreTopFunction []string
+	// IgnoreAnyFunction ignores goroutines with one of these functions
+	// anywhere in their stack.
+	IgnoreAnyFunction []string
+	// MinBlocked ignores goroutines blocked for less than this at the end.
+	MinBlocked time.Duration
+}
+
+// leakReasons are the waits nothing but another goroutine can end.
+var leakReasons = map[string]bool{
+	parse.ReasonChanSend:    true,
+	parse.ReasonChanReceive: true,
+	parse.ReasonSelect:      true,
+	parse.ReasonForever:     true,
+	parse.ReasonSync:        true,
+	parse.ReasonCond:        true,
+}
+
+type siteKey struct {
+	reason string
+	loc    parse.Frame
+}
+
+type siteWakers struct {
+	wakers []parse.GoID // distinct goroutines that woke a waiter here
+	env    bool         // a timer or the network poller woke a waiter here
+}
+
+type leak struct {
+	opts     LeakOptions
+	sites    map[siteKey]*siteWakers
+	locs     map[parse.StackID]parse.Frame // blocked stack → location
+	findings []Finding
+}
+
+func newLeak(opts LeakOptions) *leak {
+	return &leak{
+		opts:  opts,
+		sites: make(map[siteKey]*siteWakers),
+		locs:  make(map[parse.StackID]parse.Frame),
+	}
+}
+
+func (l *leak) loc(t *parse.Trace, s parse.StackID) parse.Frame {
+	f, ok := l.locs[s]
+	if !ok {
+		f, _ = t.Stacks.Location(s)
+		l.locs[s] = f
+	}
+	return f
+}
+
+// Event records who wakes waiters at each blocked site.
+func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
+	if ev.Kind != parse.EvWake || !leakReasons[ev.Reason] {
+		return
+	}
+	k := siteKey{ev.Reason, l.loc(t, ev.Stack)}
+	sw := l.sites[k]
+	if sw == nil {
+		sw = &siteWakers{}
+		l.sites[k] = sw
+	}
+	if ev.Peer == parse.NoGoroutine {
+		sw.env = true
+	} else if !slices.Contains(sw.wakers, ev.Peer) {
+		sw.wakers = append(sw.wakers, ev.Peer)
+	}
+}
+
+// Finalize finds the goroutines blocked at the end and groups them.
+func (l *leak) Finalize(t *parse.Trace) {
+	end := parse.Time(t.End - t.Start)
+	gs := t.Goroutines()
+	var leaked []*parse.Goroutine
+	candidate := make(map[parse.GoID]bool)
+	for i := range gs {
+		g := &gs[i]
+		if g.State != parse.StateWaiting || !leakReasons[g.Reason] || g.System {
+			continue
+		}
+		if idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, g.Stack) {
+			continue
+		}
+		candidate[g.ID] = true
+		if time.Duration(end-g.Since) < l.opts.MinBlocked {
+			continue
+		}
+		leaked = append(leaked, g)
+	}
+	wakeable := l.wakeable(t, candidate)
+
+	type group struct {
+		key        siteKey
+		confidence string
+		gs         []*parse.Goroutine
+	}
+	var groups []*group
+	index := make(map[string]*group)
+	for _, g := range leaked {
+		k := siteKey{g.Reason, l.loc(t, g.Stack)}
+		conf := ConfidenceBlockedAtEnd
+		if !wakeable[g.ID] {
+			conf = ConfidenceNoWaker
+		}
+		id := fmt.Sprintf("%s\x00%v\x00%s", k.reason, k.loc, conf)
+		gr := index[id]
+		if gr == nil {
+			gr = &group{key: k, confidence: conf}
+			index[id] = gr
+			groups = append(groups, gr)
+		}
+		gr.gs = append(gr.gs, g)
+	}
+	for _, gr := range groups {
+		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.gs))
+	}
+}
+
+// wakeable decides, for each candidate, whether some goroutine that could
+// wake it is still able to run: a fixpoint over "woken by a live goroutine,
+// or by a candidate that is itself wakeable".
+func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse.GoID]bool {
+	live := func(id parse.GoID) bool {
+		g := t.Goroutine(id)
+		if g == nil || g.State == parse.StateExited || g.System {
+			return false
+		}
+		if g.State != parse.StateWaiting {
+			return true
+		}
+		if !leakReasons[g.Reason] {
+			return true // sleeping or in the network: it will run again
+		}
+		return false
+	}
+	potential := make(map[parse.GoID][]parse.GoID, len(candidate))
+	result := make(map[parse.GoID]bool, len(candidate))
+	for id := range candidate {
+		g := t.Goroutine(id)
+		sw := l.sites[siteKey{g.Reason, l.loc(t, g.Stack)}]
+		switch {
+		case sw != nil && sw.env:
+			result[id] = true // a timer or the network woke waiters here before
+		case sw != nil && len(sw.wakers) > 0:
+			potential[id] = sw.wakers
+		case g.Creator != parse.NoGoroutine:
+			potential[id] = []parse.GoID{g.Creator}
+		default:
+			result[id] = true // nothing known: it may well be woken
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for id, ps := range potential {
+			if result[id] {
+				continue
+			}
+			for _, p := range ps {
+				if p != id && (live(p) || candidate[p] && result[p]) {
+					result[id] = true
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return result
+}
+
+// idleFramework reports whether a blocked stack is the testing framework
+// waiting for tests (t.Run waiting for its subtest, t.Parallel, the test
+// runner): not a leak of the user's.
+func idleFramework(s *parse.Stacks, id parse.StackID) bool {
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		f := s.Frame(id, i)
+		if f.IsRuntime() {
+			continue
+		}
+		return f.Package() == "testing"
+	}
+	return false
+}
+
+func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
+	if len(l.opts.IgnoreTopFunction) == 0 && len(l.opts.IgnoreAnyFunction) == 0 {
+		return false
+	}
+	top := true
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		fn := s.Frame(id, i).Func
+		if slices.Contains(l.opts.IgnoreAnyFunction, fn) {
+			return true
+		}
+		if top && slices.Contains(l.opts.IgnoreTopFunction, fn) {
+			return true
+		}
+		if top && !s.Frame(id, i).IsRuntime() {
+			top = false
+		}
+	}
+	return false
+}
+
+func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, gs []*parse.Goroutine) Finding {
+	slices.SortFunc(gs, func(a, b *parse.Goroutine) int { return int(a.ID - b.ID) })
+	f := Finding{
+		Kind:       "leak",
+		Severity:   SeverityWarning,
+		Confidence: conf,
+		Location:   k.loc,
+		Stack:      t.Stacks.Frames(gs[0].Stack),
+		Evidence:   EvidenceRuntime,
+		Reason:     k.reason,
+	}
+	if conf == ConfidenceNoWaker {
+		f.Severity = SeverityError
+	}
+	for _, g := range gs {
+		f.Goroutines = append(f.Goroutines, g.ID)
+		d := time.Duration(end - g.Since)
+		f.Total += d
+		f.Duration = max(f.Duration, d)
+	}
+	first := gs[0]
+	if cr := t.Goroutine(first.Creator); cr != nil && first.CreateStack != parse.NoStack {
+		f.Related = append(f.Related, Related{Role: "creator", Site: site(t, cr.ID, first.CreateStack)})
+	}
+	f.Test = testOf(t, first)
+	who := plural(len(gs), "goroutine")
+	what := describeWait(t.Stacks, first.Stack, k.reason)
+	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d for %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, roundDuration(f.Duration))
+	if conf == ConfidenceNoWaker {
+		f.Message += "; no goroutine that could wake it is left"
+	} else {
+		f.Message += "; a live goroutine might still wake it"
+	}
+	if f.Test != "" {
+		f.Message += "; started by " + f.Test
+	} else if origin := originOf(t, first); origin != "" {
+		f.Message += "; started from " + origin
+	}
+	f.Hint = leakHint(k.reason)
+	return f
+}
+
+// describeWait names what a goroutine waits on: "chan send", or
+// "sync.(*Mutex).Lock" for a sync wait, read off the stack.
+func describeWait(s *parse.Stacks, id parse.StackID, reason string) string {
+	if reason != parse.ReasonSync {
+		return reason
+	}
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		f := s.Frame(id, i)
+		if (f.Package() == "sync" || strings.HasPrefix(f.Func, parse.PrimitivesPath)) && strings.Contains(f.Func, "(*") && !strings.Contains(f.Func, "Slow") {
+			return shortFunc(f.Func)
+		}
+	}
+	return "sync"
+}
+
+func leakHint(reason string) string {
+	switch reason {
+	case parse.ReasonChanSend:
+		return "nobody will receive: give the channel a buffer for the one result, or select on ctx.Done() / a done channel in the sender"
+	case parse.ReasonChanReceive, parse.ReasonSelect:
+		return "nobody will send or close: close the channel when the producer is done, or select on ctx.Done() / a done channel"
+	case parse.ReasonForever:
+		return "blocked forever on a nil channel or an empty select: initialize the channel or remove the wait"
+	case parse.ReasonSync:
+		return "the lock is never released or the WaitGroup never reaches zero: check for a missing Unlock/Done on an early return (use defer), and for locks taken in different orders"
+	case parse.ReasonCond:
+		return "nobody will Signal/Broadcast: signal after every state change the waiters check, and wait in a loop"
+	}
+	return ""
+}
+
+// testOf names the test that transitively started g: the innermost
+// testing.tRunner goroutine on its creation chain.
+func testOf(t *parse.Trace, g *parse.Goroutine) string {
+	seen := 0
+	for cur := g; cur != nil && seen < 10000; cur = t.Goroutine(cur.Creator) {
+		seen++
+		if cur.TestFunc == "" {
+			continue
+		}
+		name := shortFunc(cur.TestFunc)
+		if i := strings.Index(name, ".func"); i > 0 {
+			// A subtest's closure: name it by its parent and the t.Run call.
+			parent := testOf(t, t.Goroutine(cur.Creator))
+			if parent == "" {
+				parent = name[:i]
+			}
+			if loc, ok := t.Stacks.Location(cur.CreateStack); ok {
+				return fmt.Sprintf("%s/(subtest at %s:%d)", parent, baseFile(loc.File), loc.Line)
+			}
+			return parent + "/" + name[i+1:]
+		}
+		return name
+	}
+	return ""
+}
+
+// originOf names the outermost user function on g's creation chain.
+func originOf(t *parse.Trace, g *parse.Goroutine) string {
+	origin := ""
+	seen := 0
+	for cur := g; cur != nil && seen < 10000; cur = t.Goroutine(cur.Creator) {
+		seen++
+		for i := t.Stacks.Depth(cur.CreateStack) - 1; i >= 0; i-- {
+			if f := t.Stacks.Frame(cur.CreateStack, i); f.IsUser() {
+				origin = f.Func
+				break
+			}
+		}
+	}
+	return origin
+}
+
+func baseFile(path string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		return path[i+1:]
+	}
+	return path
+}
+
+func (l *leak) Findings() []Finding { return l.findings }

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/report"
+)
+
+type analyzeOptions struct {
+	format          string
+	failOn          string
+	allowIncomplete bool
+	ignoreTop       []string
+	ignoreAny       []string
+	minBlocked      time.Duration
+}
+
+func newAnalyze() *cobra.Command {
+	o := &analyzeOptions{}
+	cmd := &cobra.Command{
+		Use:   "analyze [flags] TRACE",
+		Short: "Report blocking, leaks and contention in a trace",
+		Long: `analyze reads one execution trace (a path, or - for standard input; plain
+or gzip-compressed; Go 1.11 to 1.26) and prints a summary of it and its
+findings.
+
+Exit status: 0 when no finding is of a kind named by --fail-on, 1 when one
+is, 2 for a usage error, an unreadable trace, or a trace that could not be
+read whole (unless --allow-incomplete).
+
+Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
+		Example: `  go test -trace trace.out ./yourpkg && blockscope analyze trace.out
+  blockscope analyze --fail-on leak trace.out          # CI: fail on any leak
+  blockscope analyze --fail-on leak:error trace.out    # only on proven leaks
+  blockscope analyze --format json trace.out > report.json
+  blockscope analyze --ignore-top 'example.com/pool.(*Pool).worker' trace.out`,
+		Args: exactArgs(1, "TRACE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.format, "format", "text", "output format: text or json")
+	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none")
+	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
+	f.StringArrayVar(&o.ignoreTop, "ignore-top", nil, "leak: ignore goroutines whose innermost non-runtime `FUNC` is this (repeatable)")
+	f.StringArrayVar(&o.ignoreAny, "ignore-any", nil, "leak: ignore goroutines with `FUNC` anywhere in their stack (repeatable)")
+	f.DurationVar(&o.minBlocked, "min-blocked", 0, "leak: ignore goroutines blocked for less than this `DURATION` at trace end")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a message that names the argument.
+func exactArgs(n int, name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError("%s: want %s, got %d arguments (see 'blockscope %s --help')", cmd.Name(), name, len(args), cmd.Name())
+		}
+		return nil
+	}
+}
+
+func kindNames() []string {
+	var names []string
+	for _, d := range detect.Detectors() {
+		names = append(names, d.Name)
+	}
+	return names
+}
+
+func (o *analyzeOptions) run(stdout, stderr io.Writer, path string) error {
+	gate, err := parseFailOn(o.failOn)
+	if err != nil {
+		return err
+	}
+	render, err := renderer(o.format)
+	if err != nil {
+		return err
+	}
+	cfg := detect.DefaultConfig()
+	cfg.Leak = detect.LeakOptions{IgnoreTopFunction: o.ignoreTop, IgnoreAnyFunction: o.ignoreAny, MinBlocked: o.minBlocked}
+	res, readErr := detect.Run(path, cfg)
+	if res == nil {
+		return &exitError{code: ExitUsage, err: readErr}
+	}
+	if err := render(stdout, res); err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("writing report: %w", err)}
+	}
+	if readErr != nil {
+		if !o.allowIncomplete {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("%v (the report covers what was read; --allow-incomplete accepts it)", readErr)}
+		}
+		fmt.Fprintf(stderr, "blockscope: warning: %v\n", readErr)
+	}
+	if n := gate.count(res.Findings); n > 0 {
+		fmt.Fprintf(stderr, "blockscope: %s of a failing kind (--fail-on %s)\n", pluralFindings(n), o.failOn)
+		return &exitError{code: ExitFindings}
+	}
+	return nil
+}
+
+func pluralFindings(n int) string {
+	if n == 1 {
+		return "1 finding"
+	}
+	return fmt.Sprintf("%d findings", n)
+}
+
+func renderer(format string) (func(io.Writer, *detect.Result) error, error) {
+	switch format {
+	case "text":
+		return report.Text, nil
+	case "json":
+		return report.JSON, nil
+	}
+	return nil, usageError("unknown --format %q: want text or json", format)
+}
+
+// failGate says which findings fail the run: kind → minimum severity rank.
+type failGate map[string]detect.Severity
+
+func parseFailOn(spec string) (failGate, error) {
+	gate := failGate{}
+	spec = strings.TrimSpace(spec)
+	if spec == "" || spec == "none" {
+		return gate, nil
+	}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		kind, sev, hasSev := strings.Cut(item, ":")
+		min := detect.SeverityInfo
+		if hasSev {
+			switch s := detect.Severity(sev); s {
+			case detect.SeverityError, detect.SeverityWarning, detect.SeverityInfo:
+				min = s
+			default:
+				return nil, usageError("--fail-on %q: unknown severity %q (want error, warning or info)", item, sev)
+			}
+		}
+		switch {
+		case kind == "all" || kind == "any":
+			for _, k := range kindNames() {
+				gate[k] = min
+			}
+		case detect.Lookup(kind) != nil:
+			gate[kind] = min
+		default:
+			return nil, usageError("--fail-on: unknown finding kind %q (want one of %s, all, or none)", kind, strings.Join(kindNames(), ", "))
+		}
+	}
+	return gate, nil
+}
+
+func (g failGate) count(fs []detect.Finding) int {
+	n := 0
+	for _, f := range fs {
+		if min, ok := g[f.Kind]; ok && atLeast(f.Severity, min) {
+			n++
+		}
+	}
+	return n
+}
+
+func atLeast(s, min detect.Severity) bool {
+	rank := map[detect.Severity]int{detect.SeverityError: 3, detect.SeverityWarning: 2, detect.SeverityInfo: 1}
+	return rank[s] >= rank[min]
+}

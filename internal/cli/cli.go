@@ -1,0 +1,89 @@
+// Package cli is blockscope's command tree: flags become options, errors
+// become exit codes, in one place.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0 // no finding of a failing kind
+	ExitFindings = 1 // findings of a failing kind
+	ExitUsage    = 2 // usage error, unreadable or incomplete input
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error // nil: exit silently (the command printed what it had to)
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// usageError marks an error as the user's: exit 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs blockscope with args (without the program name) and returns
+// the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	return exitCode(err, stderr)
+}
+
+// exitCode is the one place that maps errors to exit codes and prints them.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "blockscope: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	// cobra's own errors (unknown flag or command, bad arguments) are usage
+	// errors; so is anything else that reaches here.
+	msg := err.Error()
+	fmt.Fprintf(stderr, "blockscope: %s\n", msg)
+	if strings.Contains(msg, "unknown") || strings.Contains(msg, "arg") || strings.Contains(msg, "flag") {
+		fmt.Fprintln(stderr, "Run 'blockscope help' for usage.")
+	}
+	return ExitUsage
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "blockscope",
+		Short: "Explain goroutine blocking in Go execution traces",
+		Long: `blockscope reads Go execution traces (go test -trace, runtime/trace,
+flight-recorder snapshots) and tells you which goroutines blocked, where,
+for how long, who woke them, and which never will.`,
+		Example: `  go test -trace trace.out ./yourpkg
+  blockscope analyze trace.out
+  blockscope analyze --format json --fail-on leak trace.out   # a CI leak gate
+  blockscope demo`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newAnalyze(), newDemo(), newVersion())
+	return root
+}

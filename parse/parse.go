@@ -1,0 +1,489 @@
+// Package parse reads a Go execution trace in one streaming pass into a
+// model of its goroutines and their blocking, feeding consumers as it goes.
+package parse
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/blockscope/blockscope/internal/wire"
+)
+
+// Errors callers branch on. Parse wraps them in an *Error.
+var (
+	ErrNotTrace   = errors.New("not a Go execution trace")
+	ErrEmpty      = errors.New("trace holds no events")
+	ErrTruncated  = errors.New("trace is truncated or corrupt")
+	ErrUnreadable = errors.New("cannot read trace")
+)
+
+// Error is a trace that could not be read whole.
+type Error struct {
+	Path   string // "" for an anonymous reader
+	Events int    // events read before the problem
+	Kind   error  // one of the Err sentinels
+	Detail string // what the reader said
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Path != "" {
+		fmt.Fprintf(&b, "%s: ", e.Path)
+	}
+	b.WriteString(e.Kind.Error())
+	if e.Events > 0 {
+		fmt.Fprintf(&b, " after %d events", e.Events)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Consumer receives the normalized events of one pass, then Finalize.
+type Consumer interface {
+	Event(t *Trace, ev *Event)
+	Finalize(t *Trace)
+}
+
+// Options control what the model keeps.
+type Options struct {
+	// Path names the trace in errors and in Trace.Path.
+	Path string
+	// DropBlocks keeps only per-goroutine sums of blocking, not each
+	// interval (memory then follows goroutines, not events).
+	DropBlocks bool
+}
+
+const maxWarnings = 20
+
+// File opens a trace file, or standard input for "-", and calls Parse.
+func File(path string, opts Options, consumers ...Consumer) (*Trace, error) {
+	if opts.Path == "" {
+		opts.Path = path
+	}
+	var r io.Reader = os.Stdin
+	if path == "-" {
+		opts.Path = "<stdin>"
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, &Error{Path: path, Kind: ErrUnreadable, Detail: unwrapPathError(err)}
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, &Error{Path: path, Kind: ErrUnreadable, Detail: "is a directory"}
+		}
+		r = f
+	}
+	return Parse(r, opts, consumers...)
+}
+
+func unwrapPathError(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse reads a trace from r in one pass: plain or gzip-compressed (by magic
+// bytes), Go 1.11 to 1.26 formats. Consumers see every event after the
+// model has taken it in, then Finalize.
+//
+// A nil *Trace comes with an error when nothing could be read. A trace that
+// was read only in part comes back with Complete false, Err set, and the
+// same error returned: the model holds what was read, and consumers were
+// finalized on it.
+func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
+	fail := func(kind error, events int, detail string) error {
+		return &Error{Path: opts.Path, Events: events, Kind: kind, Detail: detail}
+	}
+	br := bufio.NewReaderSize(r, 1<<16)
+	magic, err := br.Peek(2)
+	if len(magic) == 0 {
+		if err != nil && err != io.EOF {
+			return nil, fail(ErrUnreadable, 0, err.Error())
+		}
+		return nil, fail(ErrEmpty, 0, "empty file")
+	}
+	compressed := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	if compressed {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fail(ErrNotTrace, 0, "bad gzip data: "+err.Error())
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<16)
+	}
+	hdr, _ := br.Peek(16)
+	version, ok := headerVersion(hdr)
+	if !ok {
+		what := describeForeign(hdr, compressed)
+		return nil, fail(ErrNotTrace, 0, what)
+	}
+	er, err := exptrace.NewReader(br)
+	if err != nil {
+		if strings.Contains(err.Error(), "unsupported trace version") || strings.Contains(err.Error(), "not a Go execution trace") {
+			return nil, fail(ErrNotTrace, 0, err.Error())
+		}
+		// Old-format traces are converted whole inside NewReader.
+		return nil, fail(ErrTruncated, 0, err.Error())
+	}
+
+	b := newBuilder(opts, version, consumers)
+	for {
+		ev, err := er.ReadEvent()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if b.real == 0 {
+				return nil, fail(ErrTruncated, 0, err.Error()+" (nothing readable)")
+			}
+			b.t.Err = fail(ErrTruncated, b.t.Events, err.Error())
+			break
+		}
+		b.event(&ev)
+	}
+	if b.real == 0 {
+		return nil, fail(ErrEmpty, 0, "header only")
+	}
+	b.finish()
+	if b.t.Err != nil {
+		return b.t, b.t.Err
+	}
+	return b.t, nil
+}
+
+// headerVersion returns "1.26" from "go 1.26 trace\x00\x00\x00".
+func headerVersion(hdr []byte) (string, bool) {
+	if len(hdr) < 16 || !bytes.HasPrefix(hdr, []byte("go 1.")) {
+		return "", false
+	}
+	v, rest, ok := bytes.Cut(hdr[3:], []byte(" trace"))
+	if !ok || len(rest) == 0 && len(v) == 0 {
+		return "", false
+	}
+	return string(v), true
+}
+
+func describeForeign(hdr []byte, compressed bool) string {
+	switch {
+	case compressed:
+		return "gzip-compressed data that is not a trace (a pprof profile?)"
+	case len(hdr) < 16 && bytes.HasPrefix([]byte("go 1."), hdr[:min(len(hdr), 5)]):
+		return "header cut short"
+	case bytes.HasPrefix(hdr, []byte("go 1.")):
+		return fmt.Sprintf("bad header %q", hdr)
+	}
+	printable := true
+	for _, c := range hdr {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c >= 0x7f {
+			printable = false
+			break
+		}
+	}
+	if printable {
+		return fmt.Sprintf("starts with text %q", hdr)
+	}
+	return fmt.Sprintf("unknown header % x", hdr)
+}
+
+// builder holds the pass's state.
+type builder struct {
+	t         *Trace
+	opts      Options
+	consumers []Consumer
+	real      int // events other than Sync
+	ev        Event
+	reasons   map[string]string // interned reason strings
+	first     bool
+}
+
+func newBuilder(opts Options, version string, consumers []Consumer) *builder {
+	return &builder{
+		t: &Trace{
+			Path:            opts.Path,
+			GoVersion:       version,
+			Complete:        true,
+			Stacks:          newStacks(),
+			byID:            make(map[GoID]int32),
+			BlockedByReason: make(map[string]time.Duration),
+		},
+		opts:      opts,
+		consumers: consumers,
+		reasons:   make(map[string]string),
+		first:     true,
+	}
+}
+
+func (b *builder) warn(format string, args ...any) {
+	if len(b.t.Warnings) < maxWarnings {
+		b.t.Warnings = append(b.t.Warnings, fmt.Sprintf(format, args...))
+	} else if len(b.t.Warnings) == maxWarnings {
+		b.t.Warnings = append(b.t.Warnings, "more warnings omitted")
+	}
+}
+
+func (b *builder) intern(s string) string {
+	if v, ok := b.reasons[s]; ok {
+		return v
+	}
+	s = strings.Clone(s)
+	b.reasons[s] = s
+	return s
+}
+
+// g returns the goroutine's record, adding it if new.
+func (b *builder) g(id GoID) *Goroutine {
+	if i, ok := b.t.byID[id]; ok {
+		return &b.t.goroutines[i]
+	}
+	b.t.byID[id] = int32(len(b.t.goroutines))
+	b.t.goroutines = append(b.t.goroutines, Goroutine{
+		ID:          id,
+		Preexisting: true,
+		Creator:     NoGoroutine,
+	})
+	return &b.t.goroutines[len(b.t.goroutines)-1]
+}
+
+func (b *builder) now(ev *exptrace.Event) Time {
+	return Time(int64(ev.Time()) - b.t.Start)
+}
+
+func (b *builder) event(ev *exptrace.Event) {
+	b.t.Events++
+	if b.first {
+		b.t.Start = int64(ev.Time())
+		b.first = false
+	}
+	if ts := int64(ev.Time()); ts > b.t.End {
+		b.t.End = ts
+	}
+	switch ev.Kind() {
+	case exptrace.EventSync:
+		b.t.Stacks.newGeneration()
+		return
+	case exptrace.EventStateTransition:
+		b.real++
+		st := ev.StateTransition()
+		if st.Resource.Kind == exptrace.ResourceGoroutine {
+			b.goTransition(ev, &st)
+		}
+	case exptrace.EventLog:
+		b.real++
+		lg := ev.Log()
+		if wire.IsAnnotation(lg.Category) {
+			b.annotation(ev, &lg)
+		}
+	default:
+		b.real++
+	}
+}
+
+func goState(s exptrace.GoState) State {
+	switch s {
+	case exptrace.GoRunnable:
+		return StateRunnable
+	case exptrace.GoRunning:
+		return StateRunning
+	case exptrace.GoSyscall:
+		return StateSyscall
+	case exptrace.GoWaiting:
+		return StateWaiting
+	case exptrace.GoNotExist:
+		return StateExited
+	}
+	return StateUnknown
+}
+
+func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition) {
+	id := GoID(st.Resource.Goroutine())
+	from, to := st.Goroutine()
+	now := b.now(ev)
+	stacks := b.t.Stacks
+	g := b.g(id)
+	if from == to {
+		return
+	}
+	if st.Stack != exptrace.NoStack && (g.Entry == "" || g.Entry == "testing.tRunner" && g.TestFunc == "") {
+		b.classify(g, stacks.intern(st.Stack))
+	}
+
+	out := &b.ev
+	*out = Event{Time: now, G: id, Peer: NoGoroutine}
+	switch {
+	case from == exptrace.GoNotExist && to != exptrace.GoNotExist:
+		// Creation: the event's goroutine is the creator.
+		g.Preexisting = false
+		g.Created = now
+		g.Creator = GoID(ev.Goroutine())
+		if g.Creator == GoID(exptrace.NoGoroutine) {
+			g.Creator = NoGoroutine
+		}
+		g.CreateStack = stacks.intern(ev.Stack())
+		g.StartStack = stacks.intern(st.Stack)
+		g.State, g.Since = goState(to), now
+		out.Kind, out.Peer, out.Stack, out.PeerStack = EvCreate, g.Creator, g.StartStack, g.CreateStack
+	case from == exptrace.GoUndetermined:
+		// A status event: the goroutine existed before this generation.
+		if g.State == StateUnknown {
+			g.State, g.Since = goState(to), now
+			if to == exptrace.GoWaiting {
+				g.Stack = stacks.intern(st.Stack)
+				g.Reason = b.reason(st.Reason, g.Stack)
+			}
+		}
+		return
+	case to == exptrace.GoWaiting && from != exptrace.GoWaiting:
+		g.Stack = stacks.intern(st.Stack)
+		g.Reason = b.reason(st.Reason, g.Stack)
+		g.State, g.Since = StateWaiting, now
+		g.BlockCount++
+		out.Kind, out.Reason, out.Stack = EvBlock, g.Reason, g.Stack
+	case from == exptrace.GoWaiting && to != exptrace.GoWaiting:
+		waker := GoID(ev.Goroutine())
+		if waker == GoID(exptrace.NoGoroutine) || waker == id {
+			waker = NoGoroutine
+		}
+		wstack := NoStack
+		if waker != NoGoroutine {
+			wstack = stacks.intern(ev.Stack())
+		}
+		out.Kind, out.Peer, out.PeerStack = EvWake, waker, wstack
+		out.Reason, out.Stack, out.Start = g.Reason, g.Stack, g.Since
+		b.endBlock(g, now, waker, wstack)
+		g.State, g.Since = goState(to), now
+		if to == exptrace.GoNotExist {
+			b.exit(g, now)
+			out.Kind = EvExit
+		}
+	case to == exptrace.GoNotExist:
+		b.exit(g, now)
+		out.Kind = EvExit
+	case to == exptrace.GoRunning:
+		g.State, g.Since = StateRunning, now
+		out.Kind = EvRun
+	default:
+		g.State, g.Since = goState(to), now
+		if from != exptrace.GoRunning {
+			return
+		}
+		out.Kind, out.Reason = EvStop, b.intern(st.Reason)
+	}
+	for _, c := range b.consumers {
+		c.Event(b.t, out)
+	}
+}
+
+func (b *builder) exit(g *Goroutine, now Time) {
+	g.State, g.Since, g.Exited = StateExited, now, now
+	g.Reason, g.Stack = "", NoStack
+}
+
+// endBlock closes the goroutine's open block, woken by waker.
+func (b *builder) endBlock(g *Goroutine, now Time, waker GoID, wstack StackID) {
+	if g.State != StateWaiting {
+		return
+	}
+	d := time.Duration(now - g.Since)
+	g.BlockedTime += d
+	b.t.BlockedByReason[g.Reason] += d
+	if !b.opts.DropBlocks {
+		g.Blocks = append(g.Blocks, Block{
+			Start: g.Since, End: now, Reason: g.Reason, Stack: g.Stack,
+			Waker: waker, WakerStack: wstack,
+		})
+	}
+	g.Reason, g.Stack = "", NoStack
+}
+
+func (b *builder) reason(r string, stack StackID) string {
+	if r == "" {
+		return inferReason(b.t.Stacks, stack)
+	}
+	return b.intern(r)
+}
+
+// classify sets the goroutine's entry function, system flag and test
+// function from a stack it was seen with.
+func (b *builder) classify(g *Goroutine, id StackID) {
+	s := b.t.Stacks
+	n := s.Depth(id)
+	if n == 0 {
+		return
+	}
+	if g.Entry == "" {
+		outer := s.Frame(id, n-1).Func
+		if outer == "runtime.goexit" && n > 1 {
+			outer = s.Frame(id, n-2).Func
+		}
+		g.Entry = outer
+		g.System = isSystemEntry(outer)
+	}
+	for i := 1; i < n && g.TestFunc == ""; i++ {
+		if s.Frame(id, i).Func == "testing.tRunner" {
+			g.TestFunc = s.Frame(id, i-1).Func
+		}
+	}
+}
+
+// isSystemEntry reports whether a goroutine starting in fn belongs to the
+// runtime or the tracer.
+func isSystemEntry(fn string) bool {
+	if fn == "runtime.main" {
+		return false
+	}
+	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/trace.")
+}
+
+func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
+	we, err := wire.Decode(lg.Category, lg.Message)
+	if err != nil {
+		b.t.BadAnnotations++
+		b.warn("%v", err)
+		return
+	}
+	b.t.Annotations++
+	out := &b.ev
+	*out = Event{
+		Kind: EvAnnotation, Time: b.now(ev), G: GoID(ev.Goroutine()), Peer: NoGoroutine,
+		Stack: b.t.Stacks.intern(ev.Stack()), Annotation: we,
+	}
+	for _, c := range b.consumers {
+		c.Event(b.t, out)
+	}
+}
+
+// finish closes the books at the end of the trace and finalizes consumers.
+func (b *builder) finish() {
+	end := Time(b.t.End - b.t.Start)
+	for i := range b.t.goroutines {
+		g := &b.t.goroutines[i]
+		if g.State == StateWaiting {
+			d := time.Duration(end - g.Since)
+			g.BlockedTime += d
+			b.t.BlockedByReason[g.Reason] += d
+		}
+	}
+	if b.t.Err != nil {
+		b.t.Complete = false
+	}
+	for _, c := range b.consumers {
+		c.Finalize(b.t)
+	}
+}

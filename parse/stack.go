@@ -1,0 +1,217 @@
+package parse
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+
+	exptrace "golang.org/x/exp/trace"
+)
+
+// Frame is one frame of a stack, innermost first in a Stack.
+type Frame struct {
+	Func string `json:"func"`
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+func (f Frame) String() string {
+	return f.File + ":" + strconv.Itoa(f.Line)
+}
+
+// Package returns the import path of the frame's function:
+// "net/http" for "net/http.(*conn).serve", "main" for "main.main".
+func (f Frame) Package() string {
+	return funcPackage(f.Func)
+}
+
+func funcPackage(fn string) string {
+	slash := strings.LastIndexByte(fn, '/')
+	dot := strings.IndexByte(fn[slash+1:], '.')
+	if dot < 0 {
+		return fn
+	}
+	return fn[:slash+1+dot]
+}
+
+// stdRoots are the first path elements of the standard library's packages
+// (TestStdRoots checks the list against `go list std`).
+var stdRoots = map[string]bool{
+	"archive": true, "bufio": true, "bytes": true, "cmp": true, "compress": true,
+	"container": true, "context": true, "crypto": true, "database": true,
+	"debug": true, "embed": true, "encoding": true, "errors": true, "expvar": true,
+	"flag": true, "fmt": true, "go": true, "hash": true, "html": true, "image": true,
+	"index": true, "internal": true, "io": true, "iter": true, "log": true,
+	"maps": true, "math": true, "mime": true, "net": true, "os": true, "path": true,
+	"plugin": true, "reflect": true, "regexp": true, "runtime": true, "slices": true,
+	"sort": true, "strconv": true, "strings": true, "structs": true, "sync": true,
+	"syscall": true, "testing": true, "text": true, "time": true, "unicode": true,
+	"unique": true, "unsafe": true, "weak": true, "vendor": true, "cmd": true,
+}
+
+// PrimitivesPath is the import path prefix of blockscope's own primitives,
+// whose frames are never the user's code.
+const PrimitivesPath = "github.com/blockscope/blockscope/primitives/"
+
+// IsStd reports whether the frame's function is in the Go standard library
+// (including the runtime).
+func (f Frame) IsStd() bool {
+	pkg := f.Package()
+	root, _, _ := strings.Cut(pkg, "/")
+	return stdRoots[root]
+}
+
+// IsRuntime reports whether the frame is in the runtime or its internal
+// packages.
+func (f Frame) IsRuntime() bool {
+	pkg := f.Package()
+	return pkg == "runtime" || strings.HasPrefix(pkg, "runtime/internal") || strings.HasPrefix(pkg, "internal/runtime")
+}
+
+// IsUser reports whether the frame is the user's own code: not the
+// standard library, not golang.org/x/..., not blockscope's primitives.
+func (f Frame) IsUser() bool {
+	if f.Func == "" || f.IsStd() {
+		return false
+	}
+	pkg := f.Package()
+	return !strings.HasPrefix(pkg, "golang.org/x/") && !strings.HasPrefix(pkg, PrimitivesPath)
+}
+
+// StackID identifies an interned stack within a Trace.
+type StackID int32
+
+// NoStack is the StackID of an absent stack.
+const NoStack StackID = 0
+
+// Stacks interns stacks: the same frames are stored once.
+type Stacks struct {
+	frames  []Frame            // by frame index
+	byFrame map[Frame]int32    // frame → index
+	stacks  [][]int32          // by StackID; stacks[0] is the empty stack
+	byKey   map[string]StackID // frame indices as bytes → StackID
+
+	// cache maps this generation's stack handles to ids; reset at every
+	// generation, since handles are per-generation table entries.
+	cache map[exptrace.Stack]StackID
+	buf   []int32
+	key   []byte
+}
+
+func newStacks() *Stacks {
+	return &Stacks{
+		byFrame: make(map[Frame]int32),
+		stacks:  [][]int32{nil},
+		byKey:   make(map[string]StackID),
+		cache:   make(map[exptrace.Stack]StackID),
+	}
+}
+
+// newGeneration forgets the per-generation handle cache.
+func (s *Stacks) newGeneration() {
+	clear(s.cache)
+}
+
+// intern returns the id of a trace stack, resolving its frames once per
+// (generation, stack).
+func (s *Stacks) intern(st exptrace.Stack) StackID {
+	if st == exptrace.NoStack {
+		return NoStack
+	}
+	if id, ok := s.cache[st]; ok {
+		return id
+	}
+	s.buf = s.buf[:0]
+	for f := range st.Frames() {
+		fr := Frame{Func: f.Func, File: f.File, Line: int(f.Line)}
+		idx, ok := s.byFrame[fr]
+		if !ok {
+			idx = int32(len(s.frames))
+			s.frames = append(s.frames, fr)
+			s.byFrame[fr] = idx
+		}
+		s.buf = append(s.buf, idx)
+	}
+	id := s.internFrames(s.buf)
+	s.cache[st] = id
+	return id
+}
+
+func (s *Stacks) internFrames(idx []int32) StackID {
+	if len(idx) == 0 {
+		return NoStack
+	}
+	s.key = s.key[:0]
+	for _, i := range idx {
+		s.key = binary.LittleEndian.AppendUint32(s.key, uint32(i))
+	}
+	if id, ok := s.byKey[string(s.key)]; ok {
+		return id
+	}
+	id := StackID(len(s.stacks))
+	s.stacks = append(s.stacks, append([]int32(nil), idx...))
+	s.byKey[string(s.key)] = id
+	return id
+}
+
+// Len reports the number of distinct stacks, the empty one included.
+func (s *Stacks) Len() int { return len(s.stacks) }
+
+// Frames returns the stack's frames, innermost first. The slice is new.
+func (s *Stacks) Frames(id StackID) []Frame {
+	if id <= 0 || int(id) >= len(s.stacks) {
+		return nil
+	}
+	idx := s.stacks[id]
+	out := make([]Frame, len(idx))
+	for i, fi := range idx {
+		out[i] = s.frames[fi]
+	}
+	return out
+}
+
+// Depth returns the number of frames in the stack.
+func (s *Stacks) Depth(id StackID) int {
+	if id <= 0 || int(id) >= len(s.stacks) {
+		return 0
+	}
+	return len(s.stacks[id])
+}
+
+// Frame returns the i-th frame of the stack, innermost first.
+func (s *Stacks) Frame(id StackID, i int) Frame {
+	return s.frames[s.stacks[id][i]]
+}
+
+// Location returns the frame a finding about this stack should point at:
+// the innermost user frame (see Frame.IsUser); failing that, the innermost
+// frame outside the runtime and sync; failing that, the innermost frame.
+// ok is false for an empty stack.
+func (s *Stacks) Location(id StackID) (f Frame, ok bool) {
+	n := s.Depth(id)
+	if n == 0 {
+		return Frame{}, false
+	}
+	for i := 0; i < n; i++ {
+		if fr := s.Frame(id, i); fr.IsUser() {
+			return fr, true
+		}
+	}
+	for i := 0; i < n; i++ {
+		fr := s.Frame(id, i)
+		if pkg := fr.Package(); !fr.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !strings.HasPrefix(pkg, PrimitivesPath) {
+			return fr, true
+		}
+	}
+	return s.Frame(id, 0), true
+}
+
+// Has reports whether any frame of the stack has the given function name.
+func (s *Stacks) Has(id StackID, fn string) bool {
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		if s.Frame(id, i).Func == fn {
+			return true
+		}
+	}
+	return false
+}
