@@ -105,20 +105,19 @@ type Detector struct {
 	New  func(cfg *Config) Analyzer
 }
 
-// Config holds every detector's options. The zero value is not useful;
-// start from DefaultConfig.
-type Config struct {
-	Leak LeakOptions
+// registry holds every detector; each detector's file registers itself.
+var registry []*Detector
+
+// register adds a detector; called from init in the detector's file.
+func register(d *Detector) *Detector {
+	registry = append(registry, d)
+	slices.SortFunc(registry, func(a, b *Detector) int { return strings.Compare(a.Name, b.Name) })
+	return d
 }
 
-// DefaultConfig returns the documented defaults.
-func DefaultConfig() *Config {
-	return &Config{}
-}
-
-// Detectors lists every detector, in report order.
+// Detectors lists every detector, by name.
 func Detectors() []*Detector {
-	return []*Detector{Leak}
+	return slices.Clone(registry)
 }
 
 // Lookup returns the detector of that name, or nil.

@@ -39,11 +39,11 @@ import (
 //	}
 //
 // Right: make(chan int, 1), so the send never blocks.
-var Leak = &Detector{
+var Leak = register(&Detector{
 	Name: "leak",
 	Doc:  "goroutines blocked at trace end on channels, select, mutexes, WaitGroups or Conds",
 	New:  func(cfg *Config) Analyzer { return newLeak(cfg.Leak) },
-}
+})
 
 // Leak confidences.
 const (

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/report"
@@ -16,13 +16,15 @@ type analyzeOptions struct {
 	format          string
 	failOn          string
 	allowIncomplete bool
-	ignoreTop       []string
-	ignoreAny       []string
-	minBlocked      time.Duration
+	cfg             *detect.Config
 }
 
+// detectorFlags bind each detector's flags to its options in detect.Config;
+// each detector's flags live in a file of their own (flags_*.go).
+var detectorFlags []func(f *pflag.FlagSet, cfg *detect.Config)
+
 func newAnalyze() *cobra.Command {
-	o := &analyzeOptions{}
+	o := &analyzeOptions{cfg: detect.DefaultConfig()}
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] TRACE",
 		Short: "Report blocking, leaks and contention in a trace",
@@ -49,9 +51,9 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
-	f.StringArrayVar(&o.ignoreTop, "ignore-top", nil, "leak: ignore goroutines whose innermost non-runtime `FUNC` is this (repeatable)")
-	f.StringArrayVar(&o.ignoreAny, "ignore-any", nil, "leak: ignore goroutines with `FUNC` anywhere in their stack (repeatable)")
-	f.DurationVar(&o.minBlocked, "min-blocked", 0, "leak: ignore goroutines blocked for less than this `DURATION` at trace end")
+	for _, bind := range detectorFlags {
+		bind(f, o.cfg)
+	}
 	return cmd
 }
 
@@ -82,9 +84,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	cfg := detect.DefaultConfig()
-	cfg.Leak = detect.LeakOptions{IgnoreTopFunction: o.ignoreTop, IgnoreAnyFunction: o.ignoreAny, MinBlocked: o.minBlocked}
-	res, readErr := detect.Run(path, cfg)
+	res, readErr := detect.Run(path, o.cfg)
 	if res == nil {
 		return &exitError{code: ExitUsage, err: readErr}
 	}

@@ -1,0 +1,12 @@
+package detect
+
+// Config holds every detector's options, one field a detector (its options
+// type lives in the detector's file). Start from DefaultConfig.
+type Config struct {
+	Leak LeakOptions
+}
+
+// DefaultConfig returns every detector's documented defaults.
+func DefaultConfig() *Config {
+	return &Config{}
+}
