@@ -310,7 +310,7 @@ func describeWait(s *parse.Stacks, id parse.StackID, reason string) string {
 	for i, n := 0, s.Depth(id); i < n; i++ {
 		f := s.Frame(id, i)
 		if (f.Package() == "sync" || strings.HasPrefix(f.Func, parse.PrimitivesPath)) && strings.Contains(f.Func, "(*") && !strings.Contains(f.Func, "Slow") {
-			return shortFunc(f.Func)
+			return f.Func[strings.LastIndexByte(f.Func, '/')+1:]
 		}
 	}
 	return "sync"
