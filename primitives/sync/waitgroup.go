@@ -1,0 +1,262 @@
+package sync
+
+import (
+	"math"
+	"sync/atomic"
+
+	"github.com/blockscope/blockscope/internal/wire"
+)
+
+// A WaitGroup is a counting semaphore typically used to wait
+// for a group of goroutines or tasks to finish.
+//
+// Typically, a main goroutine will start tasks, each in a new
+// goroutine, by calling [WaitGroup.Go] and then wait for all tasks to
+// complete by calling [WaitGroup.Wait]. For example:
+//
+//	var wg sync.WaitGroup
+//	wg.Go(task1)
+//	wg.Go(task2)
+//	wg.Wait()
+//
+// A WaitGroup may also be used for tracking tasks without using Go to
+// start new goroutines by using [WaitGroup.Add] and [WaitGroup.Done].
+//
+// A WaitGroup must not be copied after first use.
+//
+// In the terminology of [the Go memory model], a call to Done
+// “synchronizes before” the return of any Wait call that it unblocks.
+//
+// # Annotations
+//
+// While a trace is being recorded, a WaitGroup (kind "wg") numbers its
+// epochs: epoch e is the time after the counter has returned to zero e
+// times (modulo 2³²). It writes:
+//
+//   - from Add (and so from Done and Go): OpAdd with SEQ the epoch the Add
+//     belongs to, n the delta and depth the counter after it. The Add that
+//     brings the counter to zero ends its epoch and still carries its number;
+//   - from a Wait that must block: OpWait with SEQ the epoch it waits for
+//     to end and depth the number of Wait calls blocked on that epoch,
+//     including itself, and OpWake with the same SEQ when it returns;
+//   - from a Wait that returns at once: OpWake only, with SEQ the epoch
+//     whose end it saw (the last one ended), or nothing if the counter has
+//     never been above zero. Such a Wait that races with the Add ending the
+//     epoch may appear in the trace before that Add's OpAdd; the SEQ pairs
+//     them.
+//
+// Every OpAdd of epoch e happens before every OpWake of epoch e.
+//
+// [the Go memory model]: https://go.dev/ref/mem
+type WaitGroup struct {
+	noCopy noCopy
+
+	// state is counter<<32 | epoch: the task counter (an int32) and the
+	// number of times it has returned to zero (wrapping), changed together
+	// so that every Add knows its epoch.
+	state atomic.Uint64
+	// waiters are the Wait calls blocked on the latest epoch that had any.
+	waiters atomic.Pointer[wgWaiters]
+	ident   wire.Ident
+}
+
+// wgWaiters are the Wait calls blocked on one epoch.
+type wgWaiters struct {
+	epoch    uint32
+	released chan struct{} // closed when the epoch has ended
+	closed   atomic.Bool   // released has been closed
+	n        atomic.Int64  // Wait calls that blocked
+}
+
+// release lets the waiters go. It may be called more than once, by anyone
+// who knows that the epoch has ended.
+func (w *wgWaiters) release() {
+	if w.closed.CompareAndSwap(false, true) {
+		close(w.released)
+	}
+}
+
+func splitState(s uint64) (counter int32, epoch uint32) {
+	return int32(s >> 32), uint32(s)
+}
+
+// Add adds delta, which may be negative, to the [WaitGroup] task counter.
+// If the counter becomes zero, all goroutines blocked on [WaitGroup.Wait] are released.
+// If the counter goes negative, Add panics.
+//
+// Callers should prefer [WaitGroup.Go].
+//
+// Note that calls with a positive delta that occur when the counter is zero
+// must happen before a Wait. Calls with a negative delta, or calls with a
+// positive delta that start when the counter is greater than zero, may happen
+// at any time.
+// Typically this means the calls to Add should execute before the statement
+// creating the goroutine or other event to be waited for.
+// If a WaitGroup is reused to wait for several independent sets of events,
+// new Add calls must happen after all previous Wait calls have returned.
+//
+// Add writes OpAdd; Add(0) changes nothing and writes nothing.
+func (wg *WaitGroup) Add(delta int) {
+	if delta == 0 {
+		return
+	}
+	var old, next uint64
+	var v int64
+	for {
+		old = wg.state.Load()
+		counter, epoch := splitState(old)
+		v = int64(counter) + int64(delta)
+		if delta > 0 && (v > math.MaxInt32 || v < int64(counter)) {
+			panic("sync: WaitGroup counter overflow")
+		}
+		if v < 0 {
+			panic("sync: negative WaitGroup counter")
+		}
+		next = uint64(uint32(v))<<32 | uint64(epoch)
+		if v == 0 {
+			next = uint64(epoch + 1)
+		}
+		if wg.state.CompareAndSwap(old, next) {
+			break
+		}
+	}
+	counter, epoch := splitState(old)
+	if wire.Enabled() {
+		wg.event(wire.OpAdd, epoch, int64(delta), v)
+	}
+	switch {
+	case counter == 0:
+		// A new epoch begins. Waiters of the one before that have not been
+		// released yet are Wait calls that have not returned.
+		if w := wg.waiters.Load(); w != nil && w.epoch == epoch-1 && !w.closed.Load() {
+			panic("sync: WaitGroup misuse: Add called concurrently with Wait")
+		}
+	case v == 0:
+		// This Add ended the epoch: release its waiters. Until they have
+		// returned, no Add may come.
+		w := wg.waiters.Load()
+		if w == nil || int32(w.epoch-epoch) > 0 {
+			return
+		}
+		if w.epoch == epoch && wg.state.Load() != next {
+			panic("sync: WaitGroup misuse: Add called concurrently with Wait")
+		}
+		w.release()
+	}
+}
+
+// Done decrements the [WaitGroup] task counter by one.
+// It is equivalent to Add(-1).
+//
+// Callers should prefer [WaitGroup.Go].
+//
+// In the terminology of [the Go memory model], a call to Done
+// “synchronizes before” the return of any Wait call that it unblocks.
+//
+// Done writes OpAdd with n=-1.
+//
+// [the Go memory model]: https://go.dev/ref/mem
+func (wg *WaitGroup) Done() {
+	wg.Add(-1)
+}
+
+// Wait blocks until the [WaitGroup] task counter is zero.
+//
+// A Wait that blocks writes OpWait and, when it returns, OpWake; one that
+// returns at once writes OpWake only (see [WaitGroup]).
+func (wg *WaitGroup) Wait() {
+	for {
+		s := wg.state.Load()
+		counter, epoch := splitState(s)
+		if counter == 0 {
+			if epoch != 0 && wire.Enabled() {
+				wg.event(wire.OpWake, epoch-1, 0, 0)
+			}
+			return
+		}
+		w := wg.waiters.Load()
+		if w == nil || w.epoch != epoch {
+			if w != nil && int32(w.epoch-epoch) > 0 {
+				continue // s is stale: a later epoch has waiters already
+			}
+			nw := &wgWaiters{epoch: epoch, released: make(chan struct{})}
+			if !wg.waiters.CompareAndSwap(w, nw) {
+				continue
+			}
+			if w != nil {
+				w.release() // its epoch has ended, since this one is under way
+			}
+			w = nw
+		}
+		// The epoch may have ended before its waiters were in place, with
+		// no one to release them.
+		if _, now := splitState(wg.state.Load()); now != epoch {
+			w.release()
+			if wire.Enabled() {
+				wg.event(wire.OpWake, epoch, 0, 0)
+			}
+			return
+		}
+		depth := w.n.Add(1)
+		if wire.Enabled() {
+			wg.event(wire.OpWait, epoch, 0, depth)
+		}
+		<-w.released
+		if wire.Enabled() {
+			wg.event(wire.OpWake, epoch, 0, 0)
+		}
+		if wg.state.Load() != uint64(epoch+1) {
+			panic("sync: WaitGroup is reused before previous Wait has returned")
+		}
+		return
+	}
+}
+
+// Go calls f in a new goroutine and adds that task to the [WaitGroup].
+// When f returns, the task is removed from the WaitGroup.
+//
+// The function f must not panic.
+//
+// If the WaitGroup is empty, Go must happen before a [WaitGroup.Wait].
+// Typically, this simply means Go is called to start tasks before Wait is called.
+// If the WaitGroup is not empty, Go may happen at any time.
+// This means a goroutine started by Go may itself call Go.
+// If a WaitGroup is reused to wait for several independent sets of tasks,
+// new Go calls must happen after all previous Wait calls have returned.
+//
+// In the terminology of [the Go memory model], the return from f
+// “synchronizes before” the return of any Wait call that it unblocks.
+//
+// Go writes the OpAdd of Add(1) before starting the goroutine, and the new
+// goroutine the OpAdd of Done when f returns.
+//
+// [the Go memory model]: https://go.dev/ref/mem
+func (wg *WaitGroup) Go(f func()) {
+	wg.Add(1)
+	go func() {
+		defer func() {
+			if x := recover(); x != nil {
+				// f panicked, which will be fatal because this is a new
+				// goroutine. Calling Done would let Wait return and race
+				// with the panic, possibly exiting the process first; so,
+				// as the standard library does, panic without it.
+				panic(x)
+			}
+			// f returned, or called runtime.Goexit.
+			wg.Done()
+		}()
+		f()
+	}()
+}
+
+// event writes one annotation. Callers check wire.Enabled first.
+func (wg *WaitGroup) event(op wire.Op, epoch uint32, n, depth int64) {
+	wire.Emit(wire.Event{Kind: wire.KindWaitGroup, Object: wg.ident.ID(), Op: op, Seq: uint64(epoch), N: n, Depth: depth})
+}
+
+// SetName names the WaitGroup in the trace being recorded, if any, by
+// writing an OpName event; blockscope then reports the WaitGroup by that
+// name. A name given while no trace is being recorded is not kept.
+func (wg *WaitGroup) SetName(name string) {
+	wg.ident.Name(wire.KindWaitGroup, name)
+}
