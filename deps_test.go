@@ -1,0 +1,72 @@
+package blockscope_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/blockscope/blockscope"
+
+// allowed is the import policy of ../shared/DESIGN.md: for each package
+// (prefix) of the module, the non-standard-library imports it may have.
+// Change it on purpose, not to make a build pass.
+var allowed = []struct {
+	pkg     string // a package, or a prefix ending in "/"
+	imports []string
+}{
+	{"internal/wire", nil},
+	{"primitives/", []string{"internal/wire", "primitives/"}},
+	{"parse", []string{"internal/wire", "golang.org/x/exp/trace"}},
+	{"hbgraph", []string{"parse", "internal/wire"}},
+	{"detect", []string{"hbgraph", "parse", "internal/wire"}},
+	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot"}},
+	{"internal/demo", nil},
+	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
+	{"cmd/blockscope", []string{"internal/cli"}},
+	{"fixtures", nil},
+	{"fixtures/", []string{"primitives/", "fixtures/internal/harness", "golang.org/x/sync/"}},
+	{"", []string{"detect", "hbgraph", "parse", "report", "internal/wire"}}, // the root facade
+}
+
+func TestImportPolicy(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], module), "/")
+		rule := -1
+		for i, a := range allowed {
+			if pkg == a.pkg || strings.HasSuffix(a.pkg, "/") && strings.HasPrefix(pkg, a.pkg) {
+				rule = i
+				break
+			}
+		}
+		if rule < 0 {
+			t.Errorf("package %q has no import policy: add it to allowed", pkg)
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if isStd(imp) {
+				continue
+			}
+			rel := strings.TrimPrefix(strings.TrimPrefix(imp, module), "/")
+			ok := false
+			for _, p := range allowed[rule].imports {
+				if rel == p || strings.HasSuffix(p, "/") && strings.HasPrefix(rel, p) || strings.HasPrefix(rel, p+"/") {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s imports %s, which the policy does not allow", fields[0], imp)
+			}
+		}
+	}
+}
+
+func isStd(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".") && !strings.HasPrefix(path, module)
+}
