@@ -36,7 +36,7 @@ type group interface {
 type xgroup struct{ g xsingleflight.Group }
 
 func (x *xgroup) Do(key string, fn func() (any, error)) (any, error, bool) { return x.g.Do(key, fn) }
-func (x *xgroup) Forget(key string)                                         { x.g.Forget(key) }
+func (x *xgroup) Forget(key string)                                        { x.g.Forget(key) }
 func (x *xgroup) DoChan(key string, fn func() (any, error)) func() result {
 	ch := x.g.DoChan(key, fn)
 	return func() result { return result(<-ch) }
@@ -45,7 +45,7 @@ func (x *xgroup) DoChan(key string, fn func() (any, error)) func() result {
 type ourgroup struct{ g singleflight.Group }
 
 func (o *ourgroup) Do(key string, fn func() (any, error)) (any, error, bool) { return o.g.Do(key, fn) }
-func (o *ourgroup) Forget(key string)                                         { o.g.Forget(key) }
+func (o *ourgroup) Forget(key string)                                        { o.g.Forget(key) }
 func (o *ourgroup) DoChan(key string, fn func() (any, error)) func() result {
 	ch := o.g.DoChan(key, fn)
 	return func() result { return result(<-ch) }
