@@ -151,8 +151,10 @@ const (
 	// OpWait: a wait begins. mutex/rwmutex/rmutex (write lock), rwmutex
 	// read lock (n=1 means a reader), sema (n=weight), cond (SEQ=the
 	// waiter's ticket), once (a Do blocked on f running), wg, sf follower
-	// (see OpFollow), eg (Wait), chan (n=1 send, n=2 receive). depth= the
-	// number of waiters including this one, where known.
+	// (see OpFollow), eg (Wait; n=1: a Go blocked on the limit, ended by
+	// its OpGo), chan (n=1 send, SEQ = the message id k, written before the
+	// message can enter the channel; n=2 receive). depth= the number of
+	// waiters including this one, where known.
 	OpWait
 	// OpLock: a write lock acquired. SEQ = the lock's acquisition number g
 	// (1, 2, ...): Unlock g happens before Lock g+1. rmutex: n = hold depth
@@ -178,7 +180,8 @@ const (
 	OpBroadcast
 	// OpWake: a wait returns having been released by another goroutine:
 	// cond (SEQ = ticket), wg (SEQ = epoch), once (SEQ = 1), eg (Wait
-	// returns), sf follower (SEQ = flight).
+	// returns; SEQ = goroutines started: GoDone 1..SEQ happen before it), sf
+	// follower (SEQ = flight).
 	OpWake
 	// OpRun: once/onceerr: f starts in this goroutine. SEQ = attempt number.
 	OpRun
@@ -196,7 +199,8 @@ const (
 	// depth = waiters left queued.
 	OpRelease
 	// OpCancel: a wait ends without acquiring (sema context done, chan
-	// select not taken). n = weight.
+	// send or receive that did not happen). n = weight; chan: n=1 send
+	// (SEQ = the unused message id), n=2 receive.
 	OpCancel
 	// OpLead: sf: this call leads a new flight. SEQ = flight number,
 	// key = the key.
@@ -219,11 +223,15 @@ const (
 	// OpLimit: eg SetLimit. n = the limit (-1: none).
 	OpLimit
 	// OpSend: chan send completed. SEQ = k, the message number (1, 2,
-	// ...); n = capacity. Send k happens before Recv k.
+	// ...; an id may be skipped, see OpCancel); n = capacity. Send k
+	// happens before Recv k; its OpWait SEQ=k is the point from which it
+	// does and precedes Recv k in the trace, which OpSend may not.
 	OpSend
 	// OpRecv: chan receive completed. SEQ = k of the message received (0:
 	// the channel was closed), ref = the receive number r; n = capacity.
-	// For capacity C, receive r happens before send r+C completes.
+	// For capacity C, receive r happens before send r+C completes: the
+	// OpWait that receive r ended happens before the OpSend of the message
+	// receive r+C got (primitives/chans documents when r is exact).
 	OpRecv
 	// OpClose: chan close. SEQ = the number of messages sent before it.
 	// Close happens before every receive that returns because of it.
