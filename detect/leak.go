@@ -79,8 +79,9 @@ type siteKey struct {
 }
 
 type siteWakers struct {
-	wakers []parse.GoID // distinct goroutines that woke a waiter here
-	env    bool         // a timer or the network poller woke a waiter here
+	wakers []parse.GoID            // distinct goroutines that woke a waiter here, in order
+	seen   map[parse.GoID]struct{} // the same, as a set
+	env    bool                    // a timer or the network poller woke a waiter here
 }
 
 type leak struct {
@@ -115,12 +116,13 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 	k := siteKey{ev.Reason, l.loc(t, ev.Stack)}
 	sw := l.sites[k]
 	if sw == nil {
-		sw = &siteWakers{}
+		sw = &siteWakers{seen: make(map[parse.GoID]struct{})}
 		l.sites[k] = sw
 	}
 	if ev.Peer == parse.NoGoroutine {
 		sw.env = true
-	} else if !slices.Contains(sw.wakers, ev.Peer) {
+	} else if _, ok := sw.seen[ev.Peer]; !ok {
+		sw.seen[ev.Peer] = struct{}{}
 		sw.wakers = append(sw.wakers, ev.Peer)
 	}
 }
