@@ -22,7 +22,8 @@ import (
 // it is left: every goroutine that ever woke a waiter at the same blocked
 // site has exited or is itself stuck (for a site nobody was ever woken at,
 // the goroutine's creator stands in), and no timer or network poller ever
-// woke a waiter there. Confidence "blocked-at-end" (severity warning):
+// woke a waiter there; or it waits on a nil channel or an empty select,
+// which nothing can end. Confidence "blocked-at-end" (severity warning):
 // blocked when the trace ended, but a live goroutine might still wake it;
 // idle workers of a server traced mid-run look like this.
 //
@@ -182,11 +183,11 @@ func (l *leak) Finalize(t *parse.Trace) {
 func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse.GoID]bool {
 	live := func(id parse.GoID) bool {
 		g := t.Goroutine(id)
-		if g == nil || g.State == parse.StateExited || g.System {
+		if g == nil || g.State == parse.StateExited {
 			return false
 		}
-		if g.State != parse.StateWaiting {
-			return true
+		if g.System || g.State != parse.StateWaiting {
+			return true // the runtime's goroutines (finalizers, cleanups) run again
 		}
 		if !leakReasons[g.Reason] {
 			return true // sleeping or in the network: it will run again
@@ -199,6 +200,8 @@ func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse
 		g := t.Goroutine(id)
 		sw := l.sites[siteKey{g.Reason, l.loc(t, g.Stack)}]
 		switch {
+		case g.Reason == parse.ReasonForever:
+			// A nil channel or an empty select: nothing can wake it.
 		case sw != nil && sw.env:
 			result[id] = true // a timer or the network woke waiters here before
 		case sw != nil && len(sw.wakers) > 0:
@@ -303,19 +306,23 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 	return f
 }
 
-// describeWait names what a goroutine waits on: "chan send", or
-// "sync.(*Mutex).Lock" for a sync wait, read off the stack.
+// describeWait names what a goroutine waits on: the outermost method of
+// sync, golang.org/x/sync or blockscope's primitives it is blocked in
+// ("sync.(*Mutex).Lock", "semaphore.(*Weighted).Acquire"), else the
+// reason ("chan send").
 func describeWait(s *parse.Stacks, id parse.StackID, reason string) string {
-	if reason != parse.ReasonSync {
-		return reason
-	}
+	what := reason
 	for i, n := 0, s.Depth(id); i < n; i++ {
 		f := s.Frame(id, i)
-		if (f.Package() == "sync" || strings.HasPrefix(f.Func, parse.PrimitivesPath)) && strings.Contains(f.Func, "(*") && !strings.Contains(f.Func, "Slow") {
-			return f.Func[strings.LastIndexByte(f.Func, '/')+1:]
+		if f.IsUser() {
+			break
+		}
+		pkg := f.Package()
+		if (pkg == "sync" || strings.HasPrefix(pkg, "golang.org/x/sync/") || strings.HasPrefix(pkg, parse.PrimitivesPath)) && strings.Contains(f.Func, "(*") {
+			what = f.Func[strings.LastIndexByte(f.Func, '/')+1:]
 		}
 	}
-	return "sync"
+	return what
 }
 
 func leakHint(reason string) string {
