@@ -39,14 +39,15 @@
 //     admitted those it could.
 //
 // Sequence numbers are assigned under the semaphore's internal mutex, so they
-// follow the real order of the operations, and every event except the
-// acquire and cancel of a waiter that was woken is written while that mutex
-// is held: a Release always precedes in the trace the acquires that name it.
-// Acquire numbers may skip a value: a waiter admitted just as its context
-// became done hands its weight back (cancel) without using the number it was
-// given; the waiters that weight then admits carry the ref of the Release
-// that had admitted it. When no trace is being recorded, the annotations cost
-// one atomic load per operation.
+// follow the real order of the operations. Every event is written while that
+// mutex is held, except the acquire of a waiter that was admitted and the
+// cancel of a request larger than the size; in particular a release is
+// written before the waiters it admits are woken, so it precedes in the trace
+// every acquire that names it. Acquire numbers may skip a value: a waiter
+// admitted just as its context became done hands its weight back (cancel)
+// without using the number it was given, and the waiters that weight then
+// admits carry the ref of the Release that had admitted it. When no trace is
+// being recorded, the annotations cost one atomic load per operation.
 package semaphore
 
 import (

@@ -200,6 +200,18 @@ func TestTraceAnnotations(t *testing.T) {
 		waitParked(t, 1, ours)
 		cancel6()
 		recv(t, w6)
+
+		// A waiter at the head gives up and lets in the one behind it.
+		s.TryAcquire(1)
+		ctx7, cancel7 := context.WithCancel(bg)
+		w7 := goAcquire(ctx7, s, "w7", 2)
+		waitParked(t, 1, ours)
+		w8 := goAcquire(bg, s, "w8", 1)
+		waitParked(t, 2, ours)
+		cancel7()
+		recv(t, w7)
+		must(t, recv(t, w8).err)
+		s.Release(2)
 	})
 	obj := semaphore.ObjectID(s)
 	checkRefs(t, as, obj)
@@ -221,6 +233,8 @@ func TestTraceAnnotations(t *testing.T) {
 			ev(wire.OpRelease, 6, 2, 0, 0),
 			ev(wire.OpRelease, 7, 1, 0, 0),
 			ev(wire.OpCancel, 0, 1, 0, 0),
+			ev(wire.OpAcquire, 7, 1, 0, 0),
+			ev(wire.OpRelease, 8, 2, 0, 0),
 		},
 		"w1": {ev(wire.OpWait, 0, 1, 1, 0), ev(wire.OpAcquire, 2, 1, 0, 1)},
 		"w2": {ev(wire.OpWait, 0, 1, 2, 0), ev(wire.OpAcquire, 3, 1, 0, 1)},
@@ -228,6 +242,8 @@ func TestTraceAnnotations(t *testing.T) {
 		"w4": {ev(wire.OpWait, 0, 2, 1, 0), ev(wire.OpAcquire, 5, 2, 0, 5)},
 		"w5": {ev(wire.OpWait, 0, 1, 2, 0), ev(wire.OpAcquire, 6, 1, 0, 6)},
 		"w6": {ev(wire.OpWait, 0, 3, 0, 0), ev(wire.OpCancel, 0, 3, 0, 0)},
+		"w7": {ev(wire.OpWait, 0, 2, 1, 0), ev(wire.OpCancel, 0, 2, 0, 0)},
+		"w8": {ev(wire.OpWait, 0, 1, 2, 0), ev(wire.OpAcquire, 8, 1, 0, 0)}, // admitted by w7 leaving
 	})
 }
 
