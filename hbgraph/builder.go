@@ -1,0 +1,197 @@
+package hbgraph
+
+import (
+	"fmt"
+
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// Options control what a Builder keeps.
+type Options struct {
+	// AnnotatedOnly keeps only goroutine starts (with their go edges),
+	// exits and primitive annotations: no block, wake or unblock nodes,
+	// so no runtime unblock edges. For huge traces of annotated programs.
+	AnnotatedOnly bool
+	// MaxNodes stops adding nodes once the graph holds that many (0: no
+	// limit); Graph.Dropped counts the rest.
+	MaxNodes int
+}
+
+// Builder builds a Graph from parse's event stream: a parse.Consumer. Its
+// memory follows the synchronization points it keeps.
+type Builder struct {
+	opts    Options
+	g       *Graph
+	reasons map[string]uint16
+	pairs   map[pairKey]*pending
+	groups  map[wire.ObjectID]*egState
+	done    bool
+}
+
+// NewBuilder returns a Builder; pass it to parse.Parse or parse.File.
+func NewBuilder(opts Options) *Builder {
+	return &Builder{
+		opts: opts,
+		g: &Graph{
+			byG:     make(map[parse.GoID]int32),
+			reasons: []string{""},
+			names:   make(map[wire.ObjectID]string),
+		},
+		reasons: map[string]uint16{"": 0},
+		pairs:   make(map[pairKey]*pending),
+		groups:  make(map[wire.ObjectID]*egState),
+	}
+}
+
+// Graph returns the graph; call it after Finalize.
+func (b *Builder) Graph() *Graph {
+	if !b.done {
+		panic("hbgraph: Graph called before Finalize")
+	}
+	return b.g
+}
+
+// Event takes in one event of the pass.
+func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
+	switch ev.Kind {
+	case parse.EvCreate:
+		if ev.Peer == parse.NoGoroutine {
+			b.add(ev.G, NodeStart, ev.Time, ev.Stack, parse.NoGoroutine, "")
+			return
+		}
+		if !b.room(2) {
+			return
+		}
+		from := b.add(ev.Peer, NodeGo, ev.Time, ev.PeerStack, ev.G, "")
+		to := b.add(ev.G, NodeStart, ev.Time, ev.Stack, ev.Peer, "")
+		b.edge(from, to, RuleGo, wire.KindBad, wire.NoObject)
+	case parse.EvBlock:
+		if !b.opts.AnnotatedOnly {
+			b.add(ev.G, NodeBlock, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason)
+		}
+	case parse.EvWake:
+		if b.opts.AnnotatedOnly {
+			return
+		}
+		if ev.Peer == parse.NoGoroutine {
+			b.add(ev.G, NodeWake, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason)
+			return
+		}
+		if !b.room(2) {
+			return
+		}
+		from := b.add(ev.Peer, NodeUnblock, ev.Time, ev.PeerStack, ev.G, "")
+		to := b.add(ev.G, NodeWake, ev.Time, ev.Stack, ev.Peer, ev.Reason)
+		b.edge(from, to, RuleUnblock, wire.KindBad, wire.NoObject)
+	case parse.EvExit:
+		b.add(ev.G, NodeExit, ev.Time, parse.NoStack, parse.NoGoroutine, "")
+	case parse.EvAnnotation:
+		a := &ev.Annotation
+		if a.Op == wire.OpName {
+			b.g.names[a.Object] = a.Key
+			return
+		}
+		id := b.add(ev.G, NodeAnnotation, ev.Time, ev.Stack, parse.NoGoroutine, "")
+		if id == NoNode {
+			return
+		}
+		n := &b.g.nodes[id]
+		n.prim, n.obj, n.op, n.seq, n.n = a.Kind, a.Object, a.Op, a.Seq, a.N
+		b.pair(id, a)
+	}
+}
+
+// Finalize completes the graph.
+func (b *Builder) Finalize(t *parse.Trace) {
+	g := b.g
+	g.Path = t.Path
+	g.Stacks = t.Stacks
+	for i := range g.lanes {
+		l := &g.lanes[i]
+		if gr := t.Goroutine(l.G); gr != nil {
+			l.Entry, l.System = gr.Entry, gr.System
+		}
+	}
+	if g.Dropped > 0 {
+		g.Warnings = append(g.Warnings, fmt.Sprintf("graph limited to %d nodes: %d later nodes and their edges left out", b.opts.MaxNodes, g.Dropped))
+	}
+	g.finish()
+	b.pairs, b.groups, b.reasons = nil, nil, nil
+	b.done = true
+}
+
+// room reports whether n more nodes fit the budget, counting them as
+// dropped if not.
+func (b *Builder) room(n int) bool {
+	if b.opts.MaxNodes > 0 && len(b.g.nodes)+n > b.opts.MaxNodes {
+		b.g.Dropped += n
+		return false
+	}
+	return true
+}
+
+// lane returns the index of goroutine id's lane, adding it if new.
+func (b *Builder) lane(id parse.GoID) int32 {
+	g := b.g
+	if i, ok := g.byG[id]; ok {
+		return i
+	}
+	i := int32(len(g.lanes))
+	g.byG[id] = i
+	g.lanes = append(g.lanes, Lane{G: id})
+	return i
+}
+
+// add appends a node to goroutine id's lane; NoNode if over budget.
+func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.StackID, peer parse.GoID, reason string) NodeID {
+	if !b.room(1) {
+		return NoNode
+	}
+	g := b.g
+	li := b.lane(id)
+	p := int32(-1)
+	if peer != parse.NoGoroutine {
+		p = b.lane(peer)
+	}
+	r, ok := b.reasons[reason]
+	if !ok && len(g.reasons) < 1<<16 {
+		r = uint16(len(g.reasons))
+		b.reasons[reason] = r
+		g.reasons = append(g.reasons, reason)
+	}
+	nid := NodeID(len(g.nodes))
+	l := &g.lanes[li]
+	l.Nodes = append(l.Nodes, nid)
+	g.nodes = append(g.nodes, node{
+		time: t, lane: li, pos: int32(len(l.Nodes)), peer: p,
+		stack: stack, reason: r, kind: kind,
+	})
+	return nid
+}
+
+// edge records from → to.
+func (b *Builder) edge(from, to NodeID, r Rule, k wire.Kind, obj wire.ObjectID) {
+	if from == NoNode || to == NoNode || from == to {
+		return
+	}
+	g := b.g
+	nf, nt := &g.nodes[from], &g.nodes[to]
+	if nf.lane == nt.lane && nf.pos > nt.pos {
+		g.warn("%s edge from G%d's node %d back to its earlier node %d ignored", r, g.lanes[nf.lane].G, from, to)
+		return
+	}
+	g.edges = append(g.edges, Edge{From: from, To: to, Rule: r, Prim: k, Object: obj})
+}
+
+const maxWarnings = 20
+
+// warn adds a warning, up to maxWarnings.
+func (g *Graph) warn(format string, args ...any) {
+	switch {
+	case len(g.Warnings) < maxWarnings:
+		g.Warnings = append(g.Warnings, fmt.Sprintf(format, args...))
+	case len(g.Warnings) == maxWarnings:
+		g.Warnings = append(g.Warnings, "more warnings omitted")
+	}
+}

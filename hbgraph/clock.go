@@ -1,0 +1,279 @@
+package hbgraph
+
+import (
+	"sort"
+
+	"github.com/blockscope/blockscope/parse"
+)
+
+// entry is one component of a vector clock: the last position of a lane
+// known to happen before (or at) a node.
+type entry struct {
+	lane int32
+	pos  int32
+}
+
+// Tick is one component of a vector clock: the number of goroutine G's
+// nodes (in program order) that happen before or at a node.
+type Tick struct {
+	G parse.GoID
+	N int
+}
+
+// Clock returns node id's vector clock: for every goroutine with a node
+// that happens before or at id, how many of its nodes do, ordered by
+// goroutine id.
+func (g *Graph) Clock(id NodeID) []Tick {
+	n := &g.nodes[id]
+	c := g.clocks[g.clockOf[id]]
+	out := make([]Tick, 0, len(c)+1)
+	for _, e := range c {
+		out = append(out, Tick{g.lanes[e.lane].G, int(e.pos)})
+	}
+	out = append(out, Tick{g.lanes[n.lane].G, int(n.pos)})
+	sort.Slice(out, func(i, j int) bool { return out[i].G < out[j].G })
+	return out
+}
+
+// HappensBefore reports whether a happens before b: a precedes b in one
+// goroutine, or a chain of edges leads from a (or a later node of its
+// goroutine) to b (or an earlier node of b's).
+func (g *Graph) HappensBefore(a, b NodeID) bool {
+	if a == b {
+		return false
+	}
+	na, nb := &g.nodes[a], &g.nodes[b]
+	if na.lane == nb.lane {
+		return na.pos < nb.pos
+	}
+	return g.known(g.clockOf[b], na.lane) >= na.pos
+}
+
+// Concurrent reports whether neither of a and b happens before the other.
+func (g *Graph) Concurrent(a, b NodeID) bool {
+	return a != b && !g.HappensBefore(a, b) && !g.HappensBefore(b, a)
+}
+
+// known returns clock c's component for lane l.
+func (g *Graph) known(c int32, l int32) int32 {
+	es := g.clocks[c]
+	i := sort.Search(len(es), func(i int) bool { return es[i].lane >= l })
+	if i < len(es) && es[i].lane == l {
+		return es[i].pos
+	}
+	return 0
+}
+
+// computeClocks gives every node its vector clock, once, at Finalize, in one pass over the
+// nodes in a topological order (Kahn's algorithm over program order and
+// the edges). A node's clock leaves out its own lane, whose component is
+// its position; a node with no edge from another goroutine shares its
+// predecessor's clock. Edges that close a cycle are marked Cyclic and left
+// out.
+func (g *Graph) computeClocks() {
+	n := len(g.nodes)
+	g.clocks = [][]entry{nil}
+	g.clockOf = make([]int32, n)
+	indeg := make([]int32, n)
+	for i := range g.nodes {
+		if g.nodes[i].pos > 1 {
+			indeg[i]++
+		}
+	}
+	for _, e := range g.edges {
+		if g.cross(e) {
+			indeg[e.To]++
+		}
+	}
+	ready := make([]NodeID, 0, 64)
+	for i := range indeg {
+		if indeg[i] == 0 {
+			ready = append(ready, NodeID(i))
+		}
+	}
+	visited := make([]bool, n)
+	next := make([]int32, len(g.lanes)) // per lane: how many of its nodes are visited
+	release := func(id NodeID) {
+		if indeg[id]--; indeg[id] == 0 {
+			ready = append(ready, id)
+		}
+	}
+	for done := 0; done < n; done++ {
+		if len(ready) == 0 {
+			ready = append(ready, g.breakCycle(next, visited))
+		}
+		id := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		visited[id] = true
+		g.clockOf[id] = g.join(id, visited)
+		nd := &g.nodes[id]
+		next[nd.lane] = nd.pos
+		if nxt := g.Next(id); nxt != NoNode {
+			release(nxt)
+		}
+		for i := g.outOff[id]; i < g.outOff[id+1]; i++ {
+			if e := g.edges[i]; g.cross(e) {
+				release(e.To)
+			}
+		}
+	}
+}
+
+// cross reports whether an edge joins two lanes and counts for clocks.
+func (g *Graph) cross(e Edge) bool {
+	return !e.Cyclic && g.nodes[e.From].lane != g.nodes[e.To].lane
+}
+
+// breakCycle is called when no node is ready: the unvisited nodes all wait
+// on each other. It picks the first unvisited node of the lane whose first
+// unvisited node comes earliest in the trace, marks its edges from
+// unvisited nodes Cyclic, and returns it.
+func (g *Graph) breakCycle(next []int32, visited []bool) NodeID {
+	best := NoNode
+	for li := range g.lanes {
+		nodes := g.lanes[li].Nodes
+		if int(next[li]) < len(nodes) {
+			if id := nodes[next[li]]; best == NoNode || id < best {
+				best = id
+			}
+		}
+	}
+	for _, ei := range g.inIdx[g.inOff[best]:g.inOff[best+1]] {
+		e := &g.edges[ei]
+		if g.cross(*e) && !visited[e.From] {
+			e.Cyclic = true
+			g.warn("happens-before cycle: %s edge from G%d to G%d at %v left out", e.Rule, g.lanes[g.nodes[e.From].lane].G, g.lanes[g.nodes[e.To].lane].G, g.nodes[e.To].time.Duration())
+		}
+	}
+	return best
+}
+
+// join returns the index of node id's clock: its predecessor's, merged
+// with the clocks of the sources of its edges and their own positions.
+func (g *Graph) join(id NodeID, visited []bool) int32 {
+	nd := &g.nodes[id]
+	base := int32(0)
+	if p := g.Prev(id); p != NoNode {
+		base = g.clockOf[p]
+	}
+	cur := g.clocks[base]
+	changed := false
+	for _, ei := range g.inIdx[g.inOff[id]:g.inOff[id+1]] {
+		e := g.edges[ei]
+		if !g.cross(e) || !visited[e.From] {
+			continue
+		}
+		src := &g.nodes[e.From]
+		merged, grew := merge(cur, g.clocks[g.clockOf[e.From]], entry{src.lane, src.pos}, nd.lane)
+		if grew {
+			cur, changed = merged, true
+		}
+	}
+	if !changed {
+		return base
+	}
+	g.clocks = append(g.clocks, cur)
+	return int32(len(g.clocks) - 1)
+}
+
+// merge returns the component-wise maximum of a, b and the single entry
+// extra, leaving out lane own; grew reports whether it differs from a (if
+// not, the result is a itself). a and b are sorted by lane.
+func merge(a, b []entry, extra entry, own int32) (out []entry, grew bool) {
+	// Does b (or extra) raise anything? Most joins bring nothing new.
+	raises := func(e entry) bool {
+		if e.lane == own {
+			return false
+		}
+		i := sort.Search(len(a), func(i int) bool { return a[i].lane >= e.lane })
+		return i == len(a) || a[i].lane != e.lane || a[i].pos < e.pos
+	}
+	grew = raises(extra)
+	for _, e := range b {
+		if grew {
+			break
+		}
+		grew = raises(e)
+	}
+	if !grew {
+		return a, false
+	}
+	out = make([]entry, 0, len(a)+len(b)+1)
+	i, j := 0, 0
+	put := func(e entry) {
+		if e.lane == own {
+			return
+		}
+		if k := len(out) - 1; k >= 0 && out[k].lane == e.lane {
+			out[k].pos = max(out[k].pos, e.pos)
+			return
+		}
+		out = append(out, e)
+	}
+	extraDone := false
+	for i < len(a) || j < len(b) || !extraDone {
+		// Take the smallest lane among a[i], b[j] and extra.
+		var e entry
+		switch {
+		case !extraDone && (i == len(a) || extra.lane <= a[i].lane) && (j == len(b) || extra.lane <= b[j].lane):
+			e, extraDone = extra, true
+		case i < len(a) && (j == len(b) || a[i].lane <= b[j].lane):
+			e = a[i]
+			i++
+		default:
+			e = b[j]
+			j++
+		}
+		put(e)
+	}
+	return out, true
+}
+
+// CriticalPath returns the chain of edges that led to node id: starting at
+// id, it walks back its goroutine to the nearest node with edges from
+// other goroutines, follows the one whose source is latest, and repeats
+// from there, until a goroutine has no such edge before the point reached.
+// The edges come oldest first; the last one enters id's goroutine at or
+// before id. For a wake, it answers "what was it waiting for, and what was
+// that waiting for".
+func (g *Graph) CriticalPath(id NodeID) []Edge {
+	var path []Edge
+	seen := make(map[NodeID]bool)
+	for cur := id; cur != NoNode; {
+		var best *Edge
+		for x := cur; x != NoNode && best == nil; x = g.Prev(x) {
+			if seen[x] {
+				cur = NoNode
+				break
+			}
+			seen[x] = true
+			for _, ei := range g.inIdx[g.inOff[x]:g.inOff[x+1]] {
+				e := &g.edges[ei]
+				if !g.cross(*e) {
+					continue
+				}
+				if best == nil || g.later(e.From, best.From) {
+					best = e
+				}
+			}
+		}
+		if best == nil {
+			break
+		}
+		path = append(path, *best)
+		cur = best.From
+	}
+	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
+		path[i], path[j] = path[j], path[i]
+	}
+	return path
+}
+
+// later reports whether node a comes after node b in time (then in id).
+func (g *Graph) later(a, b NodeID) bool {
+	ta, tb := g.nodes[a].time, g.nodes[b].time
+	if ta != tb {
+		return ta > tb
+	}
+	return a > b
+}

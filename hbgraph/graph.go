@@ -1,0 +1,317 @@
+// Package hbgraph rebuilds the happens-before graph of a trace, rule by rule
+// from the Go memory model, in the same single pass as parse's other
+// consumers.
+//
+// A [Graph]'s nodes are the synchronization points of each goroutine in
+// program order: its start, the go statements it runs, its blocks, the
+// wakes it gives and receives, its exit and every primitive annotation it
+// writes. Its edges cross from one goroutine to another (or, rarely, join
+// two points of one goroutine), each labelled with the [Rule] that makes it
+// and the primitive it comes from. Program order within a goroutine is
+// implicit: the nodes of a [Lane] are in it.
+//
+// The runtime's own events give two rules for every program: the go
+// statement, and the unblock of a parked goroutine by the one that made it
+// runnable, which is all that plain sync and channels leave in a trace. The
+// annotations of blockscope's primitives give the rest, paired exactly by
+// object and sequence number whatever order their events have in the trace.
+//
+// Queries ([Graph.HappensBefore], [Graph.Concurrent], [Graph.Clock]) rest on
+// vector clocks computed once, in one topological pass, when the trace ends.
+package hbgraph
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// NodeID identifies a node within a Graph; ids follow the trace's order.
+type NodeID int32
+
+// NoNode stands for "no node".
+const NoNode NodeID = -1
+
+// NodeKind is what a node stands for.
+type NodeKind uint8
+
+// The node kinds.
+const (
+	NodeBad        NodeKind = iota
+	NodeStart               // the goroutine came into being; Peer created it
+	NodeGo                  // the goroutine ran a go statement that created Peer
+	NodeBlock               // the goroutine blocked: Reason
+	NodeUnblock             // the goroutine made Peer runnable
+	NodeWake                // the goroutine was made runnable by Peer (NoGoroutine: a timer, the network poller): Reason is the wait that ended
+	NodeExit                // the goroutine exited
+	NodeAnnotation          // the goroutine wrote a primitive annotation: Prim, Object, Op, Seq, N
+	numNodeKinds
+)
+
+var nodeKindNames = [numNodeKinds]string{
+	NodeBad:        "bad",
+	NodeStart:      "start",
+	NodeGo:         "go",
+	NodeBlock:      "block",
+	NodeUnblock:    "unblock",
+	NodeWake:       "wake",
+	NodeExit:       "exit",
+	NodeAnnotation: "annotation",
+}
+
+func (k NodeKind) String() string {
+	if k < numNodeKinds {
+		return nodeKindNames[k]
+	}
+	return fmt.Sprintf("nodekind(%d)", k)
+}
+
+// Node is one synchronization point of one goroutine.
+type Node struct {
+	ID     NodeID
+	Kind   NodeKind
+	G      parse.GoID
+	Time   parse.Time
+	Stack  parse.StackID // the goroutine's stack there (for a wake, where it had blocked)
+	Peer   parse.GoID    // the other goroutine of a start, go, unblock or wake; NoGoroutine otherwise
+	Reason string        // the wait reason of a block or wake
+	// The annotation of a NodeAnnotation (zero otherwise).
+	Prim   wire.Kind
+	Object wire.ObjectID
+	Op     wire.Op
+	Seq    uint64
+	N      int64
+}
+
+// node is a Node as the graph stores it.
+type node struct {
+	time   parse.Time
+	obj    wire.ObjectID
+	seq    uint64
+	n      int64
+	lane   int32
+	pos    int32 // 1-based position in the lane
+	peer   int32 // the peer's lane, or -1
+	stack  parse.StackID
+	reason uint16 // index into Graph.reasons
+	kind   NodeKind
+	prim   wire.Kind
+	op     wire.Op
+}
+
+// Lane is one goroutine's nodes, in program order.
+type Lane struct {
+	G      parse.GoID
+	Entry  string // the goroutine's start function, "" if unknown
+	System bool   // a runtime or tracer goroutine
+	Nodes  []NodeID
+}
+
+// Edge is a happens-before edge: From happens before To.
+type Edge struct {
+	From, To NodeID
+	Rule     Rule
+	Prim     wire.Kind     // the primitive of an annotated edge (KindBad for go and unblock)
+	Object   wire.ObjectID // the object of an annotated edge
+	// Cyclic marks an edge that closed a cycle (annotations that
+	// contradict each other); vector clocks leave it out.
+	Cyclic bool
+}
+
+// Graph is the happens-before graph of one trace. It does not change once
+// built, and is safe for concurrent queries.
+type Graph struct {
+	// Path is the trace's path.
+	Path string
+	// Stacks resolves the nodes' stacks.
+	Stacks *parse.Stacks
+	// Dropped counts the nodes left out because of Options.MaxNodes;
+	// the edges that would have touched them are missing too.
+	Dropped int
+	// Warnings says what the builder had to ignore.
+	Warnings []string
+
+	nodes   []node
+	lanes   []Lane
+	byG     map[parse.GoID]int32
+	edges   []Edge // sorted by From, then To
+	inIdx   []int32
+	outOff  []int32 // edges[outOff[n]:outOff[n+1]] leave node n
+	inOff   []int32 // inIdx[inOff[n]:inOff[n+1]] are the edges entering n
+	reasons []string
+	names   map[wire.ObjectID]string
+
+	clocks  [][]entry // distinct clocks; clocks[0] is empty
+	clockOf []int32   // node → index into clocks
+}
+
+// Len returns the number of nodes.
+func (g *Graph) Len() int { return len(g.nodes) }
+
+// Node returns the node with that id.
+func (g *Graph) Node(id NodeID) Node {
+	n := &g.nodes[id]
+	out := Node{
+		ID: id, Kind: n.kind, G: g.lanes[n.lane].G, Time: n.time, Stack: n.stack,
+		Peer: parse.NoGoroutine, Reason: g.reasons[n.reason],
+		Prim: n.prim, Object: n.obj, Op: n.op, Seq: n.seq, N: n.n,
+	}
+	if n.peer >= 0 {
+		out.Peer = g.lanes[n.peer].G
+	}
+	return out
+}
+
+// Lanes returns every goroutine's lane, in order of first appearance.
+func (g *Graph) Lanes() []Lane { return g.lanes }
+
+// Lane returns the lane of goroutine id, or nil.
+func (g *Graph) Lane(id parse.GoID) *Lane {
+	if i, ok := g.byG[id]; ok {
+		return &g.lanes[i]
+	}
+	return nil
+}
+
+// Edges returns every edge, ordered by source then target.
+func (g *Graph) Edges() []Edge { return g.edges }
+
+// Out returns the edges leaving node id.
+func (g *Graph) Out(id NodeID) []Edge {
+	return g.edges[g.outOff[id]:g.outOff[id+1]]
+}
+
+// In returns the edges entering node id.
+func (g *Graph) In(id NodeID) []Edge {
+	idx := g.inIdx[g.inOff[id]:g.inOff[id+1]]
+	out := make([]Edge, len(idx))
+	for i, e := range idx {
+		out[i] = g.edges[e]
+	}
+	return out
+}
+
+// Prev returns the node before id in its goroutine, or NoNode.
+func (g *Graph) Prev(id NodeID) NodeID {
+	n := &g.nodes[id]
+	if n.pos <= 1 {
+		return NoNode
+	}
+	return g.lanes[n.lane].Nodes[n.pos-2]
+}
+
+// Next returns the node after id in its goroutine, or NoNode.
+func (g *Graph) Next(id NodeID) NodeID {
+	n := &g.nodes[id]
+	nodes := g.lanes[n.lane].Nodes
+	if int(n.pos) >= len(nodes) {
+		return NoNode
+	}
+	return nodes[n.pos]
+}
+
+// NodeAt returns goroutine id's last node at or before time t, or NoNode.
+func (g *Graph) NodeAt(id parse.GoID, t parse.Time) NodeID {
+	l := g.Lane(id)
+	if l == nil {
+		return NoNode
+	}
+	i := sort.Search(len(l.Nodes), func(i int) bool { return g.nodes[l.Nodes[i]].time > t })
+	if i == 0 {
+		return NoNode
+	}
+	return l.Nodes[i-1]
+}
+
+// ObjectName returns the name a user gave the object, or "".
+func (g *Graph) ObjectName(id wire.ObjectID) string { return g.names[id] }
+
+// Location returns the frame the node's stack points at: the user's line
+// (see parse.Stacks.Location).
+func (g *Graph) Location(id NodeID) (parse.Frame, bool) {
+	if g.Stacks == nil {
+		return parse.Frame{}, false
+	}
+	return g.Stacks.Location(g.nodes[id].stack)
+}
+
+// Label describes the node in a few words: "go G7", "block (sync)",
+// "mutex#3 unlock 2".
+func (g *Graph) Label(id NodeID) string {
+	n := g.Node(id)
+	switch n.Kind {
+	case NodeStart:
+		if n.Peer == parse.NoGoroutine {
+			return "start"
+		}
+		return fmt.Sprintf("start (by G%d)", n.Peer)
+	case NodeGo:
+		return fmt.Sprintf("go G%d", n.Peer)
+	case NodeBlock:
+		return "block (" + n.Reason + ")"
+	case NodeUnblock:
+		return fmt.Sprintf("unblock G%d", n.Peer)
+	case NodeWake:
+		if n.Peer == parse.NoGoroutine {
+			return "wake (" + n.Reason + ")"
+		}
+		return fmt.Sprintf("wake (%s) by G%d", n.Reason, n.Peer)
+	case NodeExit:
+		return "exit"
+	case NodeAnnotation:
+		s := fmt.Sprintf("%s %s %d", g.objectLabel(n.Prim, n.Object), n.Op, n.Seq)
+		if n.N != 0 {
+			s += fmt.Sprintf(" n=%d", n.N)
+		}
+		return s
+	}
+	return n.Kind.String()
+}
+
+// objectLabel is "mutex#3", or "mutex#3 \"name\"" for a named object.
+func (g *Graph) objectLabel(k wire.Kind, id wire.ObjectID) string {
+	s := fmt.Sprintf("%s#%d", k, id)
+	if name := g.names[id]; name != "" {
+		s += fmt.Sprintf(" %q", name)
+	}
+	return s
+}
+
+// EdgeLabel describes an edge: "go", "unblock", "mutex#3 unlock→lock".
+func (g *Graph) EdgeLabel(e Edge) string {
+	if e.Object == wire.NoObject {
+		return e.Rule.String()
+	}
+	return g.objectLabel(e.Prim, e.Object) + " " + e.Rule.String()
+}
+
+// finish indexes the edges; called once, by Builder.Finalize.
+func (g *Graph) finish() {
+	slices.SortStableFunc(g.edges, func(a, b Edge) int {
+		if a.From != b.From {
+			return int(a.From - b.From)
+		}
+		return int(a.To - b.To)
+	})
+	n := len(g.nodes)
+	g.outOff = make([]int32, n+1)
+	g.inOff = make([]int32, n+1)
+	for _, e := range g.edges {
+		g.outOff[e.From+1]++
+		g.inOff[e.To+1]++
+	}
+	for i := 0; i < n; i++ {
+		g.outOff[i+1] += g.outOff[i]
+		g.inOff[i+1] += g.inOff[i]
+	}
+	g.inIdx = make([]int32, len(g.edges))
+	fill := slices.Clone(g.inOff[:n])
+	for i, e := range g.edges {
+		g.inIdx[fill[e.To]] = int32(i)
+		fill[e.To]++
+	}
+	g.computeClocks()
+}

@@ -1,0 +1,252 @@
+package hbgraph
+
+import "github.com/blockscope/blockscope/internal/wire"
+
+// Annotated edges are paired by object and sequence number (see the op
+// table of internal/wire). A release's event can reach the trace after the
+// acquire it enabled when the two goroutines run on different Ps, so each
+// pairing waits in a pending bucket, keyed by (object, slot, number), for
+// whichever side comes second; a bucket that can only ever pair one
+// release with one acquire is freed once it has.
+
+// slot is the kind of pairing a bucket is for.
+type slot uint8
+
+const (
+	slotLock  slot = iota + 1 // key: a write Lock's g; sources: Unlock g-1 (and, for RWMutex, RUnlocks carrying g-1)
+	slotRLock                 // key: the g an RLock carries; source: Unlock g
+	slotCond                  // key: a waiter's ticket; source: the Signal or Broadcast that woke it
+	slotOnce                  // key: the attempt; source: its rundone
+	slotWG                    // key: the epoch; sources: its Adds
+	slotSema                  // key: a Release's number; targets: the Acquires whose ref names it
+	slotSF                    // key: the flight; source: the leader's return
+	slotRecv                  // key: message k; source: send k
+	slotSend                  // key: the send number k+C; source: receive k
+	slotClose                 // key 0; source: the close
+)
+
+type pairKey struct {
+	obj  wire.ObjectID
+	slot slot
+	key  uint64
+}
+
+type pending struct {
+	src, dst []NodeID
+}
+
+// egItem is an errgroup goroutine's return or a Wait's return, with its SEQ.
+type egItem struct {
+	seq  uint64
+	node NodeID
+}
+
+// egState pairs an errgroup's godones with its Waits' wakes: godone n
+// happens before a wake whose SEQ (the number of goroutines started) is at
+// least n.
+type egState struct {
+	done, wakes []egItem
+}
+
+// maxBroadcast bounds the tickets one Broadcast is paired with, against a
+// corrupt count.
+const maxBroadcast = 1 << 20
+
+// pair records the edges an annotation takes part in.
+func (b *Builder) pair(id NodeID, a *wire.Event) {
+	k := func(s slot, key uint64) pairKey { return pairKey{a.Object, s, key} }
+	switch a.Kind {
+	case wire.KindMutex, wire.KindReentrant:
+		reentrant := a.Kind == wire.KindReentrant
+		switch a.Op {
+		case wire.OpLock:
+			if reentrant && a.N > 1 || a.Seq <= 1 {
+				return // a re-entry, or the first Lock
+			}
+			b.target(k(slotLock, a.Seq), id, true)
+		case wire.OpUnlock:
+			if reentrant && a.N > 0 {
+				return // still held
+			}
+			b.source(k(slotLock, a.Seq+1), id, true)
+		}
+	case wire.KindRWMutex:
+		switch a.Op {
+		case wire.OpLock:
+			b.target(k(slotLock, a.Seq), id, false)
+		case wire.OpUnlock:
+			b.source(k(slotLock, a.Seq+1), id, false)
+			b.source(k(slotRLock, a.Seq), id, false)
+		case wire.OpRLock:
+			if a.Seq > 0 {
+				b.target(k(slotRLock, a.Seq), id, false)
+			}
+		case wire.OpRUnlock:
+			b.source(k(slotLock, a.Seq+1), id, false)
+		}
+	case wire.KindCond:
+		switch a.Op {
+		case wire.OpSignal:
+			if a.Seq > 0 {
+				b.source(k(slotCond, a.Seq), id, true)
+			}
+		case wire.OpBroadcast:
+			n := a.N
+			if n > maxBroadcast {
+				b.g.warn("cond#%d broadcast of %d waiters: only the first %d paired", a.Object, n, maxBroadcast)
+				n = maxBroadcast
+			}
+			for t := a.Seq; t < a.Seq+uint64(max(n, 0)); t++ {
+				b.source(k(slotCond, t), id, true)
+			}
+		case wire.OpWake:
+			b.target(k(slotCond, a.Seq), id, true)
+		}
+	case wire.KindOnce, wire.KindOnceErr:
+		switch a.Op {
+		case wire.OpRunDone:
+			b.source(k(slotOnce, a.Seq), id, false)
+		case wire.OpWake:
+			b.target(k(slotOnce, a.Seq), id, false)
+		}
+	case wire.KindWaitGroup:
+		switch a.Op {
+		case wire.OpAdd:
+			b.source(k(slotWG, a.Seq), id, false)
+		case wire.OpWake:
+			b.target(k(slotWG, a.Seq), id, false)
+		}
+	case wire.KindSemaphore:
+		switch a.Op {
+		case wire.OpRelease:
+			b.source(k(slotSema, a.Seq), id, false)
+		case wire.OpAcquire:
+			if a.Ref > 0 {
+				b.target(k(slotSema, a.Ref), id, false)
+			}
+		}
+	case wire.KindSingleflight:
+		switch a.Op {
+		case wire.OpReturn:
+			b.source(k(slotSF, a.Seq), id, false)
+		case wire.OpWake:
+			b.target(k(slotSF, a.Seq), id, false)
+		}
+	case wire.KindErrgroup:
+		b.pairErrgroup(id, a)
+	case wire.KindChan:
+		switch a.Op {
+		case wire.OpSend:
+			b.source(k(slotRecv, a.Seq), id, true)
+			if a.N > 0 && a.Seq > uint64(a.N) {
+				b.target(k(slotSend, a.Seq), id, true)
+			}
+		case wire.OpRecv:
+			if a.Seq == 0 {
+				b.target(k(slotClose, 0), id, false)
+				return
+			}
+			b.target(k(slotRecv, a.Seq), id, true)
+			if a.N > 0 && a.Ref > 0 {
+				b.source(k(slotSend, a.Ref+uint64(a.N)), id, true)
+			}
+		case wire.OpClose:
+			b.source(k(slotClose, 0), id, false)
+		}
+	}
+}
+
+// source adds a release-like node to its bucket, linking it to the
+// targets already there. single: the bucket pairs one with one.
+func (b *Builder) source(k pairKey, id NodeID, single bool) {
+	p := b.pairs[k]
+	if p == nil {
+		p = &pending{}
+		b.pairs[k] = p
+	}
+	for _, d := range p.dst {
+		b.link(k, id, d)
+	}
+	if single && len(p.dst) > 0 {
+		delete(b.pairs, k)
+		return
+	}
+	p.src = append(p.src, id)
+}
+
+// target adds an acquire-like node to its bucket, linking the sources
+// already there to it.
+func (b *Builder) target(k pairKey, id NodeID, single bool) {
+	p := b.pairs[k]
+	if p == nil {
+		p = &pending{}
+		b.pairs[k] = p
+	}
+	for _, s := range p.src {
+		b.link(k, s, id)
+	}
+	if single && len(p.src) > 0 {
+		delete(b.pairs, k)
+		return
+	}
+	p.dst = append(p.dst, id)
+}
+
+// link records the edge src → dst of a bucket.
+func (b *Builder) link(k pairKey, src, dst NodeID) {
+	n := &b.g.nodes[src]
+	var r Rule
+	switch k.slot {
+	case slotLock:
+		r = RuleUnlockLock
+		if n.op == wire.OpRUnlock {
+			r = RuleRUnlockLock
+		}
+	case slotRLock:
+		r = RuleUnlockRLock
+	case slotCond:
+		r = RuleCond
+	case slotOnce:
+		r = RuleOnce
+	case slotWG:
+		r = RuleWaitGroup
+	case slotSema:
+		r = RuleSemaphore
+	case slotSF:
+		r = RuleSingleflight
+	case slotRecv:
+		r = RuleChanSend
+	case slotSend:
+		r = RuleChanRecv
+	case slotClose:
+		r = RuleChanClose
+	}
+	b.edge(src, dst, r, n.prim, k.obj)
+}
+
+func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
+	if a.Op != wire.OpGoDone && a.Op != wire.OpWake {
+		return
+	}
+	st := b.groups[a.Object]
+	if st == nil {
+		st = &egState{}
+		b.groups[a.Object] = st
+	}
+	it := egItem{a.Seq, id}
+	if a.Op == wire.OpGoDone {
+		for _, w := range st.wakes {
+			if w.seq >= it.seq {
+				b.edge(id, w.node, RuleErrgroup, a.Kind, a.Object)
+			}
+		}
+		st.done = append(st.done, it)
+		return
+	}
+	for _, d := range st.done {
+		if d.seq <= it.seq {
+			b.edge(d.node, id, RuleErrgroup, a.Kind, a.Object)
+		}
+	}
+	st.wakes = append(st.wakes, it)
+}
