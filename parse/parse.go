@@ -65,30 +65,37 @@ type Options struct {
 	// DropBlocks keeps only per-goroutine sums of blocking, not each
 	// interval (memory then follows goroutines, not events).
 	DropBlocks bool
+	// Stdin is what File reads for the path "-"; os.Stdin if nil.
+	Stdin io.Reader
 }
 
 const maxWarnings = 20
 
-// File opens a trace file, or standard input for "-", and calls Parse.
+// File opens a trace file, or reads Options.Stdin (os.Stdin by default)
+// for "-", and calls Parse.
 func File(path string, opts Options, consumers ...Consumer) (*Trace, error) {
+	if path == "-" {
+		if opts.Path == "" {
+			opts.Path = "<stdin>"
+		}
+		r := opts.Stdin
+		if r == nil {
+			r = os.Stdin
+		}
+		return Parse(r, opts, consumers...)
+	}
 	if opts.Path == "" {
 		opts.Path = path
 	}
-	var r io.Reader = os.Stdin
-	if path == "-" {
-		opts.Path = "<stdin>"
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, &Error{Path: path, Kind: ErrUnreadable, Detail: unwrapPathError(err)}
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			return nil, &Error{Path: path, Kind: ErrUnreadable, Detail: "is a directory"}
-		}
-		r = f
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &Error{Path: opts.Path, Kind: ErrUnreadable, Detail: unwrapPathError(err)}
 	}
-	return Parse(r, opts, consumers...)
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, &Error{Path: opts.Path, Kind: ErrUnreadable, Detail: "is a directory"}
+	}
+	return Parse(f, opts, consumers...)
 }
 
 func unwrapPathError(err error) string {
@@ -133,6 +140,9 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 	if !ok {
 		what := describeForeign(hdr, compressed)
 		return nil, fail(ErrNotTrace, 0, what)
+	}
+	if more, _ := br.Peek(len(hdr) + 1); len(more) == len(hdr) {
+		return nil, fail(ErrEmpty, 0, "header only")
 	}
 	er, err := exptrace.NewReader(br)
 	if err != nil {
@@ -314,12 +324,21 @@ func goState(s exptrace.GoState) State {
 func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition) {
 	id := GoID(st.Resource.Goroutine())
 	from, to := st.Goroutine()
-	now := b.now(ev)
-	stacks := b.t.Stacks
-	g := b.g(id)
 	if from == to {
 		return
 	}
+	now := b.now(ev)
+	stacks := b.t.Stacks
+	if actor := GoID(ev.Goroutine()); actor != id && actor != GoID(exptrace.NoGoroutine) && ev.Stack() != exptrace.NoStack {
+		// A creation or a wake carries the acting goroutine's own stack:
+		// it may name that goroutine's entry and test when nothing else
+		// does (a test goroutine that never blocks but starts others).
+		// Done before b.g(id), which may move the goroutine records.
+		if a := b.g(actor); a.Entry == "" || a.Entry == "testing.tRunner" && a.TestFunc == "" {
+			b.classify(a, stacks.intern(ev.Stack()))
+		}
+	}
+	g := b.g(id)
 	if st.Stack != exptrace.NoStack && (g.Entry == "" || g.Entry == "testing.tRunner" && g.TestFunc == "") {
 		b.classify(g, stacks.intern(st.Stack))
 	}
@@ -341,10 +360,19 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		out.Kind, out.Peer, out.Stack, out.PeerStack = EvCreate, g.Creator, g.StartStack, g.CreateStack
 	case from == exptrace.GoUndetermined:
 		// A status event: the goroutine existed before this generation.
-		if g.State == StateUnknown {
+		// One emitted when another goroutine first touches it carries no
+		// stack; the next generation's may.
+		switch {
+		case g.State == StateUnknown:
 			g.State, g.Since = goState(to), now
 			if to == exptrace.GoWaiting {
 				g.Stack = stacks.intern(st.Stack)
+				g.Reason = b.reason(st.Reason, g.Stack)
+				g.BlockCount++
+			}
+		case g.State == StateWaiting && to == exptrace.GoWaiting && g.Stack == NoStack && st.Stack != exptrace.NoStack:
+			g.Stack = stacks.intern(st.Stack)
+			if g.Reason == ReasonUnknown {
 				g.Reason = b.reason(st.Reason, g.Stack)
 			}
 		}

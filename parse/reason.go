@@ -48,5 +48,8 @@ func inferReason(s *Stacks, id StackID) string {
 			return ReasonSystem
 		}
 	}
+	if n := s.Depth(id); n > 0 && funcPackage(s.Frame(id, n-1).Func) == "runtime" {
+		return ReasonSystem // parked in a runtime goroutine of its own
+	}
 	return ReasonUnknown
 }
