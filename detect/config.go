@@ -4,9 +4,15 @@ package detect
 // type lives in the detector's file). Start from DefaultConfig.
 type Config struct {
 	Leak LeakOptions
+
+	MutexWait MutexWaitOptions
+	LockOrder LockOrderOptions
 }
 
 // DefaultConfig returns every detector's documented defaults.
 func DefaultConfig() *Config {
-	return &Config{}
+	cfg := &Config{}
+	cfg.MutexWait = DefaultMutexWaitOptions()
+	cfg.LockOrder = DefaultLockOrderOptions()
+	return cfg
 }

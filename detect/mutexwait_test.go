@@ -1,0 +1,555 @@
+package detect
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// lkStacks is a synthetic stack table for the lock detectors' tests.
+type lkStacks struct{ stacks [][]parse.Frame }
+
+func (s *lkStacks) add(frames ...parse.Frame) parse.StackID {
+	s.stacks = append(s.stacks, frames)
+	return parse.StackID(len(s.stacks))
+}
+
+func (s *lkStacks) Depth(id parse.StackID) int {
+	if id <= 0 || int(id) > len(s.stacks) {
+		return 0
+	}
+	return len(s.stacks[id-1])
+}
+
+func (s *lkStacks) Frame(id parse.StackID, i int) parse.Frame { return s.stacks[id-1][i] }
+
+func (s *lkStacks) Frames(id parse.StackID) []parse.Frame {
+	if s.Depth(id) == 0 {
+		return nil
+	}
+	return slices.Clone(s.stacks[id-1])
+}
+
+func (s *lkStacks) Location(id parse.StackID) (parse.Frame, bool) {
+	if s.Depth(id) == 0 {
+		return parse.Frame{}, false
+	}
+	for _, f := range s.stacks[id-1] {
+		if f.IsUser() {
+			return f, true
+		}
+	}
+	return s.stacks[id-1][0], true
+}
+
+// lkUser is a frame of the user's code at main.go:line.
+func lkUser(line int) parse.Frame {
+	return parse.Frame{Func: "example.com/app.work", File: "example.com/app/main.go", Line: line}
+}
+
+// lkLib is a frame of a library function.
+func lkLib(fn string) parse.Frame {
+	return parse.Frame{Func: fn, File: "lib.go", Line: 1}
+}
+
+// lkPrim is the frames a primitive's annotation is written under.
+func lkPrim(method string, line int) []parse.Frame {
+	return []parse.Frame{
+		lkLib(parse.PrimitivesPath + "sync.lockEvent"),
+		lkLib(parse.PrimitivesPath + "sync." + method),
+		lkUser(line),
+	}
+}
+
+// lkMs converts milliseconds to a trace time.
+func lkMs(ms float64) parse.Time { return parse.Time(math.Round(ms * float64(time.Millisecond))) }
+
+// lkTrace builds synthetic event streams.
+type lkTrace struct {
+	st  lkStacks
+	evs []parse.Event
+}
+
+// ann appends an annotation of goroutine g at ms, written under a
+// primitive's method called at the user's line.
+func (b *lkTrace) ann(ms float64, g parse.GoID, line int, kind wire.Kind, obj wire.ObjectID, op wire.Op, seq uint64, n int64) {
+	method := "(*Mutex).Lock"
+	if op == wire.OpUnlock || op == wire.OpRUnlock {
+		method = "(*Mutex).Unlock"
+	}
+	b.evs = append(b.evs, parse.Event{
+		Kind: parse.EvAnnotation, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine,
+		Stack:      b.st.add(lkPrim(method, line)...),
+		Annotation: wire.Event{Kind: kind, Object: obj, Op: op, Seq: seq, N: n},
+	})
+}
+
+// park appends a runtime block of g at ms under the given frames.
+func (b *lkTrace) park(ms float64, g parse.GoID, frames ...parse.Frame) parse.StackID {
+	s := b.st.add(frames...)
+	b.evs = append(b.evs, parse.Event{Kind: parse.EvBlock, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine, Reason: parse.ReasonSync, Stack: s})
+	return s
+}
+
+// wake appends the wake of g's park (stack s, begun at from) by waker,
+// whose stack has the given frames.
+func (b *lkTrace) wake(ms float64, g parse.GoID, s parse.StackID, from float64, waker parse.GoID, frames ...parse.Frame) {
+	ws := parse.NoStack
+	if len(frames) > 0 {
+		ws = b.st.add(frames...)
+	}
+	b.evs = append(b.evs, parse.Event{Kind: parse.EvWake, Time: lkMs(ms), G: g, Peer: waker, PeerStack: ws,
+		Reason: parse.ReasonSync, Stack: s, Start: lkMs(from)})
+}
+
+// run feeds the stream to a fresh analyzer of the detector and returns
+// its findings; the trace ends at endMs.
+func (b *lkTrace) run(t *testing.T, d *Detector, cfg *Config, endMs float64) []Finding {
+	t.Helper()
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	a := d.New(cfg)
+	switch x := a.(type) {
+	case *mutexWait:
+		x.stacks = &b.st
+	case *lockOrder:
+		x.stacks = &b.st
+	default:
+		t.Fatalf("analyzer %T has no stack table to set", a)
+	}
+	tr := &parse.Trace{End: int64(lkMs(endMs))}
+	for i := range b.evs {
+		a.Event(tr, &b.evs[i])
+	}
+	a.Finalize(tr)
+	fs := a.Findings()
+	Sort(fs)
+	return fs
+}
+
+// lkWant is what a test expects of one finding; zero fields are not
+// checked.
+type lkWant struct {
+	line       int
+	severity   Severity
+	confidence string
+	evidence   Evidence
+	msg        string // regexp
+	goroutines []parse.GoID
+	stats      map[string]int64
+	related    map[string]string // role → "g@line"
+}
+
+func lkCheck(t *testing.T, got []Finding, want []lkWant) {
+	t.Helper()
+	if len(got) != len(want) {
+		for _, f := range got {
+			t.Logf("got %s at %v: %s", f.Kind, f.Location, f.Message)
+		}
+		t.Fatalf("got %d findings; want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		f := got[i]
+		if w.line != 0 && f.Location.Line != w.line {
+			t.Errorf("finding %d: Location = %v; want line %d", i, f.Location, w.line)
+		}
+		if w.severity != "" && f.Severity != w.severity {
+			t.Errorf("finding %d: Severity = %v; want %v", i, f.Severity, w.severity)
+		}
+		if w.confidence != "" && f.Confidence != w.confidence {
+			t.Errorf("finding %d: Confidence = %q; want %q", i, f.Confidence, w.confidence)
+		}
+		if w.evidence != "" && f.Evidence != w.evidence {
+			t.Errorf("finding %d: Evidence = %v; want %v", i, f.Evidence, w.evidence)
+		}
+		if w.msg != "" && !regexp.MustCompile(w.msg).MatchString(f.Message) {
+			t.Errorf("finding %d: Message = %q; want match for %q", i, f.Message, w.msg)
+		}
+		if w.goroutines != nil && !slices.Equal(f.Goroutines, w.goroutines) {
+			t.Errorf("finding %d: Goroutines = %v; want %v", i, f.Goroutines, w.goroutines)
+		}
+		for k, v := range w.stats {
+			if got, ok := f.Stats[k]; !ok || got != v {
+				t.Errorf("finding %d: Stats[%q] = %v (present %v); want %v", i, k, got, ok, v)
+			}
+		}
+		for role, v := range w.related {
+			var got []string
+			for _, r := range f.Related {
+				if r.Role == role {
+					got = append(got, fmt.Sprintf("%d@%d", r.Goroutine, r.Location.Line))
+				}
+			}
+			if v == "" && len(got) != 0 || v != "" && !slices.Equal(got, []string{v}) {
+				t.Errorf("finding %d: Related[%q] = %v; want %q", i, role, got, v)
+			}
+		}
+		if len(f.Stack) == 0 {
+			t.Errorf("finding %d: no stack", i)
+		}
+	}
+}
+
+const (
+	mu  = wire.KindMutex
+	rw  = wire.KindRWMutex
+	rmu = wire.KindReentrant
+)
+
+func ms(d float64) int64 { return int64(lkMs(d)) }
+
+func TestMutexWaitAnnotated(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(b *lkTrace)
+		end   float64
+		want  []lkWant
+	}{{
+		name: "long wait blamed on the holder",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpName, 0, 0)
+			b.evs[0].Annotation.Key = "cache"
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(6, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(6.1, 2, 40, mu, 7, wire.OpLock, 2, 0)
+			b.ann(6.2, 3, 50, mu, 7, wire.OpWait, 0, 0) // a short wait
+			b.ann(6.3, 2, 41, mu, 7, wire.OpUnlock, 2, 0)
+			b.ann(6.4, 3, 50, mu, 7, wire.OpLock, 3, 0)
+			b.ann(6.5, 3, 51, mu, 7, wire.OpUnlock, 3, 0)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, severity: SeverityWarning, confidence: ConfidenceExactLock, evidence: EvidenceAnnotations,
+			msg:        `^1 wait over 1ms for Mutex 7 "cache" at main.go:40 \(longest 5.1ms, .*\); held by goroutine 1, locked at main.go:30, unlocked at main.go:33 \(5ms of the 5.1ms waited\)$`,
+			goroutines: []parse.GoID{2},
+			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(5.1), "p50_ns": ms(5.1), "total_ns": ms(5.1), "blamed_ns": ms(5), "still_waiting": 0},
+			related:    map[string]string{"holder": "1@30", "holder-unlock": "1@33"},
+		}},
+	}, {
+		name: "waits at or under the threshold",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(2, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(2, 2, 40, mu, 7, wire.OpLock, 2, 0) // exactly 1ms
+			b.ann(2.5, 3, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(3, 2, 41, mu, 7, wire.OpUnlock, 2, 0)
+			b.ann(3, 3, 40, mu, 7, wire.OpLock, 3, 0)
+		},
+		end: 10,
+	}, {
+		name: "waits only just over are info",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(2.5, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(2.5, 2, 40, mu, 7, wire.OpLock, 2, 0)
+		},
+		end:  10,
+		want: []lkWant{{line: 40, severity: SeverityInfo, stats: map[string]int64{"max_ns": ms(1.5)}}},
+	}, {
+		name: "next Lock read before the Unlock it follows",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(6, 2, 40, mu, 7, wire.OpLock, 2, 0)
+			b.ann(6.001, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(7, 2, 41, mu, 7, wire.OpUnlock, 2, 0)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, msg: `held by goroutine 1, locked at main.go:30, unlocked at main.go:33`,
+			related: map[string]string{"holder": "1@30", "holder-unlock": "1@33"},
+		}},
+	}, {
+		name: "Unlock by another goroutine read before its Lock",
+		build: func(b *lkTrace) {
+			b.ann(0, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(4.99, 3, 60, mu, 7, wire.OpUnlock, 1, 0) // unlocks for goroutine 1...
+			b.ann(5, 1, 30, mu, 7, wire.OpLock, 1, 0)      // ...whose Lock is read after it
+			b.ann(5.1, 2, 40, mu, 7, wire.OpLock, 2, 0)
+			b.ann(5.2, 2, 41, mu, 7, wire.OpUnlock, 2, 0)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, msg: `held by goroutine 1, locked at main.go:30, unlocked at main.go:60`,
+			stats:   map[string]int64{"long_waits": 1, "max_ns": ms(5.1), "blamed_ns": ms(4.99)},
+			related: map[string]string{"holder": "1@30", "holder-unlock": "3@60"},
+		}},
+	}, {
+		name: "lock held since before the trace",
+		build: func(b *lkTrace) {
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(6, 9, 61, mu, 7, wire.OpUnlock, 4, 0)
+			b.ann(6, 2, 40, mu, 7, wire.OpLock, 5, 0)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, msg: `held by a goroutine whose Lock the trace does not show, unlocked at main.go:61$`,
+			related: map[string]string{"holder": "", "holder-unlock": "9@61"},
+		}},
+	}, {
+		name: "waits spanning the trace end are not reported alone",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(0, 3, 30, mu, 8, wire.OpLock, 1, 0)
+			b.ann(1, 4, 40, mu, 8, wire.OpWait, 0, 0)
+			b.ann(1, 5, 40, mu, 8, wire.OpWait, 0, 0)
+			b.ann(5, 3, 33, mu, 8, wire.OpUnlock, 1, 0)
+			b.ann(5, 4, 40, mu, 8, wire.OpLock, 2, 0)
+		},
+		end: 50,
+		want: []lkWant{{
+			line: 40, goroutines: []parse.GoID{4}, msg: `Mutex 8 .*1 still waiting at trace end`,
+			stats: map[string]int64{"long_waits": 1, "still_waiting": 1},
+		}},
+	}, {
+		name: "reentrant locks release at depth zero",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, rmu, 3, wire.OpLock, 1, 1)
+			b.ann(0.5, 1, 31, rmu, 3, wire.OpLock, 1, 2) // re-entry
+			b.ann(1, 2, 40, rmu, 3, wire.OpWait, 0, 0)
+			b.ann(3, 1, 32, rmu, 3, wire.OpUnlock, 1, 1) // still held
+			b.ann(4, 1, 31, rmu, 3, wire.OpLock, 1, 2)   // re-entry again: no wait ends
+			b.ann(5, 1, 32, rmu, 3, wire.OpUnlock, 1, 1)
+			b.ann(8, 1, 33, rmu, 3, wire.OpUnlock, 1, 0)
+			b.ann(8, 2, 40, rmu, 3, wire.OpLock, 2, 1)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, msg: `ReentrantMutex 3 .*held by goroutine 1, locked at main.go:30, unlocked at main.go:33`,
+			stats: map[string]int64{"waits": 1, "max_ns": ms(7)},
+		}},
+	}, {
+		name: "RWMutex readers and writers",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 20, rw, 5, wire.OpRLock, 0, 0)
+			b.ann(0, 2, 20, rw, 5, wire.OpRLock, 0, 0)
+			b.ann(1, 3, 40, rw, 5, wire.OpWait, 0, 0) // a writer waits for both readers
+			b.ann(3, 1, 21, rw, 5, wire.OpRUnlock, 0, 0)
+			b.ann(9, 2, 22, rw, 5, wire.OpRUnlock, 0, 0)
+			b.ann(9, 3, 40, rw, 5, wire.OpLock, 1, 0)
+			b.ann(10, 4, 20, rw, 5, wire.OpWait, 0, 1) // a reader waits for the writer
+			b.ann(15, 3, 41, rw, 5, wire.OpUnlock, 1, 0)
+			b.ann(15, 4, 20, rw, 5, wire.OpRLock, 1, 0)
+			b.ann(16, 4, 21, rw, 5, wire.OpRUnlock, 1, 0)
+		},
+		end: 20,
+		want: []lkWant{{
+			// Two Lock lines with one long wait each: the longer wait's
+			// line is the location.
+			line: 40, goroutines: []parse.GoID{3, 4},
+			msg:   `^2 waits over 1ms for RWMutex 5 at main.go:40 .*read-held by goroutine 2, locked at main.go:20, unlocked at main.go:22 \(8ms of the 13ms waited\)$`,
+			stats: map[string]int64{"long_waits": 2, "total_ns": ms(13), "max_ns": ms(8), "blamed_ns": ms(8)},
+		}},
+	}, {
+		name: "starvation mode",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(0.5, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(2, 2, 40, mu, 7, wire.OpStarve, 0, 0)
+			b.ann(7, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(7, 2, 40, mu, 7, wire.OpNormal, 0, 0)
+			b.ann(7, 2, 40, mu, 7, wire.OpLock, 2, 0)
+			b.ann(8, 3, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(8.5, 3, 40, mu, 7, wire.OpStarve, 0, 0)
+			b.ann(9, 2, 41, mu, 7, wire.OpUnlock, 2, 0)
+			b.ann(9, 3, 40, mu, 7, wire.OpLock, 3, 0)
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 40, msg: `it entered starvation mode 2 times \(6.5ms in starvation mode\)$`,
+			stats: map[string]int64{"starvation_entries": 2, "starvation_ns": ms(6.5), "long_waits": 1},
+		}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b lkTrace
+			tt.build(&b)
+			lkCheck(t, b.run(t, MutexWait, nil, tt.end), tt.want)
+		})
+	}
+}
+
+// Plain sync frames, as Go 1.26 traces show them.
+var (
+	lkMutexLock    = lkLib("sync.(*Mutex).Lock")
+	lkMutexUnlock  = lkLib("sync.(*Mutex).Unlock")
+	lkRWLock       = lkLib("sync.(*RWMutex).Lock")
+	lkRWUnlock     = lkLib("sync.(*RWMutex).Unlock")
+	lkRWRLock      = lkLib("sync.(*RWMutex).RLock")
+	lkRWRUnlock    = lkLib("sync.(*RWMutex).RUnlock")
+	lkWaitGroup    = lkLib("sync.(*WaitGroup).Wait")
+	lkWaitGroupAdd = lkLib("sync.(*WaitGroup).Add")
+)
+
+func TestMutexWaitPlain(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func(b *lkTrace)
+		end   float64
+		want  []lkWant
+	}{{
+		name: "blame the unlocker and its Lock site",
+		build: func(b *lkTrace) {
+			// Goroutine 1 waits briefly at line 20, woken by 3's Unlock
+			// at line 22; then goroutine 2 waits 6ms, woken by 1.
+			s1 := b.park(0, 1, lkMutexLock, lkUser(20))
+			b.wake(0.5, 1, s1, 0, 3, lkMutexUnlock, lkUser(22))
+			s2 := b.park(1, 2, lkMutexLock, lkUser(20))
+			b.wake(7, 2, s2, 1, 1, lkMutexUnlock, lkUser(22))
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 20, severity: SeverityWarning, confidence: ConfidenceCallSite, evidence: EvidenceRuntime,
+			msg:        `^1 wait over 1ms for a sync.Mutex at main.go:20 \(longest 6ms, total 6ms, p50 6ms, p99 6ms\); woken by goroutine 1 unlocking at main.go:22 \(the last holder\), which had locked it at main.go:20$`,
+			goroutines: []parse.GoID{2},
+			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(6), "blamed_ns": ms(6)},
+			related:    map[string]string{"holder-unlock": "1@22", "holder": "1@20"},
+		}},
+	}, {
+		name: "holder's Lock of another virtual mutex is not given",
+		build: func(b *lkTrace) {
+			s1 := b.park(0, 1, lkMutexLock, lkUser(70)) // another mutex
+			b.wake(0.5, 1, s1, 0, 3, lkMutexUnlock, lkUser(72))
+			s2 := b.park(1, 2, lkMutexLock, lkUser(20))
+			b.wake(7, 2, s2, 1, 1, lkMutexUnlock, lkUser(22))
+		},
+		end: 10,
+		want: []lkWant{{
+			line: 20, msg: `\(the last holder\)$`,
+			related: map[string]string{"holder-unlock": "1@22", "holder": ""},
+		}},
+	}, {
+		name: "WaitGroup and short waits are not mutex waits",
+		build: func(b *lkTrace) {
+			s1 := b.park(0, 1, lkWaitGroup, lkUser(20))
+			b.wake(9, 1, s1, 0, 3, lkWaitGroupAdd, lkUser(22))
+			s2 := b.park(1, 2, lkMutexLock, lkUser(30))
+			b.wake(1.9, 2, s2, 1, 1, lkMutexUnlock, lkUser(32))
+		},
+		end: 10,
+	}, {
+		name: "RWMutex write and read waits are their own sites",
+		build: func(b *lkTrace) {
+			s1 := b.park(0, 1, lkMutexLock, lkRWLock, lkUser(20)) // the writers' lock
+			b.wake(5, 1, s1, 0, 3, lkMutexUnlock, lkRWUnlock, lkUser(21))
+			s2 := b.park(5, 2, lkRWRLock, lkUser(30))
+			b.wake(9, 2, s2, 5, 1, lkRWUnlock, lkUser(21))
+			s3 := b.park(9.5, 4, lkRWLock, lkUser(20)) // waiting for readers
+			b.wake(12, 4, s3, 9.5, 2, lkRWRUnlock, lkUser(31))
+		},
+		end: 20,
+		want: []lkWant{{
+			line: 20, msg: `^2 waits over 1ms for a sync.RWMutex \(write lock\) at main.go:20 \(longest 5ms, total 7.5ms.*woken by goroutine 3 unlocking at main.go:21`,
+			goroutines: []parse.GoID{1, 4},
+		}, {
+			line: 30, msg: `^1 wait over 1ms for a sync.RWMutex \(read lock\) at main.go:30 .*woken by goroutine 1 unlocking at main.go:21 \(the last holder\), which had locked it at main.go:20$`,
+		}},
+	}, {
+		name: "Lock called by a library",
+		build: func(b *lkTrace) {
+			s := b.park(0, 1, lkMutexLock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Acquire"), lkUser(20))
+			b.wake(5, 1, s, 0, 2, lkMutexUnlock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Release"), lkUser(25))
+		},
+		end:  10,
+		want: []lkWant{{line: 20, msg: `sync.Mutex at main.go:20 \(in semaphore.\(\*Weighted\).Acquire\)`}},
+	}, {
+		name: "parks spanning the trace end are not reported alone",
+		build: func(b *lkTrace) {
+			b.park(1, 2, lkMutexLock, lkUser(20))
+		},
+		end: 50,
+	}, {
+		name: "a waker without a stack",
+		build: func(b *lkTrace) {
+			s := b.park(1, 2, lkMutexLock, lkUser(20))
+			b.wake(5, 2, s, 1, parse.NoGoroutine)
+		},
+		end:  10,
+		want: []lkWant{{line: 20, msg: `\(longest 4ms, total 4ms, p50 4ms, p99 4ms\)$`, related: map[string]string{"holder-unlock": ""}}},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b lkTrace
+			tt.build(&b)
+			lkCheck(t, b.run(t, MutexWait, nil, tt.end), tt.want)
+		})
+	}
+}
+
+// TestMutexWaitOnce checks that a wait seen in both annotations and
+// runtime events is reported once, from the annotations.
+func TestMutexWaitOnce(t *testing.T) {
+	tests := []struct {
+		name   string
+		g      parse.GoID
+		frames []parse.Frame
+	}{
+		{"park during an annotated wait", 2, []parse.Frame{lkMutexLock, lkUser(40)}},
+		{"park inside a primitive", 5, []parse.Frame{lkMutexLock, lkLib(parse.PrimitivesPath + "sync.(*Cond).Wait"), lkUser(45)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b lkTrace
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			s := b.park(1.1, tt.g, tt.frames...)
+			b.wake(6, tt.g, s, 1.1, 1, lkMutexUnlock, lkUser(33))
+			b.ann(6, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.ann(6.1, 2, 40, mu, 7, wire.OpLock, 2, 0)
+			lkCheck(t, b.run(t, MutexWait, nil, 10), []lkWant{{line: 40, evidence: EvidenceAnnotations}})
+		})
+	}
+}
+
+func TestMutexWaitThreshold(t *testing.T) {
+	tests := []struct {
+		threshold time.Duration
+		want      int
+	}{
+		{0, 1}, // the default, 1ms
+		{time.Millisecond, 1},
+		{5 * time.Millisecond, 0},
+		{time.Nanosecond, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.threshold.String(), func(t *testing.T) {
+			var b lkTrace
+			s1 := b.park(0, 1, lkMutexLock, lkUser(20))
+			b.wake(3, 1, s1, 0, 2, lkMutexUnlock, lkUser(22))
+			s2 := b.park(1, 3, lkMutexLock, lkUser(30))
+			b.wake(1.5, 3, s2, 1, 2, lkMutexUnlock, lkUser(32))
+			cfg := DefaultConfig()
+			cfg.MutexWait.Threshold = tt.threshold
+			if got := len(b.run(t, MutexWait, cfg, 10)); got != tt.want {
+				t.Errorf("Threshold %v: %d findings; want %d", tt.threshold, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMutexWaitStats(t *testing.T) {
+	var long []mwLong
+	for i := 1; i <= 100; i++ {
+		long = append(long, mwLong{dur: time.Duration(101-i) * time.Millisecond})
+	}
+	n, total, p50, p99, longest := mwStats(long)
+	got := fmt.Sprint(n, total, p50, p99, longest)
+	if want := fmt.Sprint(100, 5050*time.Millisecond, 50*time.Millisecond, 99*time.Millisecond, 100*time.Millisecond); got != want {
+		t.Errorf("mwStats(1..100ms) = %s; want %s", got, want)
+	}
+	if got := strings.Join(strings.Fields(fmt.Sprint(mwStats(long[:1]))), " "); got != "1 100ms 100ms 100ms 100ms" {
+		t.Errorf("mwStats(100ms) = %s; want 1 100ms 100ms 100ms 100ms", got)
+	}
+}
