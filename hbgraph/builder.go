@@ -26,6 +26,7 @@ type Builder struct {
 	reasons map[string]uint16
 	pairs   map[pairKey]*pending
 	groups  map[wire.ObjectID]*egState
+	chans   map[wire.ObjectID]*chanState
 	done    bool
 }
 
@@ -41,6 +42,7 @@ func NewBuilder(opts Options) *Builder {
 		reasons: map[string]uint16{"": 0},
 		pairs:   make(map[pairKey]*pending),
 		groups:  make(map[wire.ObjectID]*egState),
+		chans:   make(map[wire.ObjectID]*chanState),
 	}
 }
 
@@ -117,7 +119,7 @@ func (b *Builder) Finalize(t *parse.Trace) {
 		g.Warnings = append(g.Warnings, fmt.Sprintf("graph limited to %d nodes: %d later nodes and their edges left out", b.opts.MaxNodes, g.Dropped))
 	}
 	g.finish()
-	b.pairs, b.groups, b.reasons = nil, nil, nil
+	b.pairs, b.groups, b.chans, b.reasons = nil, nil, nil, nil
 	b.done = true
 }
 

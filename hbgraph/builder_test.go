@@ -237,24 +237,44 @@ func TestBuilderRules(t *testing.T) {
 			},
 		},
 		{
-			name: "buffered channel: send k → recv k, recv k → send k+C, close → zero receive",
+			name: "buffered channel: send's wait → recv, recv's wait → send k+C, close → zero receive",
 			events: []parse.Event{
-				an(1, "chan 1 send 1 n=1"), an(2, "chan 1 recv 1 n=1 ref=1"), an(1, "chan 1 send 2 n=1"),
-				an(1, "chan 1 close 2 n=1"), an(2, "chan 1 recv 2 n=1 ref=2"), an(2, "chan 1 recv 0 n=1 ref=3"),
+				an(1, "chan 1 wait 1 n=1"), an(1, "chan 1 send 1 n=1"),
+				an(2, "chan 1 wait 0 n=2"), an(2, "chan 1 recv 1 n=1 ref=1"),
+				an(1, "chan 1 wait 2 n=1"), an(1, "chan 1 send 2 n=1"),
+				an(1, "chan 1 wait 3 n=1"), an(1, "chan 1 cancel 3 n=1"), an(1, "chan 1 close 2"),
+				an(2, "chan 1 wait 0 n=2"), an(2, "chan 1 recv 2 n=1 ref=2"),
+				an(2, "chan 1 wait 0 n=2"), an(2, "chan 1 recv 0 n=1"),
 			},
 			want: []string{
-				"G1 chan#1 close 2 n=1 → G2 chan#1 recv 0 n=1 [close→recv]",
-				"G1 chan#1 send 1 n=1 → G2 chan#1 recv 1 n=1 [send→recv]",
-				"G1 chan#1 send 2 n=1 → G2 chan#1 recv 2 n=1 [send→recv]",
-				"G2 chan#1 recv 1 n=1 → G1 chan#1 send 2 n=1 [recv→send]",
+				"G1 chan#1 close 2 → G2 chan#1 recv 0 n=1 [close→recv]",
+				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 n=1 [send→recv]",
+				"G1 chan#1 wait 2 n=1 → G2 chan#1 recv 2 n=1 [send→recv]",
+				"G2 chan#1 wait 0 n=2 → G1 chan#1 send 2 n=1 [recv→send]",
 			},
 		},
 		{
-			name: "unbuffered channel: send → recv only, even logged out of order",
+			name: "unbuffered channel: both ways, without a cycle, logged out of order",
 			events: []parse.Event{
-				an(2, "chan 1 recv 1 ref=1"), an(1, "chan 1 send 1"),
+				an(2, "chan 1 wait 0 n=2"), an(1, "chan 1 wait 1 n=1"), an(2, "chan 1 recv 1 ref=1"), an(1, "chan 1 send 1"),
+				an(3, "chan 1 wait 2 n=1"), an(4, "chan 1 wait 0 n=2"), an(3, "chan 1 send 2"), an(4, "chan 1 recv 2 ref=2"),
 			},
-			want: []string{"G1 chan#1 send 1 → G2 chan#1 recv 1 [send→recv]"},
+			want: []string{
+				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 [send→recv]",
+				"G2 chan#1 wait 0 n=2 → G1 chan#1 send 1 [recv→send]",
+				"G3 chan#1 wait 2 n=1 → G4 chan#1 recv 2 [send→recv]",
+				"G4 chan#1 wait 0 n=2 → G3 chan#1 send 2 [recv→send]",
+			},
+		},
+		{
+			name: "channel receive without a wait (select) is its own source",
+			events: []parse.Event{
+				an(1, "chan 1 wait 1 n=1"), an(2, "chan 1 recv 1 ref=1"), an(1, "chan 1 send 1"),
+			},
+			want: []string{
+				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 [send→recv]",
+				"G2 chan#1 recv 1 → G1 chan#1 send 1 [recv→send]",
+			},
 		},
 	}
 	for _, tt := range tests {

@@ -20,8 +20,7 @@ const (
 	slotWG                    // key: the epoch; sources: its Adds
 	slotSema                  // key: a Release's number; targets: the Acquires whose ref names it
 	slotSF                    // key: the flight; source: the leader's return
-	slotRecv                  // key: message k; source: send k
-	slotSend                  // key: the send number k+C; source: receive k
+	slotRecv                  // key: message K; source: the wait of send K
 	slotClose                 // key 0; source: the close
 )
 
@@ -135,24 +134,7 @@ func (b *Builder) pair(id NodeID, a *wire.Event) {
 	case wire.KindErrgroup:
 		b.pairErrgroup(id, a)
 	case wire.KindChan:
-		switch a.Op {
-		case wire.OpSend:
-			b.source(k(slotRecv, a.Seq), id, true)
-			if a.N > 0 && a.Seq > uint64(a.N) {
-				b.target(k(slotSend, a.Seq), id, true)
-			}
-		case wire.OpRecv:
-			if a.Seq == 0 {
-				b.target(k(slotClose, 0), id, false)
-				return
-			}
-			b.target(k(slotRecv, a.Seq), id, true)
-			if a.N > 0 && a.Ref > 0 {
-				b.source(k(slotSend, a.Ref+uint64(a.N)), id, true)
-			}
-		case wire.OpClose:
-			b.source(k(slotClose, 0), id, false)
-		}
+		b.pairChan(id, a)
 	}
 }
 
@@ -216,8 +198,6 @@ func (b *Builder) link(k pairKey, src, dst NodeID) {
 		r = RuleSingleflight
 	case slotRecv:
 		r = RuleChanSend
-	case slotSend:
-		r = RuleChanRecv
 	case slotClose:
 		r = RuleChanClose
 	}
@@ -249,4 +229,110 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 		}
 	}
 	st.wakes = append(st.wakes, it)
+}
+
+// chanState pairs an annotated channel's receives with the sends they let
+// complete: the wait of receive R happens before the send of the message
+// that receive R+C got (primitives/chans). The three events it takes can
+// come in any order.
+type chanState struct {
+	recvWait  map[int32]NodeID  // lane → its open receive wait
+	src       map[uint64]NodeID // receive number j → the wait of receive j-C
+	msgOf     map[uint64]uint64 // receive number j → the message it got
+	recvOfMsg map[uint64]uint64 // message K → the receive that got it (0: none can pair)
+	send      map[uint64]NodeID // message K → its send
+}
+
+// pairChan follows primitives/chans: the wait SEQ=K n=1 of a send happens
+// before the recv SEQ=K; the close before every recv SEQ=0; and for
+// capacity C the wait that recv ref=R ends (the recv itself when it had
+// none) before the send of the message recv ref=R+C got.
+func (b *Builder) pairChan(id NodeID, a *wire.Event) {
+	k := func(s slot, key uint64) pairKey { return pairKey{a.Object, s, key} }
+	st := b.chans[a.Object]
+	if st == nil {
+		st = &chanState{
+			recvWait: make(map[int32]NodeID), src: make(map[uint64]NodeID),
+			msgOf: make(map[uint64]uint64), recvOfMsg: make(map[uint64]uint64),
+			send: make(map[uint64]NodeID),
+		}
+		b.chans[a.Object] = st
+	}
+	lane := b.g.nodes[id].lane
+	switch a.Op {
+	case wire.OpWait:
+		if a.N == 2 {
+			st.recvWait[lane] = id
+		} else if a.Seq > 0 {
+			b.source(k(slotRecv, a.Seq), id, true)
+		}
+	case wire.OpCancel:
+		if a.N == 2 {
+			delete(st.recvWait, lane)
+		} else {
+			delete(b.pairs, k(slotRecv, a.Seq))
+		}
+	case wire.OpClose:
+		b.source(k(slotClose, 0), id, false)
+	case wire.OpRecv:
+		w, ok := st.recvWait[lane]
+		if !ok {
+			w = id
+		}
+		delete(st.recvWait, lane)
+		if a.Seq == 0 {
+			b.target(k(slotClose, 0), id, false)
+			return
+		}
+		b.target(k(slotRecv, a.Seq), id, true)
+		if a.Ref == 0 || a.N < 0 {
+			return
+		}
+		j := a.Ref + uint64(a.N)
+		st.src[j] = w
+		b.chanTry(st, a, j)
+		if a.Ref <= uint64(a.N) {
+			// No receive comes C before this one: nothing pairs with its message.
+			if _, sent := st.send[a.Seq]; sent {
+				delete(st.send, a.Seq)
+			} else {
+				st.recvOfMsg[a.Seq] = 0
+			}
+			return
+		}
+		st.msgOf[a.Ref] = a.Seq
+		st.recvOfMsg[a.Seq] = a.Ref
+		b.chanTry(st, a, a.Ref)
+	case wire.OpSend:
+		if j, ok := st.recvOfMsg[a.Seq]; ok && j == 0 {
+			delete(st.recvOfMsg, a.Seq)
+			return
+		}
+		st.send[a.Seq] = id
+		if j, ok := st.recvOfMsg[a.Seq]; ok {
+			b.chanTry(st, a, j)
+		}
+	}
+}
+
+// chanTry links the wait of receive j-C to the send of the message receive
+// j got, if all three are known.
+func (b *Builder) chanTry(st *chanState, a *wire.Event, j uint64) {
+	src, ok := st.src[j]
+	if !ok {
+		return
+	}
+	msg, ok := st.msgOf[j]
+	if !ok {
+		return
+	}
+	send, ok := st.send[msg]
+	if !ok {
+		return
+	}
+	b.edge(src, send, RuleChanRecv, wire.KindChan, a.Object)
+	delete(st.src, j)
+	delete(st.msgOf, j)
+	delete(st.recvOfMsg, msg)
+	delete(st.send, msg)
 }

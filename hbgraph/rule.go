@@ -49,17 +49,19 @@ const (
 	// before the return of a Wait that waited for it.
 	RuleErrgroup
 	// RuleChanSend: "A send on a channel is synchronized before the
-	// completion of the corresponding receive from that channel."
+	// completion of the corresponding receive from that channel." The edge
+	// leaves the send's wait (written before the message can enter the
+	// channel) and enters the receive of the same message.
 	RuleChanSend
 	// RuleChanClose: "The closing of a channel is synchronized before a
 	// receive that returns because the channel is closed."
 	RuleChanClose
 	// RuleChanRecv: "The kth receive on a channel with capacity C is
 	// synchronized before the completion of the k+Cth send from that
-	// channel completes." Only for C > 0: for an unbuffered channel the
-	// receive and the send complete together, their annotations would form
-	// a cycle, and the graph keeps send → receive (the runtime's unblock
-	// edge, when one of them parked, gives the other direction).
+	// channel completes." The edge leaves the wait of receive k (written
+	// before the receive begins) and enters the send event of the message
+	// that receive k+C got, the (k+C)th to enter the channel; for an
+	// unbuffered channel (C = 0), the send of the very message received.
 	RuleChanRecv
 	numRules
 )
