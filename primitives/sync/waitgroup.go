@@ -2,6 +2,7 @@ package sync
 
 import (
 	"math"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/blockscope/blockscope/internal/wire"
@@ -31,7 +32,7 @@ import (
 //
 // While a trace is being recorded, a WaitGroup (kind "wg") numbers its
 // epochs: epoch e is the time after the counter has returned to zero e
-// times (modulo 2³²). It writes:
+// times (modulo 2³¹). It writes:
 //
 //   - from Add (and so from Done and Go): OpAdd with SEQ the epoch the Add
 //     belongs to, n the delta and depth the counter after it. The Add that
@@ -41,19 +42,22 @@ import (
 //     including itself, and OpWake with the same SEQ when it returns;
 //   - from a Wait that returns at once: OpWake only, with SEQ the epoch
 //     whose end it saw (the last one ended), or nothing if the counter has
-//     never been above zero. Such a Wait that races with the Add ending the
-//     epoch may appear in the trace before that Add's OpAdd; the SEQ pairs
-//     them.
+//     never been above zero.
 //
-// Every OpAdd of epoch e happens before every OpWake of epoch e.
+// Every OpAdd of epoch e happens before every OpWake of epoch e, and comes
+// before it in the trace: while a trace is being recorded, Add calls take
+// turns, and each writes its OpAdd before its change to the counter can be
+// seen. So the OpAdds of a WaitGroup are in the trace in the order of the
+// changes they made, and their depths follow one another.
 //
 // [the Go memory model]: https://go.dev/ref/mem
 type WaitGroup struct {
 	noCopy noCopy
 
-	// state is counter<<32 | epoch: the task counter (an int32) and the
-	// number of times it has returned to zero (wrapping), changed together
-	// so that every Add knows its epoch.
+	// state is counter<<32 | locked | epoch: the task counter (an int32),
+	// the wgLocked bit, and the number of times the counter has returned
+	// to zero (31 bits, wrapping), changed together so that every Add
+	// knows its epoch.
 	state atomic.Uint64
 	// waiters are the Wait calls blocked on the latest epoch that had any.
 	waiters atomic.Pointer[wgWaiters]
@@ -76,8 +80,21 @@ func (w *wgWaiters) release() {
 	}
 }
 
+const (
+	// wgLocked is set in a WaitGroup's state while an Add writes its
+	// annotation; the state does not change meanwhile.
+	wgLocked = 1 << 31
+	// wgEpochs masks the epoch in a WaitGroup's state.
+	wgEpochs = wgLocked - 1
+)
+
 func splitState(s uint64) (counter int32, epoch uint32) {
-	return int32(s >> 32), uint32(s)
+	return int32(s >> 32), uint32(s) & wgEpochs
+}
+
+// epochAfter reports whether epoch a comes after epoch b.
+func epochAfter(a, b uint32) bool {
+	return int32((a-b)<<1) > 0
 }
 
 // Add adds delta, which may be negative, to the [WaitGroup] task counter.
@@ -100,11 +117,19 @@ func (wg *WaitGroup) Add(delta int) {
 	if delta == 0 {
 		return
 	}
-	var old, next uint64
-	var v int64
+	var (
+		next    uint64
+		counter int32
+		epoch   uint32
+		v       int64
+	)
 	for {
-		old = wg.state.Load()
-		counter, epoch := splitState(old)
+		old := wg.state.Load()
+		if old&wgLocked != 0 {
+			runtime.Gosched() // another Add is writing its annotation
+			continue
+		}
+		counter, epoch = splitState(old)
 		v = int64(counter) + int64(delta)
 		if delta > 0 && (v > math.MaxInt32 || v < int64(counter)) {
 			panic("sync: WaitGroup counter overflow")
@@ -114,28 +139,34 @@ func (wg *WaitGroup) Add(delta int) {
 		}
 		next = uint64(uint32(v))<<32 | uint64(epoch)
 		if v == 0 {
-			next = uint64(epoch + 1)
+			next = uint64((epoch + 1) & wgEpochs)
 		}
-		if wg.state.CompareAndSwap(old, next) {
+		if !wire.Enabled() {
+			if wg.state.CompareAndSwap(old, next) {
+				break
+			}
+			continue
+		}
+		// Write the annotation before the change can be seen, so that it
+		// comes first in the trace: lock the state, write, then change it.
+		if wg.state.CompareAndSwap(old, old|wgLocked) {
+			wg.event(wire.OpAdd, epoch, int64(delta), v)
+			wg.state.Store(next)
 			break
 		}
-	}
-	counter, epoch := splitState(old)
-	if wire.Enabled() {
-		wg.event(wire.OpAdd, epoch, int64(delta), v)
 	}
 	switch {
 	case counter == 0:
 		// A new epoch begins. Waiters of the one before that have not been
 		// released yet are Wait calls that have not returned.
-		if w := wg.waiters.Load(); w != nil && w.epoch == epoch-1 && !w.closed.Load() {
+		if w := wg.waiters.Load(); w != nil && w.epoch == (epoch-1)&wgEpochs && !w.closed.Load() {
 			panic("sync: WaitGroup misuse: Add called concurrently with Wait")
 		}
 	case v == 0:
 		// This Add ended the epoch: release its waiters. Until they have
 		// returned, no Add may come.
 		w := wg.waiters.Load()
-		if w == nil || int32(w.epoch-epoch) > 0 {
+		if w == nil || epochAfter(w.epoch, epoch) {
 			return
 		}
 		if w.epoch == epoch && wg.state.Load() != next {
@@ -170,13 +201,13 @@ func (wg *WaitGroup) Wait() {
 		counter, epoch := splitState(s)
 		if counter == 0 {
 			if epoch != 0 && wire.Enabled() {
-				wg.event(wire.OpWake, epoch-1, 0, 0)
+				wg.event(wire.OpWake, (epoch-1)&wgEpochs, 0, 0)
 			}
 			return
 		}
 		w := wg.waiters.Load()
 		if w == nil || w.epoch != epoch {
-			if w != nil && int32(w.epoch-epoch) > 0 {
+			if w != nil && epochAfter(w.epoch, epoch) {
 				continue // s is stale: a later epoch has waiters already
 			}
 			nw := &wgWaiters{epoch: epoch, released: make(chan struct{})}
@@ -205,7 +236,7 @@ func (wg *WaitGroup) Wait() {
 		if wire.Enabled() {
 			wg.event(wire.OpWake, epoch, 0, 0)
 		}
-		if wg.state.Load() != uint64(epoch+1) {
+		if wg.state.Load() != uint64((epoch+1)&wgEpochs) {
 			panic("sync: WaitGroup is reused before previous Wait has returned")
 		}
 		return
