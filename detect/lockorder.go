@@ -145,7 +145,7 @@ func newLockOrder(opts LockOrderOptions) *lockOrder {
 // Event follows each goroutine's held locks and records the orders.
 func (l *lockOrder) Event(t *parse.Trace, ev *parse.Event) {
 	if l.stacks == nil {
-		l.stacks = t.Stacks
+		l.stacks = lockTraceStacks{t.Stacks}
 	}
 	if ev.Kind == parse.EvExit {
 		// Locks it still holds stay held (by nobody who can release

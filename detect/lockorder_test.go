@@ -150,7 +150,7 @@ func TestLockOrder(t *testing.T) {
 			b.ann(1, 1, 10, mu, a, wire.OpLock, 1, 0)
 			b.ann(1.1, 2, 30, mu, a, wire.OpLock, 2, 0)
 			b.ann(1.101, 1, 12, mu, a, wire.OpUnlock, 1, 0) // goroutine 1's, not 2's
-			b.ann(1.2, 2, 31, mu, b2, wire.OpLock, 1, 0)     // 2 holds a: order a, b2
+			b.ann(1.2, 2, 31, mu, b2, wire.OpLock, 1, 0)    // 2 holds a: order a, b2
 			b.ann(1.3, 2, 32, mu, b2, wire.OpUnlock, 1, 0)
 			b.ann(1.4, 2, 33, mu, a, wire.OpUnlock, 2, 0)
 			b.lkPair(2, 3, 20, mu, b2, a, false, false)

@@ -114,6 +114,27 @@ type lockStacks interface {
 	Location(id parse.StackID) (parse.Frame, bool)
 }
 
+// lockTraceStacks is a trace's stack table for the lock detectors. Its
+// Location also skips blockscope's own internal frames (internal/wire's
+// Emit is under every annotation), which parse.Frame.IsUser takes for the
+// user's.
+type lockTraceStacks struct{ *parse.Stacks }
+
+// blockscopeInternal prefixes the functions of blockscope's internal
+// packages.
+const blockscopeInternal = "github.com/blockscope/blockscope/internal/"
+
+// Location returns the innermost user frame outside blockscope's
+// internal packages, or what parse.Stacks.Location does.
+func (s lockTraceStacks) Location(id parse.StackID) (parse.Frame, bool) {
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		if f := s.Frame(id, i); f.IsUser() && !strings.HasPrefix(f.Func, blockscopeInternal) {
+			return f, true
+		}
+	}
+	return s.Stacks.Location(id)
+}
+
 // lockSite builds a Site from a goroutine and one of its stacks.
 func lockSite(st lockStacks, g parse.GoID, stack parse.StackID) Site {
 	loc, _ := st.Location(stack)
@@ -306,7 +327,7 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 // Event follows annotated locks and plain Lock parks.
 func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 	if m.stacks == nil {
-		m.stacks = t.Stacks
+		m.stacks = lockTraceStacks{t.Stacks}
 	}
 	switch ev.Kind {
 	case parse.EvAnnotation:
