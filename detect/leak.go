@@ -54,8 +54,11 @@ const (
 
 // LeakOptions configure the leak detector, as goleak's options do.
 type LeakOptions struct {
-	// IgnoreTopFunction ignores goroutines whose innermost function
-	// outside the runtime is one of these (full names, as in stacks).
+	// IgnoreTopFunction ignores goroutines blocked in one of these
+	// functions (full names, as in stacks): any frame from the innermost
+	// to the finding's location counts, so "sync.(*Mutex).Lock" and
+	// "example.com/pool.(*Pool).worker" both match a worker waiting for a
+	// lock in worker.
 	IgnoreTopFunction []string
 	// IgnoreAnyFunction ignores goroutines with one of these functions
 	// anywhere in their stack.
@@ -244,20 +247,24 @@ func idleFramework(s *parse.Stacks, id parse.StackID) bool {
 	return false
 }
 
+// ignored applies IgnoreTopFunction to the frames from the innermost to
+// the finding's location (so a mutex waiter matches "sync.(*Mutex).Lock"
+// and its own function alike) and IgnoreAnyFunction to every frame.
 func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
 	if len(l.opts.IgnoreTopFunction) == 0 && len(l.opts.IgnoreAnyFunction) == 0 {
 		return false
 	}
+	loc, _ := s.Location(id)
 	top := true
 	for i, n := 0, s.Depth(id); i < n; i++ {
-		fn := s.Frame(id, i).Func
-		if slices.Contains(l.opts.IgnoreAnyFunction, fn) {
+		f := s.Frame(id, i)
+		if slices.Contains(l.opts.IgnoreAnyFunction, f.Func) {
 			return true
 		}
-		if top && slices.Contains(l.opts.IgnoreTopFunction, fn) {
+		if top && slices.Contains(l.opts.IgnoreTopFunction, f.Func) {
 			return true
 		}
-		if top && !s.Frame(id, i).IsRuntime() {
+		if f == loc {
 			top = false
 		}
 	}

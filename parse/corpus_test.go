@@ -12,30 +12,39 @@ import (
 	"github.com/blockscope/blockscope/parse"
 )
 
-// corpusDir returns the folder sub of the shared trace corpus (see its
-// README): $BLOCKSCOPE_CORPUS, or shared/corpus in the nearest directory
-// above the test's that has one (../shared/corpus beside the repository).
-// It skips the test where there is none, as in a user's clone.
-func corpusDir(t testing.TB, sub string) string {
-	t.Helper()
+// findCorpus returns the shared trace corpus (see its README):
+// $BLOCKSCOPE_CORPUS, or shared/corpus in the nearest directory above the
+// test's that has one (../shared/corpus beside the repository).
+func findCorpus() (string, bool) {
 	if dir := os.Getenv("BLOCKSCOPE_CORPUS"); dir != "" {
-		return filepath.Join(dir, sub)
+		return dir, true
 	}
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", false
 	}
 	for {
 		c := filepath.Join(dir, "shared", "corpus")
 		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return filepath.Join(c, sub)
+			return c, true
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("no shared/corpus folder above the repository (set BLOCKSCOPE_CORPUS to use one): skipping the corpus tests")
+			return "", false
 		}
 		dir = parent
 	}
+}
+
+// corpusDir returns the folder sub of the shared trace corpus, skipping
+// the test where there is none, as in a user's clone.
+func corpusDir(t testing.TB, sub string) string {
+	t.Helper()
+	dir, ok := findCorpus()
+	if !ok {
+		t.Skip("no shared/corpus folder above the repository (set BLOCKSCOPE_CORPUS to use one): skipping the corpus tests")
+	}
+	return filepath.Join(dir, sub)
 }
 
 // corpusFiles returns the files matching pattern in a corpus folder,

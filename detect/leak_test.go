@@ -1,0 +1,594 @@
+package detect_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/trace"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// leakSettle is how long a scenario waits for its goroutines to block.
+// Only a hang guard: scenarios wait for what they need, not for time.
+const leakSettle = 10 * time.Millisecond
+
+// recordTrace runs f under runtime/trace and returns the trace. It skips
+// the test where tracing is on already (go test -trace).
+func recordTrace(t *testing.T, f func()) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Skipf("cannot trace in-process: %v", err)
+	}
+	f()
+	trace.Stop()
+	return buf.Bytes()
+}
+
+// leakFindings runs the leak detector alone over a trace.
+func leakFindings(t *testing.T, data []byte, opts detect.LeakOptions) (*parse.Trace, []detect.Finding) {
+	t.Helper()
+	a := detect.Leak.New(&detect.Config{Leak: opts})
+	tr, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true}, a)
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	fs := a.Findings()
+	for _, f := range fs {
+		checkLeakFinding(t, tr, f)
+	}
+	return tr, fs
+}
+
+// checkLeakFinding checks what every leak finding must carry.
+func checkLeakFinding(t *testing.T, tr *parse.Trace, f detect.Finding) {
+	t.Helper()
+	if f.Kind != "leak" || f.Evidence != detect.EvidenceRuntime || f.Message == "" || f.Hint == "" {
+		t.Errorf("finding %q: Kind, Evidence, Hint = %q, %q, %q; want leak, runtime, a hint", f.Message, f.Kind, f.Evidence, f.Hint)
+	}
+	switch {
+	case f.Confidence == detect.ConfidenceNoWaker && f.Severity == detect.SeverityError:
+	case f.Confidence == detect.ConfidenceBlockedAtEnd && f.Severity == detect.SeverityWarning:
+	default:
+		t.Errorf("finding %q: Confidence, Severity = %q, %q; want no-waker-alive/error or blocked-at-end/warning", f.Message, f.Confidence, f.Severity)
+	}
+	if len(f.Goroutines) == 0 || !slices.IsSorted(f.Goroutines) || len(slices.Compact(slices.Clone(f.Goroutines))) != len(f.Goroutines) {
+		t.Errorf("finding %q: Goroutines = %v; want distinct ids, sorted", f.Message, f.Goroutines)
+	}
+	if f.Location.File == "" || f.Location.Line == 0 || len(f.Stack) == 0 || !slices.Contains(f.Stack, f.Location) {
+		t.Errorf("finding %q: Location %v not in its Stack %v", f.Message, f.Location, f.Stack)
+	}
+	want := fmt.Sprintf("%s:%d", filepath.Base(f.Location.File), f.Location.Line)
+	if !strings.Contains(f.Message, want) || strings.Contains(f.Message, "\n") {
+		t.Errorf("finding message %q: want one line naming %s", f.Message, want)
+	}
+	if f.Duration <= 0 || f.Total < f.Duration {
+		t.Errorf("finding %q: Duration, Total = %v, %v; want 0 < Duration <= Total", f.Message, f.Duration, f.Total)
+	}
+	for _, id := range f.Goroutines {
+		g := tr.Goroutine(id)
+		if g == nil || g.State != parse.StateWaiting || g.Reason != f.Reason || g.System {
+			t.Errorf("finding %q: goroutine %d is %+v; want a user goroutine waiting on %q", f.Message, id, g, f.Reason)
+		}
+	}
+}
+
+// ownFindings keeps the findings about goroutines created while tracing:
+// goroutines other tests of the package left behind are not this test's.
+func ownFindings(tr *parse.Trace, fs []detect.Finding) []detect.Finding {
+	var out []detect.Finding
+	for _, f := range fs {
+		if slices.ContainsFunc(f.Goroutines, func(id parse.GoID) bool { return !tr.Goroutine(id).Preexisting }) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+var leakMarkRE = regexp.MustCompile(`// want leak (\S+)`)
+
+// leakMarks maps the names of "// want leak NAME" markers in this file to
+// their lines.
+func leakMarks(t *testing.T) map[string]int {
+	t.Helper()
+	src, err := os.ReadFile("leak_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks := make(map[string]int)
+	for i, line := range strings.Split(string(src), "\n") {
+		if m := leakMarkRE.FindStringSubmatch(line); m != nil && !strings.HasPrefix(strings.TrimSpace(line), "//") {
+			marks[m[1]] = i + 1
+		}
+	}
+	return marks
+}
+
+// findingAt returns the finding located at this file's line, or nil.
+func findingAt(fs []detect.Finding, line int) *detect.Finding {
+	for i := range fs {
+		if filepath.Base(fs[i].Location.File) == "leak_test.go" && fs[i].Location.Line == line {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// waitBlocked waits until n goroutines whose stacks contain fn are blocked
+// with the wait reason state as goroutine dumps write it ("chan send",
+// "IO wait"), so that scenarios need no sleeps.
+func waitBlocked(t *testing.T, fn, state string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	buf := make([]byte, 1<<20)
+	for {
+		got := 0
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			header, _, _ := strings.Cut(g, "\n")
+			if strings.Contains(g, fn+"(") && strings.Contains(header, "["+state) {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines blocked in %s on %s after 10s; want %d", got, fn, state, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// timeoutLeak is the classic leak: a fetch gives up waiting for a result
+// that its sender then cannot hand over. The goroutine that fetched has
+// exited, so nothing can receive. (Here the sender waits for the fetch to
+// give up, so the leak happens every time.)
+func timeoutLeak(ch chan int) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		gaveUp := make(chan struct{})
+		go func() {
+			<-gaveUp
+			ch <- 1 // want leak timeout
+		}()
+		select {
+		case <-ch:
+		case <-time.After(100 * time.Microsecond):
+		}
+		close(gaveUp)
+	}()
+	<-done
+}
+
+// sameLineLeak leaks three goroutines at one line from an exited parent.
+func sameLineLeak(ch chan int) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 3 {
+			go func() {
+				<-ch // want leak sameline
+			}()
+		}
+	}()
+	<-done
+}
+
+// mutexLeak: a goroutine returns without unlocking mu, and another, started
+// by an exited one, waits for it for ever.
+func mutexLeak(mu *sync.Mutex) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		mu.Lock() // and forgets to unlock
+		go func() {
+			mu.Lock() // want leak mutex
+			mu.Unlock()
+		}()
+	}()
+	<-done
+}
+
+// idleWorkers have been handed jobs by a dispatcher that is still alive
+// (sleeping) at the end: they are blocked at the end, but may be woken.
+// dispatched is closed when the jobs are out.
+func idleWorkers(jobs chan int, dispatched chan struct{}, stop *atomic.Bool) {
+	for range 2 {
+		go func() {
+			for range jobs { // want leak idle
+			}
+		}()
+	}
+	go func() {
+		for i := range 4 {
+			jobs <- i
+		}
+		close(dispatched)
+		for !stop.Load() { // the dispatcher lives on
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+}
+
+// timerWoken waits in a select that a timer has ended once before, at the
+// same line: fired is closed after that first wake.
+func timerWoken(fired, stop chan struct{}) {
+	go func() {
+		for i, d := range []time.Duration{100 * time.Microsecond, time.Hour} {
+			select { // want leak timer
+			case <-time.After(d):
+			case <-stop:
+				return
+			}
+			if i == 0 {
+				close(fired)
+			}
+		}
+	}()
+}
+
+// TestLeakScenarios records leaks in-process and checks each finding: its
+// line, goroutines, confidence, creator and test.
+func TestLeakScenarios(t *testing.T) {
+	marks := leakMarks(t)
+	ch, sameCh, jobs := make(chan int), make(chan int), make(chan int)
+	dispatched, fired, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var stopDispatcher atomic.Bool
+	var mu sync.Mutex
+	data := recordTrace(t, func() {
+		timeoutLeak(ch)
+		sameLineLeak(sameCh)
+		mutexLeak(&mu)
+		idleWorkers(jobs, dispatched, &stopDispatcher)
+		timerWoken(fired, stop)
+		<-dispatched
+		<-fired
+		waitBlocked(t, "detect_test.timeoutLeak.func1.1", "chan send", 1)
+		waitBlocked(t, "detect_test.sameLineLeak.func1.1", "chan receive", 3)
+		waitBlocked(t, "detect_test.mutexLeak.func1.1", "sync.Mutex.Lock", 1)
+		waitBlocked(t, "detect_test.idleWorkers.func1", "chan receive", 2)
+		waitBlocked(t, "detect_test.timerWoken.func1", "select", 1)
+	})
+	// Release everything the scenarios blocked.
+	<-ch
+	close(sameCh)
+	mu.Unlock()
+	close(jobs)
+	stopDispatcher.Store(true)
+	close(stop)
+
+	tr, all := leakFindings(t, data, detect.LeakOptions{})
+	fs := ownFindings(tr, all)
+	for _, tc := range []struct {
+		mark       string
+		n          int
+		reason     string
+		confidence string
+	}{
+		{"timeout", 1, parse.ReasonChanSend, detect.ConfidenceNoWaker},
+		{"sameline", 3, parse.ReasonChanReceive, detect.ConfidenceNoWaker},
+		{"mutex", 1, parse.ReasonSync, detect.ConfidenceNoWaker},
+		{"idle", 2, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd},
+		{"timer", 1, parse.ReasonSelect, detect.ConfidenceBlockedAtEnd},
+	} {
+		t.Run(tc.mark, func(t *testing.T) {
+			line := marks[tc.mark]
+			f := findingAt(fs, line)
+			if f == nil {
+				t.Fatalf("no finding at leak_test.go:%d; findings: %v", line, messages(fs))
+			}
+			if len(f.Goroutines) != tc.n || f.Reason != tc.reason || f.Confidence != tc.confidence {
+				t.Errorf("finding %q: %d goroutines, Reason %q, Confidence %q; want %d, %q, %q", f.Message, len(f.Goroutines), f.Reason, f.Confidence, tc.n, tc.reason, tc.confidence)
+			}
+			if !strings.HasPrefix(f.Test, "TestLeakScenarios") || !strings.Contains(f.Message, "started by TestLeakScenarios") {
+				t.Errorf("finding %q: Test = %q; want TestLeakScenarios, named in the message", f.Message, f.Test)
+			}
+			var total time.Duration
+			for _, id := range f.Goroutines {
+				total += time.Duration(tr.End-tr.Start) - time.Duration(tr.Goroutine(id).Since)
+			}
+			if f.Total != total {
+				t.Errorf("finding %q: Total = %v; want %v, the sum of the goroutines' blocked times", f.Message, f.Total, total)
+			}
+			if i := slices.IndexFunc(f.Related, func(r detect.Related) bool { return r.Role == "creator" }); i < 0 {
+				t.Errorf("finding %q has no creator", f.Message)
+			} else if cr := f.Related[i]; cr.Goroutine != tr.Goroutine(f.Goroutines[0]).Creator || filepath.Base(cr.Location.File) != "leak_test.go" {
+				t.Errorf("finding %q: creator goroutine %d at %v; want %d in leak_test.go", f.Message, cr.Goroutine, cr.Location, tr.Goroutine(f.Goroutines[0]).Creator)
+			}
+		})
+	}
+	if len(fs) != 5 {
+		t.Errorf("%d findings; want 5: %v", len(fs), messages(fs))
+	}
+}
+
+func messages(fs []detect.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Message)
+	}
+	return out
+}
+
+// TestLeakOptions checks goleak-style filters: by top function, by any
+// function, by minimum blocked time.
+func TestLeakOptions(t *testing.T) {
+	ch, sameCh := make(chan int), make(chan int)
+	var mu sync.Mutex
+	data := recordTrace(t, func() {
+		timeoutLeak(ch)
+		sameLineLeak(sameCh)
+		mutexLeak(&mu)
+		waitBlocked(t, "detect_test.timeoutLeak.func1.1", "chan send", 1)
+		waitBlocked(t, "detect_test.sameLineLeak.func1.1", "chan receive", 3)
+		waitBlocked(t, "detect_test.mutexLeak.func1.1", "sync.Mutex.Lock", 1)
+	})
+	<-ch
+	close(sameCh)
+	mu.Unlock()
+
+	const pkg = "github.com/blockscope/blockscope/detect_test."
+	for _, tc := range []struct {
+		name string
+		opts detect.LeakOptions
+		want int
+	}{
+		{"none", detect.LeakOptions{}, 3},
+		{"top function", detect.LeakOptions{IgnoreTopFunction: []string{pkg + "timeoutLeak.func1.1"}}, 2},
+		{"top function is the innermost non-runtime frame", detect.LeakOptions{IgnoreTopFunction: []string{"sync.(*Mutex).Lock"}}, 2},
+		{"not top function", detect.LeakOptions{IgnoreTopFunction: []string{pkg + "sameLineLeak"}}, 3},
+		{"any function", detect.LeakOptions{IgnoreAnyFunction: []string{pkg + "sameLineLeak.func1.1", "sync.(*Mutex).Lock"}}, 1},
+		{"min blocked", detect.LeakOptions{MinBlocked: time.Hour}, 0},
+		{"min blocked short", detect.LeakOptions{MinBlocked: time.Nanosecond}, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, fs := leakFindings(t, data, tc.opts)
+			if got := ownFindings(tr, fs); len(got) != tc.want {
+				t.Errorf("%d findings; want %d: %v", len(got), tc.want, messages(got))
+			}
+		})
+	}
+}
+
+// TestNoLeakHealthyPool: a worker pool that shuts down cleanly leaves
+// nothing blocked.
+func TestNoLeakHealthyPool(t *testing.T) {
+	data := recordTrace(t, func() {
+		jobs, results := make(chan int), make(chan int)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					results <- 2 * j
+				}
+			}()
+		}
+		go func() {
+			for i := range 100 {
+				jobs <- i
+			}
+			close(jobs)
+		}()
+		go func() {
+			wg.Wait()
+			close(results)
+		}()
+		sum := 0
+		for r := range results {
+			sum += r
+		}
+		if sum != 9900 {
+			t.Errorf("pool sum = %d; want 9900", sum)
+		}
+	})
+	tr, fs := leakFindings(t, data, detect.LeakOptions{})
+	if own := ownFindings(tr, fs); len(own) > 0 {
+		t.Errorf("healthy pool: %d leak findings; want none: %v", len(own), messages(own))
+	}
+	if _, exited, _ := tr.Counts(); exited < 6 {
+		t.Errorf("%d goroutines exited; want the pool's 6 at least", exited)
+	}
+}
+
+// TestNoLeakIdleServer: servers blocked in network reads at the end of the
+// trace (a TCP echo server and an HTTP server, each with an idle client
+// connection) are not leaks.
+func TestNoLeakIdleServer(t *testing.T) {
+	var conns []net.Conn
+	var closers []io.Closer
+	defer func() {
+		for _, c := range append(conns, nil) {
+			if c != nil {
+				c.Close()
+			}
+		}
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	data := recordTrace(t, func() {
+		// A line echo server; its client sends one line and stays.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, ln)
+		go echoServe(ln)
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		fmt.Fprintln(c, "hello")
+		if line, err := bufio.NewReader(c).ReadString('\n'); err != nil || line != "hello\n" {
+			t.Fatalf("echo = %q, %v; want hello", line, err)
+		}
+
+		// An HTTP server; a raw keep-alive client makes one request.
+		hln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })}
+		closers = append(closers, srv)
+		go srv.Serve(hln)
+		hc, err := net.Dial("tcp", hln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, hc)
+		fmt.Fprint(hc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(hc), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		waitBlocked(t, "net/http.(*conn).serve", "IO wait", 1)
+		waitBlocked(t, "net/http.(*Server).Serve", "IO wait", 1)
+		waitBlocked(t, "detect_test.echoServe", "IO wait", 1)
+		waitBlocked(t, "detect_test.echoConn", "IO wait", 1)
+	})
+	tr, fs := leakFindings(t, data, detect.LeakOptions{})
+	if own := ownFindings(tr, fs); len(own) > 0 {
+		t.Errorf("idle servers: %d leak findings; want none: %v", len(own), messages(own))
+	}
+	var network int
+	for _, g := range tr.Goroutines() {
+		if g.State == parse.StateWaiting && g.Reason == parse.ReasonNetwork && !g.Preexisting {
+			network++
+		}
+	}
+	if network < 4 {
+		t.Errorf("%d goroutines blocked in the network at the end; want 4 (two accept loops, two connections)", network)
+	}
+}
+
+func echoServe(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go echoConn(c)
+	}
+}
+
+func echoConn(c net.Conn) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		io.WriteString(c, line)
+	}
+}
+
+// genWant is a "// want REASON [leak] [xN]" marker of parse's generator.
+type genWant struct {
+	line int
+	leak bool
+	n    int
+}
+
+// genWants reads the markers of one of parse's generator scenarios.
+func genWants(t *testing.T, file string) map[int]genWant {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "parse", "testdata", "gen", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`\S.*// want [^x]*?( leak)?( x(\d+))?$`)
+	wants := make(map[int]genWant)
+	for i, line := range strings.Split(string(src), "\n") {
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		w := genWant{line: i + 1, leak: m[1] != "", n: 1}
+		if m[3] != "" {
+			w.n, _ = strconv.Atoi(m[3])
+		}
+		wants[w.line] = w
+	}
+	return wants
+}
+
+// TestLeakGenerated checks the leak findings on parse's checked-in traces
+// against their scenarios' markers, both ways: a finding at every line
+// marked leak, with as many goroutines, and none elsewhere.
+func TestLeakGenerated(t *testing.T) {
+	for _, tc := range []struct{ trace, src string }{
+		{"blocked.trace", "blocked.go"},
+		{"preexisting.trace", "preexisting.go"},
+	} {
+		t.Run(tc.trace, func(t *testing.T) {
+			wants := genWants(t, tc.src)
+			data, err := os.ReadFile(filepath.Join("..", "parse", "testdata", tc.trace))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, fs := leakFindings(t, data, detect.LeakOptions{})
+			got := make(map[int]detect.Finding)
+			for _, f := range fs {
+				if filepath.Base(f.Location.File) != tc.src {
+					t.Errorf("finding outside the scenario: %s", f.Message)
+					continue
+				}
+				got[f.Location.Line] = f
+			}
+			for line, w := range wants {
+				f, ok := got[line]
+				switch {
+				case w.leak && !ok:
+					t.Errorf("%s:%d: no leak finding; want one", tc.src, line)
+				case !w.leak && ok:
+					t.Errorf("%s:%d: unexpected finding %q", tc.src, line, f.Message)
+				case ok && len(f.Goroutines) != w.n:
+					t.Errorf("%s:%d: finding of %d goroutines; want %d", tc.src, line, len(f.Goroutines), w.n)
+				}
+				// Nobody was ever woken at these lines, so the creator
+				// stands in for the waker: main is alive at the end, and
+				// who could wake a goroutine blocked before tracing began
+				// is unknown. Certain: a nil channel or an empty select,
+				// and nestedChild, whose creator has exited.
+				if !ok {
+					continue
+				}
+				want := detect.ConfidenceBlockedAtEnd
+				if g := tr.Goroutine(f.Goroutines[0]); f.Reason == parse.ReasonForever || g.Creator != parse.NoGoroutine && tr.Goroutine(g.Creator).State == parse.StateExited {
+					want = detect.ConfidenceNoWaker
+				}
+				if f.Confidence != want {
+					t.Errorf("%s:%d: confidence %q; want %q", tc.src, line, f.Confidence, want)
+				}
+			}
+			for line, f := range got {
+				if _, ok := wants[line]; !ok {
+					t.Errorf("%s:%d: finding %q at a line with no marker", tc.src, line, f.Message)
+				}
+			}
+		})
+	}
+}
