@@ -68,10 +68,7 @@ func NewCond(l Locker) *Cond {
 // returns.
 func (c *Cond) Wait() {
 	c.checker.check()
-	t := c.notify.add()
-	if wire.Enabled() {
-		lockEvent(wire.KindCond, &c.ident, wire.OpWait, t, 0, c.notify.pending())
-	}
+	t := c.notify.add(c.annotated())
 	c.L.Unlock()
 	c.notify.wait(t)
 	c.L.Lock()
@@ -93,11 +90,7 @@ func (c *Cond) Wait() {
 // written before the waiter is woken.
 func (c *Cond) Signal() {
 	c.checker.check()
-	t, w := c.notify.notifyOne()
-	if wire.Enabled() {
-		lockEvent(wire.KindCond, &c.ident, wire.OpSignal, t, 0, 0)
-	}
-	if w != nil {
+	if w := c.notify.notifyOne(c.annotated()); w != nil {
 		w.ready <- struct{}{}
 	}
 }
@@ -111,15 +104,20 @@ func (c *Cond) Signal() {
 // if there was no waiter), written before the waiters are woken.
 func (c *Cond) Broadcast() {
 	c.checker.check()
-	first, n, ws := c.notify.notifyAll()
-	if wire.Enabled() {
-		lockEvent(wire.KindCond, &c.ident, wire.OpBroadcast, first, int64(n), 0)
-	}
-	for ws != nil {
+	for ws := c.notify.notifyAll(c.annotated()); ws != nil; {
 		next := ws.next
 		ws.ready <- struct{}{}
 		ws = next
 	}
+}
+
+// annotated returns the Cond's identity if a trace is being recorded, for
+// the notify list to annotate Signal and Broadcast with, and nil if not.
+func (c *Cond) annotated() *wire.Ident {
+	if wire.Enabled() {
+		return &c.ident
+	}
+	return nil
 }
 
 // SetName names c in execution traces: it emits name(key=name) if a trace
@@ -138,11 +136,19 @@ type notifyList struct {
 	tail     *lockWaiter
 }
 
-// add hands out the next ticket.
-func (l *notifyList) add() uint64 { return l.tickets.Add(1) }
-
-// pending returns the number of tickets not yet notified.
-func (l *notifyList) pending() int64 { return int64(l.tickets.Load() - l.notified.Load()) }
+// add hands out the next ticket. If x is not nil, it annotates the Wait as
+// Cond x, under the lock, so that no Signal or Broadcast that counts the
+// ticket can precede the annotation in the trace.
+func (l *notifyList) add(x *wire.Ident) uint64 {
+	if x == nil {
+		return l.tickets.Add(1)
+	}
+	l.lock.lock()
+	t := l.tickets.Add(1)
+	lockEvent(wire.KindCond, x, wire.OpWait, t, 0, int64(t-l.notified.Load()))
+	l.lock.unlock()
+	return t
+}
 
 // wait parks until ticket t has been notified.
 func (l *notifyList) wait(t uint64) {
@@ -176,53 +182,72 @@ func (l *notifyList) wait(t uint64) {
 }
 
 // notifyOne notifies the oldest ticket not yet notified, if any, and
-// returns it with its waiter if that has parked (nil if it has not yet:
-// then its wait returns at once). The caller wakes the waiter.
-func (l *notifyList) notifyOne() (uint64, *lockWaiter) {
+// returns its waiter if that has parked (nil if it has not yet: then its
+// wait returns at once). The caller wakes the waiter. If x is not nil,
+// notifyOne annotates the Signal as Cond x, before the ticket counts as
+// notified, so that the waiter's wake cannot precede it in the trace.
+func (l *notifyList) notifyOne(x *wire.Ident) *lockWaiter {
 	// Fast path: no new waiters since the last notification.
 	if l.tickets.Load() == l.notified.Load() {
-		return 0, nil
+		if x != nil {
+			lockEvent(wire.KindCond, x, wire.OpSignal, 0, 0, 0)
+		}
+		return nil
 	}
 	l.lock.lock()
 	t := l.notified.Load()
 	if t == l.tickets.Load() {
 		l.lock.unlock()
-		return 0, nil
+		if x != nil {
+			lockEvent(wire.KindCond, x, wire.OpSignal, 0, 0, 0)
+		}
+		return nil
 	}
 	t++
+	if x != nil {
+		lockEvent(wire.KindCond, x, wire.OpSignal, t, 0, 0)
+	}
 	l.notified.Store(t)
 	// The list holds only tickets above notified, in order: the waiter
 	// for t, if it has parked, is the head.
-	var found *lockWaiter
-	if w := l.head; w != nil && w.ticket == t {
+	w := l.head
+	if w != nil && w.ticket == t {
 		if l.head = w.next; l.head == nil {
 			l.tail = nil
 		}
 		w.next = nil
-		found = w
+	} else {
+		w = nil
 	}
 	l.lock.unlock()
-	return t, found
+	return w
 }
 
-// notifyAll notifies every ticket handed out so far. It returns the first
-// ticket notified, how many, and the parked waiters, linked through next;
-// the caller wakes them.
-func (l *notifyList) notifyAll() (first uint64, n uint64, ws *lockWaiter) {
+// notifyAll notifies every ticket handed out so far and returns the parked
+// waiters, linked through next; the caller wakes them. If x is not nil,
+// notifyAll annotates the Broadcast as Cond x, before the tickets count as
+// notified.
+func (l *notifyList) notifyAll(x *wire.Ident) *lockWaiter {
 	if l.tickets.Load() == l.notified.Load() {
-		return 0, 0, nil
+		if x != nil {
+			lockEvent(wire.KindCond, x, wire.OpBroadcast, 0, 0, 0)
+		}
+		return nil
 	}
 	l.lock.lock()
 	last, notified := l.tickets.Load(), l.notified.Load()
-	if last == notified {
-		l.lock.unlock()
-		return 0, 0, nil
+	if x != nil {
+		if last == notified {
+			lockEvent(wire.KindCond, x, wire.OpBroadcast, 0, 0, 0)
+		} else {
+			lockEvent(wire.KindCond, x, wire.OpBroadcast, notified+1, int64(last-notified), 0)
+		}
 	}
 	l.notified.Store(last)
-	ws = l.head
+	ws := l.head
 	l.head, l.tail = nil, nil
 	l.lock.unlock()
-	return notified + 1, last - notified, ws
+	return ws
 }
 
 // copyChecker holds a pointer to itself to detect a copy of the Cond, as

@@ -267,6 +267,9 @@ func starveOnce(t *testing.T, mu *Mutex) bool {
 	if mu.TryLock() {
 		t.Fatal("TryLock of a starving mutex = true; want false")
 	}
+	// Let the waiter that switched the mode park again, at the head of
+	// the queue, before handing off.
+	pollLocks(t, "the waiter to park again", func() bool { return mu.mu.sema.nwait.Load() == uint32(n-len(order)) })
 
 	// In starvation mode Unlock hands the mutex to the waiters in queue
 	// order; each keeps the mode but the last, which leaves it.
