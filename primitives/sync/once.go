@@ -35,16 +35,28 @@ type Once struct {
 	// done is set once f has returned. It comes first because Do's fast
 	// path, inlined at every call site, loads it and nothing else.
 	done atomic.Bool
-	// run is the call of f: nil until a Do claims it.
+	// run is nil until a Do claims the call of f; then onceRunning while
+	// f runs and no one waits, a *onceRun of this Once's own once some Do
+	// waits, and onceReturned after f has returned. So a Do that meets no
+	// other allocates nothing.
 	run   atomic.Pointer[onceRun]
 	ident wire.Ident
 }
 
-// onceRun is the one call of a Once's f.
+// onceRun is what a Do that finds f running waits on.
 type onceRun struct {
 	done    chan struct{} // closed once f has returned
 	waiters atomic.Int64  // Do calls blocked on done
 }
+
+var (
+	onceRunning  = new(onceRun)
+	onceReturned = func() *onceRun {
+		r := &onceRun{done: make(chan struct{})}
+		close(r.done)
+		return r
+	}()
+)
 
 // Do calls the function f if and only if Do is being called for the
 // first time for this instance of [Once]. In other words, given
@@ -77,15 +89,30 @@ func (o *Once) Do(f func()) {
 }
 
 func (o *Once) doSlow(f func()) {
-	r := o.run.Load()
-	if r == nil {
-		r = &onceRun{done: make(chan struct{})}
-		if o.run.CompareAndSwap(nil, r) {
-			o.call(r, f)
-			return
+	for {
+		r := o.run.Load()
+		switch r {
+		case nil:
+			if o.run.CompareAndSwap(nil, onceRunning) {
+				o.call(f)
+				return
+			}
+			continue
+		case onceRunning:
+			// f runs and no one waits yet: put a channel in place.
+			w := &onceRun{done: make(chan struct{})}
+			if !o.run.CompareAndSwap(onceRunning, w) {
+				continue
+			}
+			r = w
 		}
-		r = o.run.Load()
+		o.wait(r)
+		return
 	}
+}
+
+// wait blocks until f has returned.
+func (o *Once) wait(r *onceRun) {
 	select {
 	case <-r.done:
 		// f returned since the fast path looked: that is the fast path.
@@ -105,7 +132,7 @@ func (o *Once) doSlow(f func()) {
 
 // call runs f as the Once's one call and releases the waiters, even if f
 // panics.
-func (o *Once) call(r *onceRun, f func()) {
+func (o *Once) call(f func()) {
 	if wire.Enabled() {
 		o.event(wire.OpRun, 0, 0)
 	}
@@ -115,7 +142,9 @@ func (o *Once) call(r *onceRun, f func()) {
 			o.event(wire.OpRunDone, 1, 0)
 		}
 		o.done.Store(true)
-		close(r.done)
+		if r := o.run.Swap(onceReturned); r != onceRunning {
+			close(r.done)
+		}
 	}()
 	f()
 }

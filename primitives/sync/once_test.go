@@ -107,7 +107,7 @@ func TestOnceEnds(t *testing.T) {
 				o.Do(func() { t.Error("waiting Do called f") })
 				close(waited)
 			}()
-			awaitParkedIn(t, 1, "(*Once).doSlow")
+			awaitParkedIn(t, 1, "(*Once).wait")
 			close(release)
 
 			if got := <-ended; got != tt.want {
@@ -136,7 +136,7 @@ func awaitOnceClaimed(t *testing.T, o *Once) {
 }
 
 // awaitParkedIn waits until n goroutines are blocked receiving from a
-// channel in fn (such as "(*Once).doSlow"), and returns
+// channel in fn (such as "(*Once).wait"), and returns
 // their ids. It is how tests know that a waiter is parked, and has written
 // its OpWait, without timing assumptions.
 func awaitParkedIn(t *testing.T, n int, fn string) []uint64 {
@@ -152,7 +152,7 @@ func awaitParkedIn(t *testing.T, n int, fn string) []uint64 {
 		var ids []uint64
 		for g := range bytes.SplitSeq(buf[:m], []byte("\n\n")) {
 			// goroutine 7 [chan receive]:
-			// github.com/.../primitives/sync.(*Once).doSlow(...)
+			// github.com/.../primitives/sync.(*Once).wait(...)
 			header, frames, _ := bytes.Cut(g, []byte("\n"))
 			innermost, _, _ := bytes.Cut(frames, []byte("\n"))
 			if !bytes.Contains(innermost, []byte("."+fn+"(")) {

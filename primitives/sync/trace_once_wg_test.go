@@ -145,7 +145,7 @@ func TestTraceOnce(t *testing.T) {
 		awaitOnceClaimed(t, &o)
 		join.Go(func() { o.Do(func() { t.Error("second f called") }) })
 		join.Go(func() { o.Do(func() { t.Error("third f called") }) })
-		waiters = awaitParkedIn(t, 2, "(*Once).doSlow")
+		waiters = awaitParkedIn(t, 2, "(*Once).wait")
 		close(release)
 		join.Wait()
 		o.Do(func() { t.Error("fast-path f called") })
@@ -200,7 +200,7 @@ func TestTraceOnceReentry(t *testing.T) {
 			defer func() { ended <- recover() }()
 			o.Do(func() { o.Do(func() {}) })
 		}()
-		g = awaitParkedIn(t, 1, "(*Once).doSlow")[0]
+		g = awaitParkedIn(t, 1, "(*Once).wait")[0]
 		// The goroutine would block forever. Release its inner Do by hand,
 		// so that it does not outlive the test; the outer Do then closes
 		// the channel again, and panics.
