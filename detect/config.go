@@ -5,13 +5,19 @@ package detect
 type Config struct {
 	Leak LeakOptions
 
-	MutexWait MutexWaitOptions
-	LockOrder LockOrderOptions
+	Semaphore    SemaphoreOptions
+	Singleflight SingleflightOptions
+	Growth       GrowthOptions
+	MutexWait    MutexWaitOptions
+	LockOrder    LockOrderOptions
 }
 
 // DefaultConfig returns every detector's documented defaults.
 func DefaultConfig() *Config {
 	cfg := &Config{}
+	cfg.Semaphore = DefaultSemaphoreOptions()
+	cfg.Singleflight = DefaultSingleflightOptions()
+	cfg.Growth = DefaultGrowthOptions()
 	cfg.MutexWait = DefaultMutexWaitOptions()
 	cfg.LockOrder = DefaultLockOrderOptions()
 	return cfg

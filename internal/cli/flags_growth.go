@@ -1,0 +1,14 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/blockscope/blockscope/detect"
+)
+
+func init() {
+	detectorFlags = append(detectorFlags, func(f *pflag.FlagSet, cfg *detect.Config) {
+		f.IntVar(&cfg.Growth.Min, "growth-min", cfg.Growth.Min, "goroutine-growth: report a go statement with at least `N` of its goroutines alive at trace end")
+		f.Float64Var(&cfg.Growth.Steady, "growth-steady", cfg.Growth.Steady, "goroutine-growth: ... whose live count rose in at least this `FRACTION` of ten windows")
+	})
+}
