@@ -3,6 +3,7 @@ package sync
 import (
 	"math"
 	"runtime"
+	stdsync "sync"
 	"sync/atomic"
 
 	"github.com/blockscope/blockscope/internal/wire"
@@ -59,24 +60,34 @@ type WaitGroup struct {
 	// to zero (31 bits, wrapping), changed together so that every Add
 	// knows its epoch.
 	state atomic.Uint64
-	// waiters are the Wait calls blocked on the latest epoch that had any.
-	waiters atomic.Pointer[wgWaiters]
+	// waiters is a stack of the Wait calls blocked on the current epoch.
+	// Waits push themselves; whoever sees the epoch end takes the whole
+	// stack and wakes them.
+	waiters atomic.Pointer[wgWaiter]
 	ident   wire.Ident
 }
 
-// wgWaiters are the Wait calls blocked on one epoch.
-type wgWaiters struct {
-	epoch    uint32
-	released chan struct{} // closed when the epoch has ended
-	closed   atomic.Bool   // released has been closed
-	n        atomic.Int64  // Wait calls that blocked
+// A wgWaiter is one Wait call blocked on an epoch. It blocks receiving from
+// ready until the one token it is owed arrives. Waiters are pooled, and a
+// waiter goes back to the pool only after it has received its token.
+type wgWaiter struct {
+	next  *wgWaiter
+	ready chan struct{} // capacity 1
+	epoch uint32
+	depth int64 // waiters of the epoch in the stack, this one included
 }
 
-// release lets the waiters go. It may be called more than once, by anyone
-// who knows that the epoch has ended.
-func (w *wgWaiters) release() {
-	if w.closed.CompareAndSwap(false, true) {
-		close(w.released)
+var wgWaiterPool = stdsync.Pool{
+	New: func() any { return &wgWaiter{ready: make(chan struct{}, 1)} },
+}
+
+// wakeWaiters takes the stack of waiters and wakes them. It is called by
+// whoever sees that the epoch they wait for has ended.
+func (wg *WaitGroup) wakeWaiters() {
+	for w := wg.waiters.Swap(nil); w != nil; {
+		next := w.next // w may be reused as soon as it has its token
+		w.ready <- struct{}{}
+		w = next
 	}
 }
 
@@ -90,11 +101,6 @@ const (
 
 func splitState(s uint64) (counter int32, epoch uint32) {
 	return int32(s >> 32), uint32(s) & wgEpochs
-}
-
-// epochAfter reports whether epoch a comes after epoch b.
-func epochAfter(a, b uint32) bool {
-	return int32((a-b)<<1) > 0
 }
 
 // Add adds delta, which may be negative, to the [WaitGroup] task counter.
@@ -157,22 +163,21 @@ func (wg *WaitGroup) Add(delta int) {
 	}
 	switch {
 	case counter == 0:
-		// A new epoch begins. Waiters of the one before that have not been
-		// released yet are Wait calls that have not returned.
-		if w := wg.waiters.Load(); w != nil && w.epoch == (epoch-1)&wgEpochs && !w.closed.Load() {
+		// A new epoch begins. Waiters still in the stack are Wait calls of
+		// the epoch before that have not been woken, let alone returned.
+		if wg.waiters.Load() != nil {
 			panic("sync: WaitGroup misuse: Add called concurrently with Wait")
 		}
 	case v == 0:
-		// This Add ended the epoch: release its waiters. Until they have
+		// This Add ended the epoch: wake its waiters. Until they have
 		// returned, no Add may come.
-		w := wg.waiters.Load()
-		if w == nil || epochAfter(w.epoch, epoch) {
+		if wg.waiters.Load() == nil {
 			return
 		}
-		if w.epoch == epoch && wg.state.Load() != next {
+		if wg.state.Load() != next {
 			panic("sync: WaitGroup misuse: Add called concurrently with Wait")
 		}
-		w.release()
+		wg.wakeWaiters()
 	}
 }
 
@@ -196,50 +201,46 @@ func (wg *WaitGroup) Done() {
 // A Wait that blocks writes OpWait and, when it returns, OpWake; one that
 // returns at once writes OpWake only (see [WaitGroup]).
 func (wg *WaitGroup) Wait() {
+	counter, epoch := splitState(wg.state.Load())
+	if counter == 0 {
+		if epoch != 0 && wire.Enabled() {
+			wg.event(wire.OpWake, (epoch-1)&wgEpochs, 0, 0)
+		}
+		return
+	}
+	w := wgWaiterPool.Get().(*wgWaiter)
+	w.epoch = epoch
 	for {
-		s := wg.state.Load()
-		counter, epoch := splitState(s)
-		if counter == 0 {
-			if epoch != 0 && wire.Enabled() {
-				wg.event(wire.OpWake, (epoch-1)&wgEpochs, 0, 0)
-			}
-			return
+		head := wg.waiters.Load()
+		w.next, w.depth = head, 1
+		if head != nil && head.epoch == epoch {
+			w.depth = head.depth + 1
 		}
-		w := wg.waiters.Load()
-		if w == nil || w.epoch != epoch {
-			if w != nil && epochAfter(w.epoch, epoch) {
-				continue // s is stale: a later epoch has waiters already
-			}
-			nw := &wgWaiters{epoch: epoch, released: make(chan struct{})}
-			if !wg.waiters.CompareAndSwap(w, nw) {
-				continue
-			}
-			if w != nil {
-				w.release() // its epoch has ended, since this one is under way
-			}
-			w = nw
+		if wg.waiters.CompareAndSwap(head, w) {
+			break
 		}
-		// The epoch may have ended before its waiters were in place, with
-		// no one to release them.
-		if _, now := splitState(wg.state.Load()); now != epoch {
-			w.release()
-			if wire.Enabled() {
-				wg.event(wire.OpWake, epoch, 0, 0)
-			}
-			return
-		}
-		depth := w.n.Add(1)
-		if wire.Enabled() {
-			wg.event(wire.OpWait, epoch, 0, depth)
-		}
-		<-w.released
+	}
+	// The epoch may have ended before w was in the stack, with no one left
+	// to wake it: then wake the stack, w included, without waiting.
+	if _, now := splitState(wg.state.Load()); now != epoch {
+		wg.wakeWaiters()
+		<-w.ready
+		wgWaiterPool.Put(w)
 		if wire.Enabled() {
 			wg.event(wire.OpWake, epoch, 0, 0)
 		}
-		if wg.state.Load() != uint64((epoch+1)&wgEpochs) {
-			panic("sync: WaitGroup is reused before previous Wait has returned")
-		}
 		return
+	}
+	if wire.Enabled() {
+		wg.event(wire.OpWait, epoch, 0, w.depth)
+	}
+	<-w.ready
+	wgWaiterPool.Put(w)
+	if wire.Enabled() {
+		wg.event(wire.OpWake, epoch, 0, 0)
+	}
+	if wg.state.Load() != uint64((epoch+1)&wgEpochs) {
+		panic("sync: WaitGroup is reused before previous Wait has returned")
 	}
 }
 
