@@ -135,9 +135,15 @@ func BenchmarkReentrantMutex(b *testing.B) {
 	})
 }
 
+// condLike is what BenchmarkCondSignal needs of both Conds.
+type condLike interface {
+	Wait()
+	Signal()
+}
+
 func BenchmarkCondSignal(b *testing.B) {
 	// Ping-pong between two goroutines through two Conds.
-	run := func(b *testing.B, mu Locker, newCond func(Locker) interface{ Wait(); Signal() }) {
+	run := func(b *testing.B, mu Locker, newCond func(Locker) condLike) {
 		c1, c2 := newCond(mu), newCond(mu)
 		turn := 0
 		done := make(chan struct{})
@@ -166,9 +172,9 @@ func BenchmarkCondSignal(b *testing.B) {
 		<-done
 	}
 	b.Run("std", func(b *testing.B) {
-		run(b, new(stdsync.Mutex), func(l Locker) interface{ Wait(); Signal() } { return stdsync.NewCond(l) })
+		run(b, new(stdsync.Mutex), func(l Locker) condLike { return stdsync.NewCond(l) })
 	})
 	b.Run("ours", func(b *testing.B) {
-		run(b, new(Mutex), func(l Locker) interface{ Wait(); Signal() } { return NewCond(l) })
+		run(b, new(Mutex), func(l Locker) condLike { return NewCond(l) })
 	})
 }

@@ -156,25 +156,23 @@ func (m *Mutex) Starving() bool {
 func (m *Mutex) SetName(name string) { m.ident.Name(wire.KindMutex, name) }
 
 const (
-	mutexLocked = 1 << iota // mutex is locked
-	mutexWoken              // a goroutine is awake and competing: Unlock need not wake another
-	mutexStarving           // ownership is handed off in FIFO order
-	mutexWaiterShift = iota // the waiter count is state >> mutexWaiterShift
+	mutexLocked      = 1 << iota // mutex is locked
+	mutexWoken                   // a goroutine is awake and competing: Unlock need not wake another
+	mutexStarving                // ownership is handed off in FIFO order
+	mutexWaiterShift = iota      // the waiter count is state >> mutexWaiterShift
 
 	// starvationThresholdNs is how long a waiter waits before it switches
 	// the mutex to starvation mode.
 	starvationThresholdNs = 1e6
 
 	// Spinning: a waiter spins at most mutexSpinRounds times before it
-	// parks, each round polling the state up to mutexSpinPolls times. The
-	// runtime-internal spin checks of sync.Mutex (other processors running,
-	// an empty run queue) are not available to us; spinning only on a
-	// multi-core machine is the part we can check.
-)
-
-var (
+	// parks, each round polling the state up to mutexSpinPolls times (the
+	// standard library pauses 30 times per round). The runtime-internal
+	// spin checks of sync.Mutex (other processors running, an empty run
+	// queue) are not available to us; spinning only on a multi-core
+	// machine is the part we can check.
 	mutexSpinRounds = 4
-	mutexSpinPolls  = 100
+	mutexSpinPolls  = 30
 )
 
 // multicore reports whether spinning can help: a spinning waiter can only
