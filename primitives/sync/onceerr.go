@@ -33,7 +33,7 @@ import (
 // Because a Do that finds f running waits for it, if f causes Do to be called
 // on the same OnceErr, it will deadlock, as with [Once].
 //
-// An OnceErr must not be copied after first use.
+// A OnceErr must not be copied after first use.
 //
 // In the terminology of [the Go memory model], the return of nil from f
 // “synchronizes before” the return from any call of once.Do(f) that returns
@@ -42,7 +42,7 @@ import (
 //
 // # Annotations
 //
-// While a trace is being recorded, an OnceErr (kind "onceerr") numbers its
+// While a trace is being recorded, a OnceErr (kind "onceerr") numbers its
 // calls of f, its attempts, 1, 2, ... and writes:
 //
 //   - from the goroutine that calls f: OpRun with SEQ the attempt just
@@ -67,7 +67,7 @@ type OnceErr struct {
 	ident wire.Ident
 }
 
-// onceAttempt is one call of an OnceErr's f.
+// onceAttempt is one call of a OnceErr's f.
 type onceAttempt struct {
 	seq     uint64        // 1, 2, ...: the attempt number
 	done    chan struct{} // closed once f has returned

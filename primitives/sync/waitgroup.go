@@ -70,11 +70,14 @@ type WaitGroup struct {
 // A wgWaiter is one Wait call blocked on an epoch. It blocks receiving from
 // ready until the one token it is owed arrives. Waiters are pooled, and a
 // waiter goes back to the pool only after it has received its token.
+//
+// A Wait that pushes itself reads the epoch and depth of the waiter it finds
+// on top, which may meanwhile have been woken and reused: hence atomics.
 type wgWaiter struct {
 	next  *wgWaiter
 	ready chan struct{} // capacity 1
-	epoch uint32
-	depth int64 // waiters of the epoch in the stack, this one included
+	epoch atomic.Uint32
+	depth atomic.Int64 // waiters of the epoch in the stack, this one included
 }
 
 var wgWaiterPool = stdsync.Pool{
@@ -209,13 +212,15 @@ func (wg *WaitGroup) Wait() {
 		return
 	}
 	w := wgWaiterPool.Get().(*wgWaiter)
-	w.epoch = epoch
+	w.epoch.Store(epoch)
 	for {
 		head := wg.waiters.Load()
-		w.next, w.depth = head, 1
-		if head != nil && head.epoch == epoch {
-			w.depth = head.depth + 1
+		depth := int64(1)
+		if head != nil && head.epoch.Load() == epoch {
+			depth += head.depth.Load()
 		}
+		w.next = head
+		w.depth.Store(depth)
 		if wg.waiters.CompareAndSwap(head, w) {
 			break
 		}
@@ -232,7 +237,7 @@ func (wg *WaitGroup) Wait() {
 		return
 	}
 	if wire.Enabled() {
-		wg.event(wire.OpWait, epoch, 0, w.depth)
+		wg.event(wire.OpWait, epoch, 0, w.depth.Load())
 	}
 	<-w.ready
 	wgWaiterPool.Put(w)

@@ -143,13 +143,23 @@ func TestWaitGroupAddConcurrentWithWait(t *testing.T) {
 	}
 }
 
+// TestWaitGroupStressMany runs TestWaitGroupStress's rounds on several
+// WaitGroups at once, so that parked waiters pass between them.
+func TestWaitGroupStressMany(t *testing.T) {
+	runConcurrently(4, func() { stressWaitGroup(t, 20) })
+}
+
 // TestWaitGroupStress mixes legal uses under contention: Add/Done pairs
 // from many goroutines that bring the counter to zero and back with no
 // waiter, Wait calls while the counter is above zero, and reuse after
 // every Wait has returned. Nothing may panic or hang, and each Wait must
 // see every Done of its round.
 func TestWaitGroupStress(t *testing.T) {
-	const rounds, workers, waiters = 50, 8, 3
+	stressWaitGroup(t, 50)
+}
+
+func stressWaitGroup(t *testing.T, rounds int) {
+	const workers, waiters = 8, 3
 	var wg WaitGroup
 	for round := range rounds {
 		var finished atomic.Int32
@@ -182,7 +192,8 @@ func TestWaitGroupStress(t *testing.T) {
 		wg.Wait()
 		join.Wait()
 		if n := early.Load(); n != 0 || finished.Load() != workers {
-			t.Fatalf("round %d: %d Wait calls returned before all %d workers finished", round, n, workers)
+			t.Errorf("round %d: %d Wait calls returned before all %d workers finished", round, n, workers)
+			return
 		}
 	}
 	if c, _ := splitState(wg.state.Load()); c != 0 {
