@@ -69,6 +69,9 @@ func TestCorpusRun(t *testing.T) {
 	for _, path := range files {
 		name := strings.TrimPrefix(path, filepath.Dir(filepath.Dir(path))+string(filepath.Separator))
 		t.Run(name, func(t *testing.T) {
+			if testing.Short() && strings.Contains(name, "stdlib-") {
+				t.Skip("large trace, -short")
+			}
 			res, err := detect.Run(path, detect.DefaultConfig())
 			if err != nil {
 				t.Fatalf("Run(%q) error: %v", path, err)

@@ -155,6 +155,9 @@ func TestCorpusGoodCLI(t *testing.T) {
 	files = append(files, corpusFiles(t, "bad", "gzipped.trace.gz")...)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			if testing.Short() && strings.Contains(path, "stdlib-") {
+				t.Skip("large trace, -short")
+			}
 			code, out, errOut := run("analyze", "--format", "json", "--fail-on", "all", path)
 			if code != cli.ExitOK && code != cli.ExitFindings {
 				t.Fatalf("analyze = %d, stderr %q; want 0 or 1", code, errOut)
