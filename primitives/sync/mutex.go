@@ -2,6 +2,7 @@ package sync
 
 import (
 	"runtime"
+	"runtime/trace"
 	"sync/atomic"
 
 	"github.com/blockscope/blockscope/internal/wire"
@@ -34,13 +35,18 @@ import (
 //
 // While a runtime/trace is being recorded, every acquisition and release
 // is annotated (see internal/wire, kind "mutex"); the lock's acquisition
-// number g (1, 2, ...) is the SEQ that pairs Unlock g with Lock g+1.
+// number g (1, 2, ...) is the SEQ that pairs Unlock g with Lock g+1. To
+// keep the fast path free of it, g counts only the acquisitions made while
+// a trace is being recorded: a trace that starts with the program numbers
+// every acquisition, and a later one continues from where the previous
+// trace of the same mutex left off.
 //
 // [the Go memory model]: https://go.dev/ref/mem
 type Mutex struct {
 	_     noCopy
-	mu    mutexCore
-	g     uint64 // acquisition number; written and read only by the holder
+	state int32 // mutexLocked | mutexWoken | mutexStarving | waiters<<mutexWaiterShift
+	sema  mutexSema
+	g     uint64 // acquisitions made while tracing; written and read only by the holder
 	ident wire.Ident
 }
 
@@ -54,26 +60,32 @@ type Mutex struct {
 // starvation mode emits starve(depth=waiters), and one that switches it
 // back emits normal(depth=waiters).
 func (m *Mutex) Lock() {
-	// Fast path: grab an unlocked mutex, unless a trace is being recorded;
-	// the slow path annotates. One outlined call keeps Lock inlinable.
-	if !wire.Enabled() && atomic.CompareAndSwapInt32(&m.mu.state, 0, mutexLocked) {
-		m.g++
-		return
+	// Fast path: grab an unlocked mutex, unless a trace is being recorded
+	// (trace.IsEnabled is wire.Enabled, spelled out to fit the inlining
+	// budget). Everything else is in one outlined call, so that Lock
+	// inlines.
+	if trace.IsEnabled() || !atomic.CompareAndSwapInt32(&m.state, 0, mutexLocked) {
+		m.lockSlow()
 	}
-	m.lockSlow()
 }
 
 // lockSlow completes Lock when the fast path did not take the mutex: it
-// acquires it, then counts and annotates the acquisition.
+// acquires it, then numbers and annotates the acquisition.
 func (m *Mutex) lockSlow() {
-	if !atomic.CompareAndSwapInt32(&m.mu.state, 0, mutexLocked) {
+	if !atomic.CompareAndSwapInt32(&m.state, 0, mutexLocked) {
 		if wire.Enabled() {
-			lockEvent(wire.KindMutex, &m.ident, wire.OpWait, 0, 0, m.mu.waiters()+1)
+			lockEvent(wire.KindMutex, &m.ident, wire.OpWait, 0, 0, m.waiters()+1)
 		}
-		m.mu.lockSlow(&m.ident, wire.KindMutex)
+		m.acquireSlow(&m.ident, wire.KindMutex)
 	}
-	m.g++
+	m.traceLock()
+}
+
+// traceLock numbers and annotates an acquisition, if a trace is being
+// recorded.
+func (m *Mutex) traceLock() {
 	if wire.Enabled() {
+		m.g++
 		lockEvent(wire.KindMutex, &m.ident, wire.OpLock, m.g, 0, 0)
 	}
 }
@@ -85,13 +97,10 @@ func (m *Mutex) lockSlow() {
 // and use of TryLock is often a sign of a deeper problem
 // in a particular use of mutexes.
 func (m *Mutex) TryLock() bool {
-	if !m.mu.tryLock() {
+	if !m.tryAcquire() {
 		return false
 	}
-	m.g++
-	if wire.Enabled() {
-		lockEvent(wire.KindMutex, &m.ident, wire.OpLock, m.g, 0, 0)
-	}
+	m.traceLock()
 	return true
 }
 
@@ -110,7 +119,7 @@ func (m *Mutex) Unlock() {
 	traced := wire.Enabled()
 	if !traced {
 		// Fast path: drop the lock bit.
-		if new = atomic.AddInt32(&m.mu.state, -mutexLocked); new == 0 {
+		if new = atomic.AddInt32(&m.state, -mutexLocked); new == 0 {
 			return
 		}
 	}
@@ -122,33 +131,33 @@ func (m *Mutex) Unlock() {
 // the state Unlock's fast path left.
 func (m *Mutex) unlockSlow(new int32, traced bool) {
 	if traced {
-		if atomic.LoadInt32(&m.mu.state)&mutexLocked == 0 {
+		if atomic.LoadInt32(&m.state)&mutexLocked == 0 {
 			panic("sync: unlock of unlocked mutex")
 		}
 		lockEvent(wire.KindMutex, &m.ident, wire.OpUnlock, m.g, 0, 0)
-		if new = atomic.AddInt32(&m.mu.state, -mutexLocked); new == 0 {
+		if new = atomic.AddInt32(&m.state, -mutexLocked); new == 0 {
 			return
 		}
 	}
-	m.mu.unlockSlow(new)
+	m.releaseSlow(new)
 }
 
 // Waiters returns the number of goroutines queued in Lock, as of some
 // moment during the call. A waiter that has been woken and is competing
 // for the mutex again is not counted until it queues again.
-func (m *Mutex) Waiters() int { return int(m.mu.waiters()) }
+func (m *Mutex) Waiters() int { return int(m.waiters()) }
 
 // Locked reports whether m is held, as of some moment during the call. In
 // starvation mode a mutex being handed from one goroutine to the next
 // counts as held.
 func (m *Mutex) Locked() bool {
-	return atomic.LoadInt32(&m.mu.state)&(mutexLocked|mutexStarving) != 0
+	return atomic.LoadInt32(&m.state)&(mutexLocked|mutexStarving) != 0
 }
 
 // Starving reports whether m is in starvation mode, as of some moment
 // during the call.
 func (m *Mutex) Starving() bool {
-	return atomic.LoadInt32(&m.mu.state)&mutexStarving != 0
+	return atomic.LoadInt32(&m.state)&mutexStarving != 0
 }
 
 // SetName names m in execution traces: it emits name(key=name) if a trace
@@ -179,50 +188,41 @@ const (
 // see the mutex released by a holder running on another core.
 var multicore = runtime.NumCPU() > 1
 
-// mutexCore is the lock itself, shared by Mutex, RWMutex (its writers'
-// lock) and ReentrantMutex; the annotations live in those types.
-type mutexCore struct {
-	state int32 // mutexLocked | mutexWoken | mutexStarving | waiters<<mutexWaiterShift
-	sema  mutexSema
+// The lock itself, without annotations of its own, is shared by Mutex,
+// RWMutex (its writers' lock) and ReentrantMutex: those acquire and release
+// their inner Mutex with the methods below and annotate as their kinds.
+
+func (m *Mutex) waiters() int64 {
+	return int64(atomic.LoadInt32(&m.state) >> mutexWaiterShift)
 }
 
-func (c *mutexCore) waiters() int64 {
-	return int64(atomic.LoadInt32(&c.state) >> mutexWaiterShift)
-}
-
-func (c *mutexCore) tryLock() bool {
-	old := atomic.LoadInt32(&c.state)
+// tryAcquire is TryLock without annotations.
+func (m *Mutex) tryAcquire() bool {
+	old := atomic.LoadInt32(&m.state)
 	if old&(mutexLocked|mutexStarving) != 0 {
 		return false
 	}
 	// There may be a goroutine waiting for the mutex, but we are running
 	// now and can try to grab the mutex before that goroutine wakes up.
-	return atomic.CompareAndSwapInt32(&c.state, old, old|mutexLocked)
+	return atomic.CompareAndSwapInt32(&m.state, old, old|mutexLocked)
 }
 
-// lock acquires c, without annotations of its own.
-func (c *mutexCore) lock() {
-	if !atomic.CompareAndSwapInt32(&c.state, 0, mutexLocked) {
-		c.lockSlow(nil, wire.KindBad)
+// release is Unlock without annotations.
+func (m *Mutex) release() {
+	if new := atomic.AddInt32(&m.state, -mutexLocked); new != 0 {
+		m.releaseSlow(new)
 	}
 }
 
-// unlock releases c, without annotations of its own.
-func (c *mutexCore) unlock() {
-	if new := atomic.AddInt32(&c.state, -mutexLocked); new != 0 {
-		c.unlockSlow(new)
-	}
-}
-
-// lockSlow acquires c after the fast path failed. If x is not nil,
+// acquireSlow acquires m after the fast path failed. If x is not nil,
 // switches into and out of starvation mode are annotated as object x of
 // the given kind.
-func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
+func (m *Mutex) acquireSlow(x *wire.Ident, kind wire.Kind) {
 	var waitStart int64
 	starving := false
 	awoke := false
 	iter := 0
-	old := atomic.LoadInt32(&c.state)
+	old := atomic.LoadInt32(&m.state)
 	for {
 		// Don't spin in starvation mode: ownership is handed off to
 		// waiters, so we could not acquire the mutex anyway.
@@ -230,16 +230,16 @@ func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
 			// Set the woken flag, if nobody has, to tell Unlock not to
 			// wake another waiter while we are about to take the mutex.
 			if !awoke && old&mutexWoken == 0 && old>>mutexWaiterShift != 0 &&
-				atomic.CompareAndSwapInt32(&c.state, old, old|mutexWoken) {
+				atomic.CompareAndSwapInt32(&m.state, old, old|mutexWoken) {
 				awoke = true
 			}
 			for i := 0; i < mutexSpinPolls; i++ {
-				if atomic.LoadInt32(&c.state)&mutexLocked == 0 {
+				if atomic.LoadInt32(&m.state)&mutexLocked == 0 {
 					break
 				}
 			}
 			iter++
-			old = atomic.LoadInt32(&c.state)
+			old = atomic.LoadInt32(&m.state)
 			continue
 		}
 		new := old
@@ -262,8 +262,8 @@ func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
 			}
 			new &^= mutexWoken
 		}
-		if !atomic.CompareAndSwapInt32(&c.state, old, new) {
-			old = atomic.LoadInt32(&c.state)
+		if !atomic.CompareAndSwapInt32(&m.state, old, new) {
+			old = atomic.LoadInt32(&m.state)
 			continue
 		}
 		if old&(mutexLocked|mutexStarving) == 0 {
@@ -277,9 +277,9 @@ func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
 		if waitStart == 0 {
 			waitStart = lockNanotime()
 		}
-		c.sema.acquire(queueLIFO)
+		m.sema.acquire(queueLIFO)
 		starving = starving || lockNanotime()-waitStart > starvationThresholdNs
-		old = atomic.LoadInt32(&c.state)
+		old = atomic.LoadInt32(&m.state)
 		if old&mutexStarving != 0 {
 			// The mutex was handed to us, but the state still says it is
 			// unlocked and counts us as a waiter. Fix that.
@@ -294,7 +294,7 @@ func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
 				// could go lock-step in it forever.
 				delta -= mutexStarving
 			}
-			new = atomic.AddInt32(&c.state, delta)
+			new = atomic.AddInt32(&m.state, delta)
 			if x != nil && normal && wire.Enabled() {
 				lockEvent(kind, x, wire.OpNormal, 0, 0, int64(new>>mutexWaiterShift))
 			}
@@ -305,17 +305,17 @@ func (c *mutexCore) lockSlow(x *wire.Ident, kind wire.Kind) {
 	}
 }
 
-// unlockSlow finishes a release whose fast path left state new != 0.
-func (c *mutexCore) unlockSlow(new int32) {
+// releaseSlow finishes a release whose fast path left state new != 0.
+func (m *Mutex) releaseSlow(new int32) {
 	if (new+mutexLocked)&mutexLocked == 0 {
-		atomic.AddInt32(&c.state, mutexLocked) // undo, for a recovered panic
+		atomic.AddInt32(&m.state, mutexLocked) // undo, for a recovered panic
 		panic("sync: unlock of unlocked mutex")
 	}
 	if new&mutexStarving != 0 {
 		// Starvation mode: hand the mutex to the next waiter. The lock
 		// bit stays clear until it takes over, but the starving bit keeps
 		// new arrivals out.
-		c.sema.release(true)
+		m.sema.release(true)
 		return
 	}
 	old := new
@@ -328,11 +328,11 @@ func (c *mutexCore) unlockSlow(new int32) {
 		}
 		// Grab the right to wake someone.
 		new = (old - 1<<mutexWaiterShift) | mutexWoken
-		if atomic.CompareAndSwapInt32(&c.state, old, new) {
-			c.sema.release(false)
+		if atomic.CompareAndSwapInt32(&m.state, old, new) {
+			m.sema.release(false)
 			return
 		}
-		old = atomic.LoadInt32(&c.state)
+		old = atomic.LoadInt32(&m.state)
 	}
 }
 

@@ -224,7 +224,7 @@ func starveOnce(t *testing.T, mu *Mutex) bool {
 		}()
 		// Queue the goroutines one at a time, so that their order is known:
 		// wait until each has parked in the mutex's queue.
-		pollLocks(t, fmt.Sprintf("waiter %d to park", i), func() bool { return mu.mu.sema.nwait.Load() == uint32(i+1) })
+		pollLocks(t, fmt.Sprintf("waiter %d to park", i), func() bool { return mu.sema.nwait.Load() == uint32(i+1) })
 	}
 	// Every waiter now waits longer than the 1 ms threshold.
 	time.Sleep(5 * time.Millisecond)
@@ -269,7 +269,7 @@ func starveOnce(t *testing.T, mu *Mutex) bool {
 	}
 	// Let the waiter that switched the mode park again, at the head of
 	// the queue, before handing off.
-	pollLocks(t, "the waiter to park again", func() bool { return mu.mu.sema.nwait.Load() == uint32(n-len(order)) })
+	pollLocks(t, "the waiter to park again", func() bool { return mu.sema.nwait.Load() == uint32(n-len(order)) })
 
 	// In starvation mode Unlock hands the mutex to the waiters in queue
 	// order; each keeps the mode but the last, which leaves it.

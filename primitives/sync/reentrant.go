@@ -42,7 +42,7 @@ import (
 // [the Go memory model]: https://go.dev/ref/mem
 type ReentrantMutex struct {
 	_     noCopy
-	mu    mutexCore
+	mu    Mutex        // its own annotations unused
 	owner atomic.Int64 // goroutine id of the holder, 0 if none
 	depth int64        // hold depth; written and read only by the holder
 	g     uint64       // acquisition number; written and read only by the holder
@@ -65,7 +65,7 @@ func (m *ReentrantMutex) Lock() {
 		if wire.Enabled() {
 			lockEvent(wire.KindReentrant, &m.ident, wire.OpWait, 0, 0, m.mu.waiters()+1)
 		}
-		m.mu.lockSlow(&m.ident, wire.KindReentrant)
+		m.mu.acquireSlow(&m.ident, wire.KindReentrant)
 	}
 	m.acquired(id)
 }
@@ -80,7 +80,7 @@ func (m *ReentrantMutex) TryLock() bool {
 		m.reenter()
 		return true
 	}
-	if !m.mu.tryLock() {
+	if !m.mu.tryAcquire() {
 		return false
 	}
 	m.acquired(id)
@@ -126,7 +126,7 @@ func (m *ReentrantMutex) Unlock() {
 	}
 	if m.depth == 0 {
 		m.owner.Store(0)
-		m.mu.unlock()
+		m.mu.release()
 	}
 }
 

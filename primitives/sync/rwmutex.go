@@ -41,7 +41,7 @@ import (
 // [the Go memory model]: https://go.dev/ref/mem
 type RWMutex struct {
 	_           noCopy
-	w           mutexCore    // held if there are pending writers
+	w           Mutex        // held if there are pending writers; its own annotations unused
 	writerSem   mutexSema    // for the writer to wait for departing readers
 	readerSem   mutexSema    // for readers to wait for the writer to finish
 	readerCount atomic.Int32 // number of pending readers; negative while a writer is pending
@@ -162,7 +162,7 @@ func (rw *RWMutex) Lock() {
 			lockEvent(wire.KindRWMutex, &rw.ident, wire.OpWait, 0, 0, rw.w.waiters()+1)
 		}
 		waited = true
-		rw.w.lockSlow(&rw.ident, wire.KindRWMutex)
+		rw.w.acquireSlow(&rw.ident, wire.KindRWMutex)
 	}
 	// Announce to readers there is a pending writer.
 	r := rw.readerCount.Add(-rwmutexMaxReaders) + rwmutexMaxReaders
@@ -186,11 +186,11 @@ func (rw *RWMutex) Lock() {
 // and use of TryLock is often a sign of a deeper problem
 // in a particular use of mutexes.
 func (rw *RWMutex) TryLock() bool {
-	if !rw.w.tryLock() {
+	if !rw.w.tryAcquire() {
 		return false
 	}
 	if !rw.readerCount.CompareAndSwap(0, -rwmutexMaxReaders) {
-		rw.w.unlock()
+		rw.w.release()
 		return false
 	}
 	rw.g++
@@ -228,7 +228,7 @@ func (rw *RWMutex) Unlock() {
 		rw.readerSem.release(false)
 	}
 	// Allow other writers to proceed.
-	rw.w.unlock()
+	rw.w.release()
 }
 
 // RLocker returns a [Locker] interface that implements
