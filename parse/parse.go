@@ -144,7 +144,7 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 	if more, _ := br.Peek(len(hdr) + 1); len(more) == len(hdr) {
 		return nil, fail(ErrEmpty, 0, "header only")
 	}
-	er, err := exptrace.NewReader(br)
+	er, err := newReader(br)
 	if err != nil {
 		if strings.Contains(err.Error(), "unsupported trace version") || strings.Contains(err.Error(), "not a Go execution trace") {
 			return nil, fail(ErrNotTrace, 0, err.Error())
@@ -155,7 +155,7 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 
 	b := newBuilder(opts, version, consumers)
 	for {
-		ev, err := er.ReadEvent()
+		ev, err := readEvent(er)
 		if err == io.EOF {
 			break
 		}
@@ -176,6 +176,27 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 		return b.t, b.t.Err
 	}
 	return b.t, nil
+}
+
+// newReader is exptrace.NewReader, with a panic in it (on input it did not
+// foresee) turned into an error: bad input must never crash blockscope.
+func newReader(r io.Reader) (er *exptrace.Reader, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			er, err = nil, fmt.Errorf("the trace reader failed: %v", p)
+		}
+	}()
+	return exptrace.NewReader(r)
+}
+
+// readEvent is er.ReadEvent, with a panic turned into an error.
+func readEvent(er *exptrace.Reader) (ev exptrace.Event, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the trace reader failed: %v", p)
+		}
+	}()
+	return er.ReadEvent()
 }
 
 // headerVersion returns "1.26" from "go 1.26 trace\x00\x00\x00".
