@@ -19,8 +19,11 @@ import (
 // and ReentrantMutex; evidence "annotations"): every lock, rlock, unlock
 // and runlock names its object, so each goroutine's held set is exact,
 // including a Mutex unlocked by another goroutine than its locker.
-// Re-entrant Locks of a ReentrantMutex already held, and a lock taken
-// again while held, add no order. An inversion needs the two
+// An order is recorded when the second lock is acquired; a goroutine
+// still waiting for it at the end (a deadlock that did happen) is the
+// deadlock and leak detectors' finding. Re-entrant Locks of a
+// ReentrantMutex already held, and a lock taken again while held, add no
+// order. An inversion needs the two
 // acquisitions to exclude each other: RLock-after-RLock orders of an
 // RWMutex are ignored (readers share), and so are two orders both taken
 // while holding a common lock for writing (a gate lock serializes them).

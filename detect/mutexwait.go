@@ -37,7 +37,8 @@ import (
 // uncontended Locks leave no event, so this is an inference. Also
 // invisible: waits that only spin, uncontended Locks and starvation mode;
 // and a Lock that is woken but loses the mutex to a newcomer parks again,
-// each park measured on its own.
+// each park measured on its own. A park under way when the trace began
+// is measured from the trace's first word on it (a lower bound).
 //
 // A wait seen both ways (a park inside a primitive, or while its goroutine
 // has an annotated wait open) is counted once, from the annotations. A
@@ -340,6 +341,12 @@ func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 		if p, ok := m.parks[ev.G]; ok {
 			delete(m.parks, ev.G)
 			m.unpark(ev, p)
+		} else if ev.Reason == parse.ReasonSync {
+			// Parked since before the trace began: measured from the
+			// trace's first word on the goroutine, a lower bound.
+			if c := m.plainCall(ev.Stack); c.kind != mwPlainNone && m.annByG[ev.G] == 0 {
+				m.unpark(ev, mwPark{start: ev.Start, stack: ev.Stack, call: c})
+			}
 		}
 	case parse.EvExit:
 		delete(m.parks, ev.G)

@@ -465,6 +465,14 @@ func TestMutexWaitPlain(t *testing.T) {
 		end:  10,
 		want: []lkWant{{line: 20, msg: `sync.Mutex at main.go:20 \(in semaphore.\(\*Weighted\).Acquire\)`}},
 	}, {
+		name: "park begun before the trace",
+		build: func(b *lkTrace) {
+			s := b.st.add(lkMutexLock, lkUser(20))
+			b.wake(4, 2, s, 0.5, 1, lkMutexUnlock, lkUser(22)) // no block event
+		},
+		end:  10,
+		want: []lkWant{{line: 20, stats: map[string]int64{"max_ns": ms(3.5), "waits": 1}}},
+	}, {
 		name: "parks spanning the trace end are not reported alone",
 		build: func(b *lkTrace) {
 			b.park(1, 2, lkMutexLock, lkUser(20))
