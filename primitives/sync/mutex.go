@@ -178,15 +178,17 @@ const (
 	// parks, each round polling the state up to mutexSpinPolls times (the
 	// standard library pauses 30 times per round). The runtime-internal
 	// spin checks of sync.Mutex (other processors running, an empty run
-	// queue) are not available to us; spinning only on a multi-core
-	// machine is the part we can check.
+	// queue) are not available to us; spinning only where two goroutines
+	// can run at once is the part we can check.
 	mutexSpinRounds = 4
 	mutexSpinPolls  = 30
 )
 
 // multicore reports whether spinning can help: a spinning waiter can only
-// see the mutex released by a holder running on another core.
-var multicore = runtime.NumCPU() > 1
+// see the mutex released by a holder running on another core at the same
+// time. GOMAXPROCS is read once, at start-up: reading it again takes a
+// scheduler lock.
+var multicore = runtime.NumCPU() > 1 && runtime.GOMAXPROCS(0) > 1
 
 // The lock itself, without annotations of its own, is shared by Mutex,
 // RWMutex (its writers' lock) and ReentrantMutex: those acquire and release
