@@ -604,7 +604,7 @@ func (d *deadlock) solve(stacks *parse.Stacks, t *parse.Trace, view []dlGo, end 
 			continue
 		}
 		c := s.cands[id]
-		loc, _ := s.stacks.Location(c.g.Stack)
+		loc, _ := dlLocation(s.stacks, c.g.Stack)
 		k := groupKey{c.wait.obj.id, c.wait.mode, loc}
 		if groups[k] == nil {
 			order = append(order, k)
@@ -632,8 +632,8 @@ func (s *dlSolver) blockedIn(g *dlGo, w dlWait) bool {
 			return false
 		}
 	}
-	at, ok1 := s.stacks.Location(w.stack)
-	now, ok2 := s.stacks.Location(g.Stack)
+	at, ok1 := dlLocation(s.stacks, w.stack)
+	now, ok2 := dlLocation(s.stacks, g.Stack)
 	return !ok1 || !ok2 || at == now
 }
 
@@ -863,6 +863,22 @@ func (s *dlSolver) cycleOf(scc []parse.GoID) []parse.GoID {
 	return []parse.GoID{start} // unreachable for a cyclic component
 }
 
+// dlInternal prefixes blockscope's own internal packages: internal/wire's
+// Emit is under every annotation, and parse.Frame.IsUser takes it for the
+// user's code.
+const dlInternal = "github.com/blockscope/blockscope/internal/"
+
+// dlLocation is parse.Stacks.Location, skipping blockscope's internal
+// frames.
+func dlLocation(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
+	for i, n := 0, stacks.Depth(id); i < n; i++ {
+		if f := stacks.Frame(id, i); f.IsUser() && !strings.HasPrefix(f.Func, dlInternal) {
+			return f, true
+		}
+	}
+	return stacks.Location(id)
+}
+
 func dlWhere(f parse.Frame) string {
 	if f.File == "" {
 		return "?"
@@ -871,12 +887,12 @@ func dlWhere(f parse.Frame) string {
 }
 
 func (s *dlSolver) at(stack parse.StackID) string {
-	f, _ := s.stacks.Location(stack)
+	f, _ := dlLocation(s.stacks, stack)
 	return dlWhere(f)
 }
 
 func (s *dlSolver) site(g parse.GoID, stack parse.StackID) Site {
-	loc, _ := s.stacks.Location(stack)
+	loc, _ := dlLocation(s.stacks, stack)
 	return Site{Goroutine: g, Location: loc, Stack: s.stacks.Frames(stack)}
 }
 
@@ -936,9 +952,9 @@ func (s *dlSolver) edge(c *dlCand, h parse.GoID) string {
 	if h == g {
 		switch c.wait.mode {
 		case dlOnce:
-			return fmt.Sprintf("goroutine %d calls Do on %v from inside that Once's own f (f started at %s), and Do waits for f to return", g, o, s.at(stack))
+			return fmt.Sprintf("goroutine %d calls Do on %v from inside that Once's own f (%s), and Do waits for f to return", g, o, s.reentry("f started at", c.g.Stack, stack))
 		case dlFollow:
-			return fmt.Sprintf("goroutine %d calls Do on %v inside the function of the flight it leads itself (Do at %s)", g, o, s.at(stack))
+			return fmt.Sprintf("goroutine %d calls Do on %v inside the function of the flight it leads itself (%s)", g, o, s.reentry("Do at", c.g.Stack, stack))
 		case dlGroupWait, dlGroupGo:
 			return fmt.Sprintf("goroutine %d waits in %s on %v, though it is one of that group's own goroutines (started at %s)", g, verb, o, s.at(stack))
 		case dlAcquire:
@@ -970,6 +986,28 @@ func (s *dlSolver) edge(c *dlCand, h parse.GoID) string {
 	return fmt.Sprintf("goroutine %d waits in %s on %v %s", g, verb, o, rel)
 }
 
+// reentry shows how a goroutine came back to an object it holds: the
+// user's frames from where it took it (held) to where it is blocked,
+// outermost first: "f started at a.go:3 → load at a.go:9 → logf at
+// a.go:14 → config at a.go:3". Without such a path, "f started at a.go:3".
+func (s *dlSolver) reentry(took string, blocked, held parse.StackID) string {
+	b, h := s.stacks.Frames(blocked), s.stacks.Frames(held)
+	common := 0
+	for common < len(b) && common < len(h) && b[len(b)-1-common] == h[len(h)-1-common] {
+		common++
+	}
+	var path []string
+	for _, f := range slices.Backward(b[:len(b)-common]) {
+		if f.IsUser() && !strings.HasPrefix(f.Func, dlInternal) {
+			path = append(path, fmt.Sprintf("%s at %s", shortFunc(f.Func), dlWhere(f)))
+		}
+	}
+	if common == 0 || len(path) < 2 {
+		return took + " " + s.at(held)
+	}
+	return took + " " + s.at(held) + " → " + strings.Join(path, " → ")
+}
+
 func dlList(ids []parse.GoID) string {
 	parts := make([]string, len(ids))
 	for i, id := range ids {
@@ -985,7 +1023,7 @@ func dlList(ids []parse.GoID) string {
 // first one's blocked line is the location).
 func (s *dlSolver) base(ids []parse.GoID) Finding {
 	first := s.cands[ids[0]].g
-	loc, _ := s.stacks.Location(first.Stack)
+	loc, _ := dlLocation(s.stacks, first.Stack)
 	f := Finding{
 		Kind:       "deadlock",
 		Severity:   SeverityError,
