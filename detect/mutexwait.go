@@ -13,8 +13,8 @@ import (
 
 // MutexWait reports waits for a mutex longer than a threshold (default
 // 1 ms, the wait after which sync.Mutex switches to starvation mode), one
-// finding per lock, pointing at the waiters' Lock line, with the goroutine
-// that held the lock meanwhile.
+// finding per lock (per Lock call site for plain sync), pointing at the
+// waiters' Lock line, with the goroutine that held the lock meanwhile.
 //
 // With blockscope's primitives (primitives/sync Mutex, RWMutex and
 // ReentrantMutex; evidence "annotations", confidence "exact"), a wait runs
@@ -38,7 +38,7 @@ import (
 // invisible: waits that only spin, uncontended Locks and starvation mode;
 // and a Lock that is woken but loses the mutex to a newcomer parks again,
 // each park measured on its own. A park under way when the trace began
-// is measured from the trace's first word on it (a lower bound).
+// is measured from the trace's first event about it (a lower bound).
 //
 // A wait seen both ways (a park inside a primitive, or while its goroutine
 // has an annotated wait open) is counted once, from the annotations. A
