@@ -6,13 +6,6 @@ import (
 	"github.com/blockscope/blockscope/parse"
 )
 
-// entry is one component of a vector clock: the last position of a lane
-// known to happen before (or at) a node.
-type entry struct {
-	lane int32
-	pos  int32
-}
-
 // Tick is one component of a vector clock: the number of goroutine G's
 // nodes (in program order) that happen before or at a node.
 type Tick struct {
@@ -25,11 +18,12 @@ type Tick struct {
 // goroutine id.
 func (g *Graph) Clock(id NodeID) []Tick {
 	n := &g.nodes[id]
-	c := g.clocks[g.clockOf[id]]
-	out := make([]Tick, 0, len(c)+1)
-	for _, e := range c {
-		out = append(out, Tick{g.lanes[e.lane].G, int(e.pos)})
-	}
+	var out []Tick
+	g.clk.each(g.clockOf[id], func(l, pos int32) {
+		if l != n.lane {
+			out = append(out, Tick{g.lanes[l].G, int(pos)})
+		}
+	})
 	out = append(out, Tick{g.lanes[n.lane].G, int(n.pos)})
 	sort.Slice(out, func(i, j int) bool { return out[i].G < out[j].G })
 	return out
@@ -46,7 +40,7 @@ func (g *Graph) HappensBefore(a, b NodeID) bool {
 	if na.lane == nb.lane {
 		return na.pos < nb.pos
 	}
-	return g.known(g.clockOf[b], na.lane) >= na.pos
+	return g.clk.get(g.clockOf[b], na.lane) >= na.pos
 }
 
 // Concurrent reports whether neither of a and b happens before the other.
@@ -54,25 +48,15 @@ func (g *Graph) Concurrent(a, b NodeID) bool {
 	return a != b && !g.HappensBefore(a, b) && !g.HappensBefore(b, a)
 }
 
-// known returns clock c's component for lane l.
-func (g *Graph) known(c int32, l int32) int32 {
-	es := g.clocks[c]
-	i := sort.Search(len(es), func(i int) bool { return es[i].lane >= l })
-	if i < len(es) && es[i].lane == l {
-		return es[i].pos
-	}
-	return 0
-}
-
 // computeClocks gives every node its vector clock, once, at Finalize, in one pass over the
 // nodes in a topological order (Kahn's algorithm over program order and
-// the edges). A node's clock leaves out its own lane, whose component is
-// its position; a node with no edge from another goroutine shares its
-// predecessor's clock. Edges that close a cycle are marked Cyclic and left
-// out.
+// the edges). A node's own lane's component is its position, whatever its
+// clock says; a node with no edge from another goroutine shares its
+// predecessor's clock (see vclock.go). Edges that close a cycle are marked
+// Cyclic and left out.
 func (g *Graph) computeClocks() {
 	n := len(g.nodes)
-	g.clocks = [][]entry{nil}
+	g.clk = newClockArena(len(g.lanes))
 	g.clockOf = make([]int32, n)
 	indeg := make([]int32, n)
 	for i := range g.nodes {
@@ -148,85 +132,23 @@ func (g *Graph) breakCycle(next []int32, visited []bool) NodeID {
 	return best
 }
 
-// join returns the index of node id's clock: its predecessor's, merged
+// join returns the root of node id's clock: its predecessor's, merged
 // with the clocks of the sources of its edges and their own positions.
 func (g *Graph) join(id NodeID, visited []bool) int32 {
-	nd := &g.nodes[id]
-	base := int32(0)
+	cur := int32(0)
 	if p := g.Prev(id); p != NoNode {
-		base = g.clockOf[p]
+		cur = g.clockOf[p]
 	}
-	cur := g.clocks[base]
-	changed := false
 	for _, ei := range g.inIdx[g.inOff[id]:g.inOff[id+1]] {
 		e := g.edges[ei]
 		if !g.cross(e) || !visited[e.From] {
 			continue
 		}
 		src := &g.nodes[e.From]
-		merged, grew := merge(cur, g.clocks[g.clockOf[e.From]], entry{src.lane, src.pos}, nd.lane)
-		if grew {
-			cur, changed = merged, true
-		}
+		cur = g.clk.merge(cur, g.clockOf[e.From])
+		cur = g.clk.raise(cur, src.lane, src.pos)
 	}
-	if !changed {
-		return base
-	}
-	g.clocks = append(g.clocks, cur)
-	return int32(len(g.clocks) - 1)
-}
-
-// merge returns the component-wise maximum of a, b and the single entry
-// extra, leaving out lane own; grew reports whether it differs from a (if
-// not, the result is a itself). a and b are sorted by lane.
-func merge(a, b []entry, extra entry, own int32) (out []entry, grew bool) {
-	// Does b (or extra) raise anything? Most joins bring nothing new.
-	raises := func(e entry) bool {
-		if e.lane == own {
-			return false
-		}
-		i := sort.Search(len(a), func(i int) bool { return a[i].lane >= e.lane })
-		return i == len(a) || a[i].lane != e.lane || a[i].pos < e.pos
-	}
-	grew = raises(extra)
-	for _, e := range b {
-		if grew {
-			break
-		}
-		grew = raises(e)
-	}
-	if !grew {
-		return a, false
-	}
-	out = make([]entry, 0, len(a)+len(b)+1)
-	i, j := 0, 0
-	put := func(e entry) {
-		if e.lane == own {
-			return
-		}
-		if k := len(out) - 1; k >= 0 && out[k].lane == e.lane {
-			out[k].pos = max(out[k].pos, e.pos)
-			return
-		}
-		out = append(out, e)
-	}
-	extraDone := false
-	for i < len(a) || j < len(b) || !extraDone {
-		// Take the smallest lane among a[i], b[j] and extra.
-		var e entry
-		switch {
-		case !extraDone && (i == len(a) || extra.lane <= a[i].lane) && (j == len(b) || extra.lane <= b[j].lane):
-			e, extraDone = extra, true
-		case i < len(a) && (j == len(b) || a[i].lane <= b[j].lane):
-			e = a[i]
-			i++
-		default:
-			e = b[j]
-			j++
-		}
-		put(e)
-	}
-	return out, true
+	return cur
 }
 
 // CriticalPath returns the chain of edges that led to node id: starting at

@@ -1,6 +1,8 @@
 package hbgraph
 
 import (
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -87,30 +89,43 @@ func TestClocksMatchReachability(t *testing.T) {
 	}
 }
 
-func TestMerge(t *testing.T) {
-	tests := []struct {
-		name     string
-		a, b     []entry
-		extra    entry
-		own      int32
-		want     []entry
-		wantGrew bool
-	}{
-		{"nothing new", []entry{{1, 5}, {3, 2}}, []entry{{1, 4}}, entry{3, 2}, 0, []entry{{1, 5}, {3, 2}}, false},
-		{"raise one", []entry{{1, 5}, {3, 2}}, []entry{{3, 7}}, entry{1, 1}, 0, []entry{{1, 5}, {3, 7}}, true},
-		{"new lanes interleaved", []entry{{2, 1}}, []entry{{1, 1}, {4, 2}}, entry{3, 9}, 0, []entry{{1, 1}, {2, 1}, {3, 9}, {4, 2}}, true},
-		{"own lane left out", []entry{{2, 1}}, []entry{{0, 9}}, entry{0, 10}, 0, []entry{{2, 1}}, false},
-		{"from empty", nil, nil, entry{2, 3}, 0, []entry{{2, 3}}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, grew := merge(tt.a, tt.b, tt.extra, tt.own)
-			if grew != tt.wantGrew || len(got) != len(tt.want) {
-				t.Fatalf("merge(%v, %v, %v) = %v, %v; want %v, %v", tt.a, tt.b, tt.extra, got, grew, tt.want, tt.wantGrew)
+// TestClockArena checks the persistent clocks against maps: random raises
+// and merges of random earlier clocks, over lane counts that give trees of
+// one to four levels.
+func TestClockArena(t *testing.T) {
+	for _, lanes := range []int{1, 7, 8, 9, 64, 65, 600} {
+		t.Run(fmt.Sprint(lanes), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(lanes), 7))
+			c := newClockArena(lanes)
+			roots := []int32{0}
+			models := []map[int32]int32{{}}
+			for step := 0; step < 400; step++ {
+				i := r.IntN(len(roots))
+				model := maps.Clone(models[i])
+				var root int32
+				if r.IntN(2) == 0 {
+					l, pos := int32(r.IntN(lanes)), int32(1+r.IntN(50))
+					root = c.raise(roots[i], l, pos)
+					model[l] = max(model[l], pos)
+				} else {
+					j := r.IntN(len(roots))
+					root = c.merge(roots[i], roots[j])
+					for l, pos := range models[j] {
+						model[l] = max(model[l], pos)
+					}
+				}
+				roots, models = append(roots, root), append(models, model)
 			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Fatalf("merge(%v, %v, %v) = %v; want %v", tt.a, tt.b, tt.extra, got, tt.want)
+			for i, root := range roots {
+				for l := int32(0); l < int32(lanes); l++ {
+					if got, want := c.get(root, l), models[i][l]; got != want {
+						t.Fatalf("clock %d: get(lane %d) = %d; want %d", i, l, got, want)
+					}
+				}
+				seen := map[int32]int32{}
+				c.each(root, func(l, pos int32) { seen[l] = pos })
+				if !maps.Equal(seen, models[i]) {
+					t.Fatalf("clock %d: each gives %v; want %v", i, seen, models[i])
 				}
 			}
 		})

@@ -84,6 +84,6 @@ for how long, who woke them, and which never will.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(), newDemo(), newVersion())
+	root.AddCommand(newAnalyze(), newDemo(), newVersion(), newHB())
 	return root
 }

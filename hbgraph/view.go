@@ -1,0 +1,155 @@
+package hbgraph
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// Filter selects the part of a graph to show: real traces are too big to
+// draw whole.
+type Filter struct {
+	// Goroutines keeps only these goroutines' lanes (all when empty).
+	Goroutines []parse.GoID
+	// Related adds the goroutines that share an edge with those of
+	// Goroutines.
+	Related bool
+	// Object keeps only the annotations about this object.
+	Object wire.ObjectID
+	// From and To keep only the nodes in [From, To], times from the
+	// trace's start; To 0 means the end.
+	From, To parse.Time
+	// System keeps the runtime's and the tracer's goroutines, which are
+	// left out unless named in Goroutines, as are the go statements that
+	// start them and the unblocks that wake them.
+	System bool
+	// MaxNodes keeps at most this many nodes, the earliest (0: no limit).
+	MaxNodes int
+}
+
+// View is the part of a graph a Filter selected.
+type View struct {
+	Graph *Graph
+	// Lanes are the goroutines with a node in the view, in the graph's
+	// order, each with its selected nodes.
+	Lanes []ViewLane
+	// Edges are the graph's edges between nodes of the view.
+	Edges []Edge
+	// Cut says what MaxNodes left out.
+	Cut Cut
+}
+
+// ViewLane is one goroutine's nodes in a view, in program order.
+type ViewLane struct {
+	*Lane
+	Nodes []NodeID
+}
+
+// Cut is what a Filter's MaxNodes left out of a view.
+type Cut struct {
+	Nodes, Edges int        // nodes and edges left out
+	Selected     int        // nodes the filter selected before the cut
+	After        parse.Time // the time of the first node left out
+}
+
+// Select returns the view of g that f selects. It fails for a goroutine
+// or object the trace does not have, and for an empty time window.
+func (g *Graph) Select(f Filter) (*View, error) {
+	if f.To != 0 && f.To < f.From {
+		return nil, fmt.Errorf("empty time window: %v to %v", f.From.Duration(), f.To.Duration())
+	}
+	lanes := make([]bool, len(g.lanes))
+	if len(f.Goroutines) == 0 {
+		for i, l := range g.lanes {
+			lanes[i] = f.System || !l.System
+		}
+	} else {
+		for _, id := range f.Goroutines {
+			i, ok := g.byG[id]
+			if !ok {
+				return nil, fmt.Errorf("no goroutine %d in the trace", id)
+			}
+			lanes[i] = true
+		}
+		if f.Related {
+			named := slices.Clone(lanes)
+			for _, e := range g.edges {
+				a, b := g.nodes[e.From].lane, g.nodes[e.To].lane
+				if named[a] && (f.System || !g.lanes[b].System) {
+					lanes[b] = true
+				}
+				if named[b] && (f.System || !g.lanes[a].System) {
+					lanes[a] = true
+				}
+			}
+		}
+	}
+	keep := func(id NodeID) bool {
+		n := &g.nodes[id]
+		if !lanes[n.lane] || n.time < f.From || f.To != 0 && n.time > f.To {
+			return false
+		}
+		if (n.kind == NodeGo || n.kind == NodeUnblock) && n.peer >= 0 && !lanes[n.peer] && !f.System && g.lanes[n.peer].System {
+			return false // about a hidden runtime goroutine only
+		}
+		return f.Object == wire.NoObject || n.kind == NodeAnnotation && n.obj == f.Object
+	}
+	var ids []NodeID
+	for i := range g.nodes {
+		if keep(NodeID(i)) {
+			ids = append(ids, NodeID(i))
+		}
+	}
+	if f.Object != wire.NoObject && len(ids) == 0 && !g.hasObject(f.Object) {
+		return nil, fmt.Errorf("no annotations about object %d in the trace", f.Object)
+	}
+	v := &View{Graph: g}
+	v.Cut.Selected = len(ids)
+	if f.MaxNodes > 0 && len(ids) > f.MaxNodes {
+		v.Cut.Nodes = len(ids) - f.MaxNodes
+		v.Cut.After = g.nodes[ids[f.MaxNodes]].time
+		ids = ids[:f.MaxNodes]
+	}
+	in := make(map[NodeID]bool, len(ids))
+	byLane := make(map[int32][]NodeID)
+	for _, id := range ids {
+		in[id] = true
+		l := g.nodes[id].lane
+		byLane[l] = append(byLane[l], id)
+	}
+	for i := range g.lanes {
+		if nodes := byLane[int32(i)]; len(nodes) > 0 {
+			v.Lanes = append(v.Lanes, ViewLane{Lane: &g.lanes[i], Nodes: nodes})
+		}
+	}
+	for _, e := range g.edges {
+		switch {
+		case in[e.From] && in[e.To]:
+			v.Edges = append(v.Edges, e)
+		case v.Cut.Nodes > 0 && keep(e.From) && keep(e.To):
+			v.Cut.Edges++
+		}
+	}
+	return v, nil
+}
+
+// hasObject reports whether any node is an annotation about obj.
+func (g *Graph) hasObject(obj wire.ObjectID) bool {
+	for i := range g.nodes {
+		if g.nodes[i].kind == NodeAnnotation && g.nodes[i].obj == obj {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of nodes in the view.
+func (v *View) Len() int {
+	n := 0
+	for _, l := range v.Lanes {
+		n += len(l.Nodes)
+	}
+	return n
+}
