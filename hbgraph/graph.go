@@ -63,6 +63,7 @@ var nodeKindNames = [numNodeKinds]string{
 	NodeAnnotation: "annotation",
 }
 
+// String returns the kind's name, such as "wake".
 func (k NodeKind) String() string {
 	if k < numNodeKinds {
 		return nodeKindNames[k]

@@ -59,7 +59,7 @@ could not be read whole (unless --allow-incomplete).`,
   blockscope hb --format json trace.out > hb.json`,
 		Args: exactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
 		},
 	}
 	f := cmd.Flags()
@@ -100,13 +100,13 @@ func (o *hbOptions) filter() (hbgraph.Filter, error) {
 	return f, nil
 }
 
-func (o *hbOptions) run(stdout, stderr io.Writer, path string) error {
+func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) error {
 	filter, err := o.filter()
 	if err != nil {
 		return err
 	}
 	b := hbgraph.NewBuilder(hbgraph.Options{})
-	t, readErr := parse.File(path, parse.Options{DropBlocks: true}, b)
+	t, readErr := parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin}, b)
 	if t == nil {
 		return &exitError{code: ExitUsage, err: readErr}
 	}

@@ -239,6 +239,21 @@ func TestHBOutputFile(t *testing.T) {
 	}
 }
 
+func TestHBStdin(t *testing.T) {
+	trace, err := os.ReadFile(hbFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	code := cli.Main([]string{"hb", "--format", "json", "-"}, strings.NewReader(string(trace)), &out, &errOut)
+	if code != cli.ExitOK || errOut.String() != "" {
+		t.Fatalf("hb - = %d, stderr %q; want 0, none", code, errOut.String())
+	}
+	if doc := readGraph(t, out.String()); doc.Trace != "<stdin>" || len(doc.Goroutines) != 5 {
+		t.Errorf("trace, goroutines = %q, %d; want <stdin>, 5", doc.Trace, len(doc.Goroutines))
+	}
+}
+
 // TestHBCorpusGraphviz draws the start of every Go 1.26 corpus trace and
 // has Graphviz lay it out.
 func TestHBCorpusGraphviz(t *testing.T) {
