@@ -146,7 +146,11 @@ type Trace struct {
 	Stacks   *Stacks
 
 	goroutines []Goroutine
-	byID       map[GoID]int32
+	// dense indexes goroutines by id, plus one (0: none), for ids below
+	// maxDense; byID holds the rest. Ids are small and dense in practice,
+	// and this lookup is on every event's path.
+	dense []int32
+	byID  map[GoID]int32
 
 	// BlockedByReason sums blocked time by wait reason.
 	BlockedByReason map[string]time.Duration
@@ -163,10 +167,38 @@ func (t *Trace) Goroutines() []Goroutine { return t.goroutines }
 
 // Goroutine returns the goroutine with that id, or nil.
 func (t *Trace) Goroutine(id GoID) *Goroutine {
-	if i, ok := t.byID[id]; ok {
+	if i, ok := t.index(id); ok {
 		return &t.goroutines[i]
 	}
 	return nil
+}
+
+// maxDense bounds the ids Trace.dense indexes (4 MB of index at most).
+const maxDense = 1 << 20
+
+func (t *Trace) index(id GoID) (int32, bool) {
+	if id >= 0 && id < maxDense {
+		if id < GoID(len(t.dense)) && t.dense[id] > 0 {
+			return t.dense[id] - 1, true
+		}
+		return 0, false
+	}
+	i, ok := t.byID[id]
+	return i, ok
+}
+
+func (t *Trace) add(g Goroutine) *Goroutine {
+	i := int32(len(t.goroutines))
+	t.goroutines = append(t.goroutines, g)
+	if id := g.ID; id >= 0 && id < maxDense {
+		if id >= GoID(len(t.dense)) {
+			t.dense = append(t.dense, make([]int32, int(id)+1-len(t.dense)+len(t.dense)/2)...)
+		}
+		t.dense[id] = i + 1
+	} else {
+		t.byID[id] = i
+	}
+	return &t.goroutines[i]
 }
 
 // Counts summarizes goroutines: created during the trace, exited, and

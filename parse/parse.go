@@ -280,16 +280,10 @@ func (b *builder) intern(s string) string {
 
 // g returns the goroutine's record, adding it if new.
 func (b *builder) g(id GoID) *Goroutine {
-	if i, ok := b.t.byID[id]; ok {
+	if i, ok := b.t.index(id); ok {
 		return &b.t.goroutines[i]
 	}
-	b.t.byID[id] = int32(len(b.t.goroutines))
-	b.t.goroutines = append(b.t.goroutines, Goroutine{
-		ID:          id,
-		Preexisting: true,
-		Creator:     NoGoroutine,
-	})
-	return &b.t.goroutines[len(b.t.goroutines)-1]
+	return b.t.add(Goroutine{ID: id, Preexisting: true, Creator: NoGoroutine})
 }
 
 func (b *builder) now(ev *exptrace.Event) Time {
