@@ -618,9 +618,10 @@ func (d *deadlock) solve(stacks *parse.Stacks, t *parse.Trace, view []dlGo, end 
 }
 
 // blockedIn reports whether a waiting goroutine is blocked in its open
-// wait w: in the same call of the user's (a stale wait, one the
-// goroutine went on from without an annotation, is elsewhere), and for a
-// Chan, in the channel operation itself rather than a select.
+// wait w: in the same call of the user's, where both stacks show one (a
+// stale wait, one the goroutine went on from without an annotation, is
+// elsewhere), and for a Chan, in the channel operation itself rather than
+// a select.
 func (s *dlSolver) blockedIn(g *dlGo, w dlWait) bool {
 	switch w.mode {
 	case dlSend:
@@ -632,8 +633,8 @@ func (s *dlSolver) blockedIn(g *dlGo, w dlWait) bool {
 			return false
 		}
 	}
-	at, ok1 := dlLocation(s.stacks, w.stack)
-	now, ok2 := dlLocation(s.stacks, g.Stack)
+	at, ok1 := dlUserFrame(s.stacks, w.stack)
+	now, ok2 := dlUserFrame(s.stacks, g.Stack)
 	return !ok1 || !ok2 || at == now
 }
 
@@ -868,13 +869,22 @@ func (s *dlSolver) cycleOf(scc []parse.GoID) []parse.GoID {
 // user's code.
 const dlInternal = "github.com/blockscope/blockscope/internal/"
 
-// dlLocation is parse.Stacks.Location, skipping blockscope's internal
-// frames.
-func dlLocation(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
+// dlUserFrame returns the innermost frame of the user's own code, skipping
+// blockscope's internal frames.
+func dlUserFrame(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
 	for i, n := 0, stacks.Depth(id); i < n; i++ {
 		if f := stacks.Frame(id, i); f.IsUser() && !strings.HasPrefix(f.Func, dlInternal) {
 			return f, true
 		}
+	}
+	return parse.Frame{}, false
+}
+
+// dlLocation is parse.Stacks.Location, skipping blockscope's internal
+// frames.
+func dlLocation(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
+	if f, ok := dlUserFrame(stacks, id); ok {
+		return f, true
 	}
 	return stacks.Location(id)
 }
