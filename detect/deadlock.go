@@ -21,23 +21,27 @@ import (
 // A goroutine is blocked on an object if it has an open wait on it (a wait
 // annotation not yet ended by its lock, acquire, wake or cancel) and the
 // runtime says it is waiting at the end, in the same call. It can never be
-// woken if every goroutine that could wake it has exited or is itself
-// blocked that way (a greatest fixpoint, so cycles qualify):
+// woken if the goroutines that could wake it have exited or are themselves
+// blocked that way (a greatest fixpoint, so cycles qualify). Who can wake
+// whom:
 //
-//   - a Mutex or ReentrantMutex: its holder; an RWMutex writer: any holder
-//     (a writer waits for every reader); an RWMutex reader: the writer
-//     holding it, or else the writers queued for it;
-//   - a semaphore: the goroutines holding weight (every one of them must be
-//     stuck); a Once or OnceErr: the goroutine running f; a singleflight
-//     follower: the flight's leader; an errgroup Wait: the group's
-//     goroutines that have not returned.
+//   - a Mutex or ReentrantMutex Lock: the holder;
+//   - an RWMutex Lock: the writer or readers holding it (one of them stuck
+//     is enough: a writer waits for every reader); an RWMutex RLock: the
+//     writer holding it, or else every writer queued for it;
+//   - a semaphore Acquire: every goroutine holding weight; a Once or
+//     OnceErr Do: the goroutine running f; a singleflight Do: the flight's
+//     leader; an errgroup Wait: the group's goroutines that have not
+//     returned (one stuck is enough); a Go blocked on the group's limit:
+//     all of them.
 //
-// These are confidence "proven": a cycle in this wait-for graph (ab-ba
-// lock order, RLock while holding Lock, a Once re-entered from its own f,
-// errgroup Wait from one of the group's goroutines) or a wait on a lock
-// whose holder exited without releasing it. A lock or semaphore released by
-// a goroutine that did not take it (a hand-off) loses its owners: any
-// goroutine that used it might release it, as below.
+// Findings resting on these are confidence "proven": a cycle in this
+// wait-for graph (ab-ba lock order, RLock while holding Lock, a Once
+// re-entered from its own f, errgroup Wait from one of the group's
+// goroutines), or a wait on a holder that exited without releasing or is
+// itself stuck. A lock or semaphore released by a goroutine that did not
+// take it (a hand-off) loses its owners: any goroutine that used it might
+// release it, as below.
 //
 // A WaitGroup, a Cond and a Chan have no owner: anyone who has one can call
 // Done, Signal, Send or Close. For them the wakers are the goroutines that
@@ -66,7 +70,9 @@ import (
 // the trace shows no earlier hand-off of it; an Acquire whose context is
 // later cancelled does end (it fails: the weight is still never released);
 // for no-user-alive, a live goroutine holding the object without having used
-// it during the trace. No flags.
+// it during the trace. Not judged: an Acquire for more than the
+// semaphore's size (only its context can end it), a Chan operation in a
+// select, a DoChan caller (it waits at its own receive). No flags.
 //
 // Wrong:
 //
