@@ -20,9 +20,10 @@ import (
 //
 // Confidence "no-waker-alive" (severity error): no goroutine that could wake
 // it is left: every goroutine that ever woke a waiter at the same blocked
-// site has exited or is itself stuck (for a site nobody was ever woken at,
-// the goroutine's creator stands in), and no timer or network poller ever
-// woke a waiter there; or it waits on a nil channel or an empty select,
+// site has exited or is itself stuck, and so has, for each of them that
+// exited, the goroutine that started it (which might start another); for a
+// site nobody was ever woken at, the goroutine's creator stands in; and no
+// timer or network poller ever woke a waiter there; or it waits on a nil channel or an empty select,
 // which nothing can end. Confidence "blocked-at-end" (severity warning):
 // blocked when the trace ended, but a live goroutine might still wake it;
 // idle workers of a server traced mid-run look like this.
@@ -86,6 +87,8 @@ type siteWakers struct {
 	wakers []parse.GoID            // distinct goroutines that woke a waiter here, in order
 	seen   map[parse.GoID]struct{} // the same, as a set
 	env    bool                    // a timer or the network poller woke a waiter here
+	// potential is wakers and their spawners (see again), once computed.
+	potential []parse.GoID
 }
 
 type leak struct {
@@ -180,6 +183,30 @@ func (l *leak) Finalize(t *parse.Trace) {
 	}
 }
 
+// again returns the goroutines that could wake a waiter at the site again:
+// those that did, and for each of them that has exited, the goroutine that
+// started it. A server that starts a goroutine per request, each of which
+// hands a result to a collector and exits, starts the collector's next
+// waker too: while it lives, the collector is not stuck.
+func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
+	if sw.potential != nil {
+		return sw.potential
+	}
+	sw.potential = slices.Clone(sw.wakers)
+	spawners := make(map[parse.GoID]bool)
+	for _, w := range sw.wakers {
+		g := t.Goroutine(w)
+		if g == nil || g.State != parse.StateExited || g.Creator == parse.NoGoroutine {
+			continue
+		}
+		if _, ok := sw.seen[g.Creator]; !ok && !spawners[g.Creator] {
+			spawners[g.Creator] = true
+			sw.potential = append(sw.potential, g.Creator)
+		}
+	}
+	return sw.potential
+}
+
 // wakeable decides, for each candidate, whether some goroutine that could
 // wake it is still able to run: a fixpoint over "woken by a live goroutine,
 // or by a candidate that is itself wakeable".
@@ -208,7 +235,7 @@ func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse
 		case sw != nil && sw.env:
 			result[id] = true // a timer or the network woke waiters here before
 		case sw != nil && len(sw.wakers) > 0:
-			potential[id] = sw.wakers
+			potential[id] = sw.again(t)
 		case g.Creator != parse.NoGoroutine:
 			potential[id] = []parse.GoID{g.Creator}
 		default:

@@ -135,7 +135,15 @@ func findingAt(fs []detect.Finding, line int) *detect.Finding {
 // "IO wait"), so that scenarios need no sleeps.
 func waitBlocked(t *testing.T, fn, state string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	if !awaitBlocked(fn, state, n) {
+		t.Fatalf("fewer than %d goroutines blocked in %s on %s after 30s", n, fn, state)
+	}
+}
+
+// awaitBlocked is waitBlocked for goroutines other than the test's: it
+// reports whether the goroutines blocked within 30s.
+func awaitBlocked(fn, state string, n int) bool {
+	deadline := time.Now().Add(30 * time.Second)
 	buf := make([]byte, 1<<20)
 	for {
 		got := 0
@@ -146,10 +154,10 @@ func waitBlocked(t *testing.T, fn, state string, n int) {
 			}
 		}
 		if got >= n {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines blocked in %s on %s after 10s; want %d", got, fn, state, n)
+			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -244,12 +252,56 @@ func timerWoken(fired, stop chan struct{}) {
 	}()
 }
 
+// collect receives results until results is closed.
+func collect(results chan int) {
+	for range results { // want leak collector
+	}
+}
+
+// collectAlone is collect, fed by a spawner that has exited.
+func collectAlone(results chan int) {
+	for range results { // want leak alone
+	}
+}
+
+// serveRequests hands a collector, once it waits in fn, n results, each
+// from a goroutine of its own that exits after the send.
+func serveRequests(results chan int, fn string, n int) {
+	for i := range n {
+		awaitBlocked(fn, "chan receive", 1)
+		done := make(chan struct{})
+		go func() {
+			results <- i
+			close(done)
+		}()
+		<-done
+	}
+}
+
+// serveAndExit serves collectAlone, closes served and exits.
+func serveAndExit(results chan int, served chan struct{}) {
+	serveRequests(results, "detect_test.collectAlone", 3)
+	close(served)
+}
+
+// awaitGone waits until no goroutine's stack contains fn, 30s at most.
+func awaitGone(t *testing.T, fn string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(30 * time.Second); strings.Contains(string(buf[:runtime.Stack(buf, true)]), fn+"("); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines in %s still there after 30s", fn)
+		}
+	}
+}
+
 // TestLeakScenarios records leaks in-process and checks each finding: its
 // line, goroutines, confidence, creator and test.
 func TestLeakScenarios(t *testing.T) {
 	marks := leakMarks(t)
 	ch, sameCh, jobs := make(chan int), make(chan int), make(chan int)
 	dispatched, fired, stop := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	results, lone := make(chan int), make(chan int)
 	var stopDispatcher atomic.Bool
 	var mu sync.Mutex
 	data := recordTrace(t, func() {
@@ -258,6 +310,15 @@ func TestLeakScenarios(t *testing.T) {
 		mutexLeak(&mu)
 		idleWorkers(jobs, dispatched, &stopDispatcher)
 		timerWoken(fired, stop)
+		// A collector fed by goroutines the test starts, and one fed by
+		// goroutines a spawner that has exited started.
+		go collect(results)
+		serveRequests(results, "detect_test.collect", 3)
+		go collectAlone(lone)
+		served := make(chan struct{})
+		go serveAndExit(lone, served)
+		<-served
+		awaitGone(t, "detect_test.serveAndExit")
 		<-dispatched
 		<-fired
 		waitBlocked(t, "detect_test.timeoutLeak.func1.1", "chan send", 1)
@@ -265,6 +326,8 @@ func TestLeakScenarios(t *testing.T) {
 		waitBlocked(t, "detect_test.mutexLeak.func1.1", "sync.Mutex.Lock", 1)
 		waitBlocked(t, "detect_test.idleWorkers.func1", "chan receive", 2)
 		waitBlocked(t, "detect_test.timerWoken.func1", "select", 1)
+		waitBlocked(t, "detect_test.collect", "chan receive", 1)
+		waitBlocked(t, "detect_test.collectAlone", "chan receive", 1)
 	})
 	// Release everything the scenarios blocked.
 	<-ch
@@ -273,6 +336,8 @@ func TestLeakScenarios(t *testing.T) {
 	close(jobs)
 	stopDispatcher.Store(true)
 	close(stop)
+	close(results)
+	close(lone)
 
 	tr, all := leakFindings(t, data, detect.LeakOptions{})
 	fs := ownFindings(tr, all)
@@ -287,6 +352,8 @@ func TestLeakScenarios(t *testing.T) {
 		{"mutex", 1, parse.ReasonSync, detect.ConfidenceNoWaker},
 		{"idle", 2, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd},
 		{"timer", 1, parse.ReasonSelect, detect.ConfidenceBlockedAtEnd},
+		{"collector", 1, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd},
+		{"alone", 1, parse.ReasonChanReceive, detect.ConfidenceNoWaker},
 	} {
 		t.Run(tc.mark, func(t *testing.T) {
 			line := marks[tc.mark]
@@ -314,8 +381,8 @@ func TestLeakScenarios(t *testing.T) {
 			}
 		})
 	}
-	if len(fs) != 5 {
-		t.Errorf("%d findings; want 5: %v", len(fs), messages(fs))
+	if len(fs) != 7 {
+		t.Errorf("%d findings; want 7: %v", len(fs), messages(fs))
 	}
 }
 
