@@ -241,6 +241,7 @@ func (q *semaQueue) newObj(now parse.Time) *semaObj {
 		granted:   make(map[parse.GoID]semaHold),
 	}
 	o.series.start(now)
+	o.lows = []semaPoint{{at: now, until: semaForever}} // the queue starts empty
 	q.order = append(q.order, o)
 	return o
 }
@@ -606,9 +607,13 @@ func (q *semaQueue) finding(st stackReader, o *semaObj, end parse.Time) Finding 
 	if !o.virtual {
 		fmt.Fprintf(&b, " (weight %d)", o.maxWt)
 	}
-	fmt.Fprintf(&b, ": +%d in %v as %s arrived and %d were %s (%s/s vs %s/s)",
-		o.best.growth(), roundDuration(buildDur), plural(o.best.arrivals, arrival), o.best.grants, served,
-		rate(o.best.arrivals, buildDur), rate(o.best.grants, buildDur))
+	if buildDur > 0 {
+		fmt.Fprintf(&b, ": +%d in %v: %s arrived, %d %s (%s/s vs %s/s)",
+			o.best.growth(), roundDuration(buildDur), plural(o.best.arrivals, arrival), o.best.grants, served,
+			rate(o.best.arrivals, buildDur), rate(o.best.grants, buildDur))
+	} else {
+		fmt.Fprintf(&b, ": +%d at once: %s arrived, %d %s", o.best.growth(), plural(o.best.arrivals, arrival), o.best.grants, served)
+	}
 	fmt.Fprintf(&b, "; waits p50 %v, p99 %v, max %v", roundDuration(p50), roundDuration(p99), roundDuration(o.waits.max))
 	fmt.Fprintf(&b, "; depth ≥%d for %v, mean %.1f", q.opts.Depth, roundDuration(o.above), mean)
 	fmt.Fprintf(&b, "; depth over time: %s", joinInts(o.series.maxima(10, end)))

@@ -1,0 +1,652 @@
+package detect
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"math"
+	"runtime"
+	"runtime/trace"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	xsemaphore "golang.org/x/sync/semaphore"
+
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+	"github.com/blockscope/blockscope/primitives/semaphore"
+)
+
+// sqStacks is a synthetic stack table for the semaphore-queue,
+// singleflight-fanin and goroutine-growth tests.
+type sqStacks struct{ stacks [][]parse.Frame }
+
+func (s *sqStacks) add(frames ...parse.Frame) parse.StackID {
+	s.stacks = append(s.stacks, frames)
+	return parse.StackID(len(s.stacks))
+}
+
+func (s *sqStacks) Depth(id parse.StackID) int {
+	if id <= 0 || int(id) > len(s.stacks) {
+		return 0
+	}
+	return len(s.stacks[id-1])
+}
+
+func (s *sqStacks) Frame(id parse.StackID, i int) parse.Frame { return s.stacks[id-1][i] }
+
+func (s *sqStacks) Frames(id parse.StackID) []parse.Frame {
+	if s.Depth(id) == 0 {
+		return nil
+	}
+	return slices.Clone(s.stacks[id-1])
+}
+
+func (s *sqStacks) Location(id parse.StackID) (parse.Frame, bool) {
+	if s.Depth(id) == 0 {
+		return parse.Frame{}, false
+	}
+	for _, f := range s.stacks[id-1] {
+		if f.IsUser() {
+			return f, true
+		}
+	}
+	return s.stacks[id-1][0], true
+}
+
+// sqUser is a frame of the user's code at main.go:line.
+func sqUser(line int) parse.Frame {
+	return parse.Frame{Func: "example.com/app.handle", File: "example.com/app/main.go", Line: line}
+}
+
+// sqLib is a frame of a library or runtime function.
+func sqLib(fn string) parse.Frame { return parse.Frame{Func: fn, File: "lib.go", Line: 1} }
+
+// sqMs converts milliseconds to a trace time.
+func sqMs(ms float64) parse.Time { return parse.Time(math.Round(ms * float64(time.Millisecond))) }
+
+// sqStream builds a synthetic event stream.
+type sqStream struct {
+	st   sqStacks
+	evs  []parse.Event
+	open map[parse.GoID]parse.Event // blocks not yet woken
+}
+
+func (s *sqStream) add(ev parse.Event) { s.evs = append(s.evs, ev) }
+
+// ann appends an annotation written by g under stack.
+func (s *sqStream) ann(ms float64, g parse.GoID, stack parse.StackID, e wire.Event) {
+	s.add(parse.Event{Kind: parse.EvAnnotation, Time: sqMs(ms), G: g, Peer: parse.NoGoroutine, Stack: stack, Annotation: e})
+}
+
+func (s *sqStream) block(ms float64, g parse.GoID, reason string, stack parse.StackID) {
+	ev := parse.Event{Kind: parse.EvBlock, Time: sqMs(ms), G: g, Peer: parse.NoGoroutine, Reason: reason, Stack: stack}
+	if s.open == nil {
+		s.open = make(map[parse.GoID]parse.Event)
+	}
+	s.open[g] = ev
+	s.add(ev)
+}
+
+// wake ends g's open block; waker may be parse.NoGoroutine.
+func (s *sqStream) wake(ms float64, g, waker parse.GoID, wakerStack parse.StackID) {
+	b := s.open[g]
+	delete(s.open, g)
+	s.add(parse.Event{Kind: parse.EvWake, Time: sqMs(ms), G: g, Peer: waker, PeerStack: wakerStack, Reason: b.Reason, Stack: b.Stack, Start: b.Time})
+}
+
+func (s *sqStream) create(ms float64, g, creator parse.GoID, createStack parse.StackID) {
+	s.add(parse.Event{Kind: parse.EvCreate, Time: sqMs(ms), G: g, Peer: creator, PeerStack: createStack})
+}
+
+func (s *sqStream) exit(ms float64, g parse.GoID) {
+	s.add(parse.Event{Kind: parse.EvExit, Time: sqMs(ms), G: g, Peer: parse.NoGoroutine})
+}
+
+// run feeds the stream, in time order, to a fresh analyzer of the
+// detector and returns its findings; the trace ends at endMs.
+func (s *sqStream) run(a Analyzer, endMs float64) []Finding {
+	switch a := a.(type) {
+	case *semaQueue:
+		a.st = &s.st
+	case *sfFanIn:
+		a.st = &s.st
+	case *growth:
+		a.st = &s.st
+	}
+	evs := slices.Clone(s.evs)
+	slices.SortStableFunc(evs, func(a, b parse.Event) int { return cmp.Compare(a.Time, b.Time) })
+	tr := &parse.Trace{End: int64(sqMs(endMs))}
+	for i := range evs {
+		a.Event(tr, &evs[i])
+	}
+	a.Finalize(tr)
+	return a.Findings()
+}
+
+// The stacks of a semaphore's operations.
+const (
+	semaPrim  = parse.PrimitivesPath + "semaphore.(*Weighted)."
+	semaXSync = "golang.org/x/sync/semaphore.(*Weighted)."
+)
+
+// semaSim simulates a semaphore of the given size, weight 1 each,
+// FIFO: goroutine 100+i arrives at arrivals[i] ms and holds it for hold
+// ms. It writes annotations like primitives/semaphore's (stock false) or
+// runtime events like x/sync's (stock true), with Acquire at acqLine and
+// Release at relLine.
+type semaSim struct {
+	s                *sqStream
+	obj              wire.ObjectID
+	size             int
+	stock            bool
+	acqLine, relLine int
+}
+
+func (m semaSim) run(arrivals []float64, hold float64) {
+	s := m.s
+	var (
+		acqStack, waitStack, relStack, blockStack, wakerStack parse.StackID
+	)
+	if m.stock {
+		blockStack = s.st.add(sqLib("runtime.gopark"), sqLib("runtime.selectgo"), sqLib(semaXSync+"Acquire"), sqUser(m.acqLine))
+		wakerStack = s.st.add(sqLib("runtime.closechan"), sqLib(semaXSync+"notifyWaiters"), sqLib(semaXSync+"Release"), sqUser(m.relLine))
+	} else {
+		acqStack = s.st.add(sqLib(semaPrim+"emit"), sqLib(semaPrim+"Acquire"), sqUser(m.acqLine))
+		waitStack = acqStack
+		relStack = s.st.add(sqLib(semaPrim+"emit"), sqLib(semaPrim+"Release"), sqUser(m.relLine))
+	}
+	type holder struct {
+		g   parse.GoID
+		end float64
+	}
+	var (
+		holding       []holder
+		queue         []parse.GoID
+		acquires, rel uint64
+	)
+	grant := func(g parse.GoID, at float64, ref uint64, waited bool) {
+		acquires++
+		if !m.stock {
+			s.ann(at, g, acqStack, wire.Event{Kind: wire.KindSemaphore, Object: m.obj, Op: wire.OpAcquire, Seq: acquires, N: 1, Ref: ref})
+		}
+		holding = append(holding, holder{g, at + hold})
+		slices.SortStableFunc(holding, func(a, b holder) int { return cmp.Compare(a.end, b.end) })
+	}
+	release := func() {
+		h := holding[0]
+		holding = holding[1:]
+		rel++
+		admit := min(len(queue), 1)
+		if !m.stock {
+			s.ann(h.end, h.g, relStack, wire.Event{Kind: wire.KindSemaphore, Object: m.obj, Op: wire.OpRelease, Seq: rel, N: 1, Depth: int64(len(queue) - admit)})
+		}
+		if admit > 0 {
+			g := queue[0]
+			queue = queue[1:]
+			if m.stock {
+				s.wake(h.end+0.01, g, h.g, wakerStack)
+			}
+			grant(g, h.end+0.02, rel, true)
+		}
+	}
+	for i, at := range arrivals {
+		for len(holding) > 0 && holding[0].end <= at {
+			release()
+		}
+		g := parse.GoID(100 + i)
+		if len(holding) < m.size && len(queue) == 0 {
+			grant(g, at, 0, false)
+			continue
+		}
+		queue = append(queue, g)
+		if m.stock {
+			s.block(at, g, parse.ReasonSelect, blockStack)
+		} else {
+			s.ann(at, g, waitStack, wire.Event{Kind: wire.KindSemaphore, Object: m.obj, Op: wire.OpWait, N: 1, Depth: int64(len(queue))})
+		}
+	}
+	for len(holding) > 0 {
+		release()
+	}
+}
+
+// every returns n times, step ms apart, from start.
+func every(start, step float64, n int) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = start + float64(i)*step
+	}
+	return out
+}
+
+func TestSemaphoreQueueSynthetic(t *testing.T) {
+	const acq, rel = 20, 25
+	tests := []struct {
+		name     string
+		opts     SemaphoreOptions
+		stock    bool
+		size     int
+		arrivals []float64
+		hold     float64
+		want     map[string]int64 // stats; nil: no finding
+	}{
+		{
+			name: "backlog", size: 2, arrivals: every(0, 1, 60), hold: 5,
+			want: map[string]int64{"waits": 58, "grants": 60, "arrivals": 60, "cancels": 0, "max_depth": 36, "max_weight": 36, "waiting_at_end": 0},
+		},
+		{
+			name: "backlog from the trace alone", stock: true, size: 2, arrivals: every(0, 1, 60), hold: 5,
+			want: map[string]int64{"waits": 58, "grants": 58, "arrivals": 58, "cancels": 0, "max_depth": 36, "waiting_at_end": 0},
+		},
+		{name: "healthy", size: 4, arrivals: every(0, 2, 60), hold: 3},
+		{name: "healthy from the trace alone", stock: true, size: 4, arrivals: every(0, 2, 60), hold: 3},
+		{
+			// 9 at once on a semaphore of 1: the queue rises by 8, the
+			// last waits 8 holds.
+			name: "rise at the depth threshold", size: 1, arrivals: every(0, 0, 9), hold: 20,
+			want: map[string]int64{"waits": 8, "max_depth": 8, "buildup_growth": 8, "wait_max_ns": int64(8 * (20*time.Millisecond + 20*time.Microsecond))},
+		},
+		{name: "rise below the depth threshold", size: 1, arrivals: every(0, 0, 8), hold: 20},
+		{name: "waits below the wait threshold", size: 10, arrivals: every(0, 0, 40), hold: 0.1},
+		{
+			// One arrival every 60 ms, served every 100 ms: the queue
+			// rises by about one per 150 ms.
+			name: "slow rise outside the window", opts: SemaphoreOptions{Window: 100 * time.Millisecond},
+			size: 1, arrivals: every(0, 60, 40), hold: 100,
+		},
+		{
+			name: "slow rise inside the window", opts: SemaphoreOptions{Window: 10 * time.Second},
+			size: 1, arrivals: every(0, 60, 40), hold: 100,
+			want: map[string]int64{"waits": 39, "max_depth": 16},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sqStream
+			semaSim{s: &s, obj: 7, size: tt.size, stock: tt.stock, acqLine: acq, relLine: rel}.run(tt.arrivals, tt.hold)
+			opts := DefaultSemaphoreOptions()
+			if tt.opts.Window != 0 {
+				opts.Window = tt.opts.Window
+			}
+			fs := s.run(newSemaQueue(opts), 10000)
+			if tt.want == nil {
+				if len(fs) != 0 {
+					t.Fatalf("findings = %d (%s); want none", len(fs), fs[0].Message)
+				}
+				return
+			}
+			if len(fs) != 1 {
+				t.Fatalf("findings = %d; want 1", len(fs))
+			}
+			f := fs[0]
+			for k, v := range tt.want {
+				if f.Stats[k] != v {
+					t.Errorf("stats[%q] = %d; want %d (message: %s)", k, f.Stats[k], v, f.Message)
+				}
+			}
+			if f.Location.Line != acq {
+				t.Errorf("location = %v; want the Acquire line %d", f.Location, acq)
+			}
+			wantConf, wantEv := ConfidenceExact, EvidenceAnnotations
+			if tt.stock {
+				wantConf, wantEv = ConfidencePerCallSite, EvidenceRuntime
+			}
+			if f.Confidence != wantConf || f.Evidence != wantEv {
+				t.Errorf("confidence, evidence = %q, %q; want %q, %q", f.Confidence, f.Evidence, wantConf, wantEv)
+			}
+			roles := make(map[string]int)
+			for _, r := range f.Related {
+				roles[r.Role]++
+			}
+			if roles["waiter"] == 0 || roles["holder"] == 0 || roles["releaser"] != 1 {
+				t.Errorf("related roles = %v; want waiters, holders and one releaser", roles)
+			}
+			for _, r := range f.Related {
+				if r.Role == "releaser" && r.Location.Line != rel {
+					t.Errorf("releaser at %v; want the Release line %d", r.Location, rel)
+				}
+			}
+			if f.Stats["wait_p50_ns"] > f.Stats["wait_p99_ns"] || f.Stats["wait_p99_ns"] > f.Stats["wait_max_ns"] {
+				t.Errorf("wait percentiles p50 %d, p99 %d, max %d out of order", f.Stats["wait_p50_ns"], f.Stats["wait_p99_ns"], f.Stats["wait_max_ns"])
+			}
+		})
+	}
+}
+
+// TestSemaphoreQueueEdges checks the bookkeeping of unusual operation
+// sequences, op by op.
+func TestSemaphoreQueueEdges(t *testing.T) {
+	sema := func(op wire.Op, seq uint64, n, depth int64, ref uint64) wire.Event {
+		return wire.Event{Kind: wire.KindSemaphore, Object: 3, Op: op, Seq: seq, N: n, Depth: depth, Ref: ref}
+	}
+	opts := SemaphoreOptions{Depth: 3, Wait: 10 * time.Millisecond, Window: time.Second}
+	tests := []struct {
+		name  string
+		build func(s *sqStream, acq, rel parse.StackID)
+		want  map[string]int64 // nil: no finding
+		msg   string           // a substring of the message
+	}{
+		{
+			// A Release's depth says the waiters it admitted left the
+			// queue then, not when they returned from Acquire.
+			name: "depth follows the release",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				s.ann(0, 1, acq, sema(wire.OpAcquire, 1, 4, 0, 0))
+				for i := range 4 {
+					s.ann(1+float64(i), parse.GoID(10+i), acq, sema(wire.OpWait, 0, 1, int64(i+1), 0))
+				}
+				s.ann(20, 1, rel, sema(wire.OpRelease, 1, 4, 0, 0)) // admits all four
+				for i := range 4 {
+					s.ann(30+float64(i), parse.GoID(10+i), acq, sema(wire.OpAcquire, uint64(2+i), 1, 0, 1))
+				}
+			},
+			// depth ≥ 3 from 3 ms to the release at 20 ms.
+			want: map[string]int64{"max_depth": 4, "above_depth_ns": int64(17 * time.Millisecond), "waits": 4, "grants": 5},
+		},
+		{
+			name: "cancelled waits leave the queue",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				s.ann(0, 1, acq, sema(wire.OpAcquire, 1, 1, 0, 0))
+				for i := range 5 {
+					s.ann(1, parse.GoID(10+i), acq, sema(wire.OpWait, 0, 1, int64(i+1), 0))
+				}
+				for i := range 5 {
+					s.ann(30, parse.GoID(10+i), acq, sema(wire.OpCancel, 0, 1, 0, 0))
+				}
+			},
+			want: map[string]int64{"max_depth": 5, "cancels": 5, "waits": 5, "grants": 1, "waiting_at_end": 0, "above_depth_ns": int64(29 * time.Millisecond)},
+		},
+		{
+			// A request larger than the semaphore waits outside the
+			// queue (depth=0) until its context is done.
+			name: "oversized requests are not queued",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				for i := range 5 {
+					s.ann(1, parse.GoID(10+i), acq, sema(wire.OpWait, 0, 100, 0, 0))
+					s.ann(50, parse.GoID(10+i), acq, sema(wire.OpCancel, 0, 100, 0, 0))
+				}
+			},
+		},
+		{
+			name: "still waiting at the end",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				s.ann(0, 1, acq, sema(wire.OpAcquire, 1, 1, 0, 0))
+				for i := range 4 {
+					s.ann(1, parse.GoID(10+i), acq, sema(wire.OpWait, 0, 2, int64(i+1), 0))
+				}
+			},
+			want: map[string]int64{"max_depth": 4, "max_weight": 8, "waiting_at_end": 4, "wait_max_ns": int64(99 * time.Millisecond)},
+			msg:  "4 goroutines still waiting at trace end",
+		},
+		{
+			name: "failed TryAcquires are not waits",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				s.ann(0, 1, acq, sema(wire.OpAcquire, 1, 1, 0, 0))
+				for i := range 20 {
+					s.ann(1+float64(i), parse.GoID(10+i), acq, sema(wire.OpCancel, 0, 1, 0, 0))
+				}
+			},
+		},
+		{
+			name: "named",
+			build: func(s *sqStream, acq, rel parse.StackID) {
+				s.ann(0, 1, acq, wire.Event{Kind: wire.KindSemaphore, Object: 3, Op: wire.OpName, Key: "db"})
+				s.ann(0, 1, acq, sema(wire.OpAcquire, 1, 1, 0, 0))
+				for i := range 3 {
+					s.ann(1, parse.GoID(10+i), acq, sema(wire.OpWait, 0, 1, int64(i+1), 0))
+				}
+			},
+			want: map[string]int64{"max_depth": 3},
+			msg:  `semaphore "db" queue built up to 3 waiters (weight 3)`,
+		},
+		{
+			// x/sync: a wait ended by a timer or a context's cancel is
+			// not a grant.
+			name: "stock waits ended by a context",
+			build: func(s *sqStream, _, _ parse.StackID) {
+				block := s.st.add(sqLib("runtime.selectgo"), sqLib(semaXSync+"Acquire"), sqUser(40))
+				cancel := s.st.add(sqLib("context.(*cancelCtx).cancel"), sqUser(60))
+				for i := range 4 {
+					s.block(1, parse.GoID(10+i), parse.ReasonSelect, block)
+				}
+				s.wake(30, 10, parse.NoGoroutine, parse.NoStack)
+				for i := 1; i < 4; i++ {
+					s.wake(31, parse.GoID(10+i), 1, cancel)
+				}
+			},
+			want: map[string]int64{"max_depth": 4, "cancels": 4, "grants": 0, "waits": 4},
+			msg:  "x/sync semaphore waiters at main.go:40",
+		},
+		{
+			// x/sync: mutex contention inside Acquire is not a
+			// semaphore wait.
+			name: "stock mutex waits are not queued",
+			build: func(s *sqStream, _, _ parse.StackID) {
+				lock := s.st.add(sqLib("sync.(*Mutex).Lock"), sqLib(semaXSync+"Acquire"), sqUser(40))
+				for i := range 10 {
+					s.block(1, parse.GoID(10+i), parse.ReasonSync, lock)
+					s.wake(30, parse.GoID(10+i), 1, lock)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s sqStream
+			acq := s.st.add(sqLib(semaPrim+"emit"), sqLib(semaPrim+"Acquire"), sqUser(20))
+			rel := s.st.add(sqLib(semaPrim+"emit"), sqLib(semaPrim+"Release"), sqUser(25))
+			tt.build(&s, acq, rel)
+			fs := s.run(newSemaQueue(opts), 100)
+			if tt.want == nil {
+				if len(fs) != 0 {
+					t.Fatalf("findings = %d (%s); want none", len(fs), fs[0].Message)
+				}
+				return
+			}
+			if len(fs) != 1 {
+				t.Fatalf("findings = %d; want 1", len(fs))
+			}
+			for k, v := range tt.want {
+				if got := fs[0].Stats[k]; got != v {
+					t.Errorf("stats[%q] = %d; want %d (message: %s)", k, got, v, fs[0].Message)
+				}
+			}
+			if !strings.Contains(fs[0].Message, tt.msg) {
+				t.Errorf("message = %q; want it to contain %q", fs[0].Message, tt.msg)
+			}
+		})
+	}
+}
+
+func TestDurDist(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		f       func(i int) time.Duration
+		p       float64
+		want    time.Duration
+		relErr  float64
+		wantMax time.Duration
+	}{
+		{"empty", 0, nil, 50, 0, 0, 0},
+		{"one", 1, func(int) time.Duration { return 7 }, 99, 7, 0, 7},
+		{"exact p50", 100, func(i int) time.Duration { return time.Duration(i+1) * time.Millisecond }, 50, 50 * time.Millisecond, 0, 100 * time.Millisecond},
+		{"exact p99", 100, func(i int) time.Duration { return time.Duration(i+1) * time.Millisecond }, 99, 99 * time.Millisecond, 0, 100 * time.Millisecond},
+		{"bucketed p50", 10000, func(i int) time.Duration { return time.Duration(i+1) * time.Microsecond }, 50, 5000 * time.Microsecond, 1.0 / 16, 10000 * time.Microsecond},
+		{"bucketed p99", 10000, func(i int) time.Duration { return time.Duration(10000-i) * time.Microsecond }, 99, 9900 * time.Microsecond, 1.0 / 16, 10000 * time.Microsecond},
+		{"bucketed small", 5000, func(i int) time.Duration { return time.Duration(i % 20) }, 50, 9, 0, 19},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d durDist
+			for i := range tt.n {
+				d.add(tt.f(i))
+			}
+			got := d.percentile(tt.p)
+			if diff := math.Abs(float64(got-tt.want)) / math.Max(float64(tt.want), 1); diff > tt.relErr {
+				t.Errorf("percentile(%v) = %v; want %v (within %.1f%%)", tt.p, got, tt.want, tt.relErr*100)
+			}
+			if d.max != tt.wantMax || d.n != tt.n {
+				t.Errorf("max, n = %v, %d; want %v, %d", d.max, d.n, tt.wantMax, tt.n)
+			}
+		})
+	}
+}
+
+func TestLevelSeries(t *testing.T) {
+	var s levelSeries
+	s.start(0)
+	// A level that rises by one every millisecond for a second, then
+	// falls back to zero at once.
+	for i := 1; i <= 1000; i++ {
+		s.set(sqMs(float64(i)), int64(i))
+	}
+	s.set(sqMs(1200), 0)
+	if len(s.b) > seriesBuckets {
+		t.Fatalf("buckets = %d; want at most %d", len(s.b), seriesBuckets)
+	}
+	got := s.maxima(4, sqMs(2000))
+	want := []int64{500, 1000, 1000, 0}
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 40 { // bucket precision: 2000 ms / 64 buckets
+			t.Errorf("maxima(4)[%d] = %d; want %d ± 40 (all: %v)", i, got[i], want[i], got)
+		}
+	}
+	for _, tt := range []struct {
+		ms   float64
+		want int64
+	}{{250, 250}, {900, 900}, {1100, 1000}, {1700, 0}, {5000, 0}} {
+		if got := s.at(sqMs(tt.ms)); math.Abs(float64(got-tt.want)) > 40 {
+			t.Errorf("at(%vms) = %d; want %d ± 40", tt.ms, got, tt.want)
+		}
+	}
+}
+
+// recordTrace runs f under an execution trace and feeds the trace to the
+// analyzers, in one pass.
+func recordTrace(t *testing.T, f func(), analyzers ...Analyzer) {
+	t.Helper()
+	if trace.IsEnabled() {
+		t.Skip("a trace is already being recorded")
+	}
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatalf("trace.Start: %v", err)
+	}
+	f()
+	trace.Stop()
+	var cs []parse.Consumer
+	for _, a := range analyzers {
+		cs = append(cs, a)
+	}
+	if _, err := parse.Parse(&buf, parse.Options{DropBlocks: true}, cs...); err != nil {
+		t.Fatalf("parse.Parse: %v", err)
+	}
+}
+
+// callerLine returns the line of its caller's call.
+func callerLine() int {
+	_, _, line, _ := runtime.Caller(1)
+	return line
+}
+
+// weighted is what the backlog scenario needs of a semaphore: both
+// x/sync's and ours have it.
+type weighted interface {
+	Acquire(ctx context.Context, n int64) error
+	Release(n int64)
+}
+
+// semaBacklog runs the backlog scenario: 60 requests 1 ms apart on a
+// semaphore of 2, each held 4 ms. It returns the line of the Acquire.
+func semaBacklog(sem weighted) (line int) {
+	var wg sync.WaitGroup
+	line = callerLine() + 3
+	for range 60 {
+		wg.Go(func() {
+			if err := sem.Acquire(context.Background(), 1); err != nil {
+				return
+			}
+			time.Sleep(4 * time.Millisecond)
+			sem.Release(1)
+		})
+		time.Sleep(time.Millisecond)
+	}
+	wg.Wait()
+	return line
+}
+
+// TestSemaphoreQueueEvidence runs the backlog on primitives/semaphore and
+// reads the one trace both ways: from the annotations (exact) and, as if
+// it were x/sync's, from the runtime's events alone (per call site). The
+// runtime's waits are each inside the annotated wait, so they can only
+// be fewer and shorter.
+func TestSemaphoreQueueEvidence(t *testing.T) {
+	defer func(a, g []string) { semaAcquireFuncs, semaGrantFuncs = a, g }(semaAcquireFuncs, semaGrantFuncs)
+	semaAcquireFuncs = append(slices.Clone(semaAcquireFuncs), semaPrim+"Acquire")
+	semaGrantFuncs = append(slices.Clone(semaGrantFuncs), semaPrim+"Release", semaPrim+"notifyWaiters")
+
+	q := newSemaQueue(DefaultSemaphoreOptions())
+	var line int
+	recordTrace(t, func() { line = semaBacklog(semaphore.NewWeighted(2)) }, q)
+	fs := q.Findings()
+	if len(fs) != 2 {
+		for _, f := range fs {
+			t.Log(f.Message)
+		}
+		t.Fatalf("findings = %d; want 2: the annotated semaphore and its call site", len(fs))
+	}
+	var exact, virtual Finding
+	for _, f := range fs {
+		switch f.Confidence {
+		case ConfidenceExact:
+			exact = f
+		case ConfidencePerCallSite:
+			virtual = f
+		}
+	}
+	if exact.Kind == "" || virtual.Kind == "" {
+		t.Fatalf("confidences = %q, %q; want one exact, one per-call-site", fs[0].Confidence, fs[1].Confidence)
+	}
+	for _, f := range fs {
+		if f.Location.Line != line || !strings.HasSuffix(f.Location.File, "semaphore_test.go") {
+			t.Errorf("%s finding at %v; want semaphore_test.go:%d", f.Confidence, f.Location, line)
+		}
+	}
+	e, v := exact.Stats, virtual.Stats
+	if v["waits"] > e["waits"] || v["waits"] < e["waits"]*8/10 {
+		t.Errorf("waits: runtime %d, annotations %d; want the runtime's at most, and at least 80%%", v["waits"], e["waits"])
+	}
+	if v["wait_max_ns"] > e["wait_max_ns"] || v["wait_max_ns"] < e["wait_max_ns"]/2 {
+		t.Errorf("longest wait: runtime %v, annotations %v; want the runtime's no longer, and at least half", time.Duration(v["wait_max_ns"]), time.Duration(e["wait_max_ns"]))
+	}
+	if d := v["max_depth"] - e["max_depth"]; d > 3 || d < -max(3, e["max_depth"]/5) {
+		t.Errorf("max depth: runtime %d, annotations %d; want them within 20%%", v["max_depth"], e["max_depth"])
+	}
+	if e["grants"] != 60 || e["arrivals"] != 60 {
+		t.Errorf("annotations: grants %d, arrivals %d; want 60, 60", e["grants"], e["arrivals"])
+	}
+}
+
+// TestSemaphoreQueueStock runs the backlog on x/sync's semaphore: the
+// trace alone shows it, at the Acquire line.
+func TestSemaphoreQueueStock(t *testing.T) {
+	q := newSemaQueue(DefaultSemaphoreOptions())
+	var line int
+	recordTrace(t, func() { line = semaBacklog(xsemaphore.NewWeighted(2)) }, q)
+	fs := q.Findings()
+	if len(fs) != 1 {
+		t.Fatalf("findings = %d; want 1", len(fs))
+	}
+	f := fs[0]
+	if f.Confidence != ConfidencePerCallSite || f.Evidence != EvidenceRuntime || f.Location.Line != line {
+		t.Errorf("finding = %s, %s at %v; want per-call-site, runtime at line %d", f.Confidence, f.Evidence, f.Location, line)
+	}
+	if f.Stats["max_depth"] < 8 || f.Stats["grants"] == 0 {
+		t.Errorf("stats = %v; want max_depth ≥ 8 and grants", f.Stats)
+	}
+}
