@@ -350,9 +350,15 @@ func TestSingleflightFanInEvidence(t *testing.T) {
 	if v["max_fanin"] > e["max_fanin"] || v["max_fanin"] < e["max_fanin"]-2 {
 		t.Errorf("fan-in: runtime %d, annotations %d; want the runtime's at most, and at least 2 less", v["max_fanin"], e["max_fanin"])
 	}
-	if v["leader_max_ns"] > e["leader_max_ns"] || v["wait_max_ns"] > e["wait_max_ns"] {
-		t.Errorf("runtime: leader %v, wait %v; annotations: leader %v, wait %v; want the runtime's no longer",
-			time.Duration(v["leader_max_ns"]), time.Duration(v["wait_max_ns"]), time.Duration(e["leader_max_ns"]), time.Duration(e["wait_max_ns"]))
+	// Each runtime wait (block to wake) lies inside its annotated one
+	// (follow to wake); the runtime's leader duration (first block to
+	// first wake) is the annotated one (lead to return) shifted by
+	// scheduling delays.
+	if v["wait_max_ns"] > e["wait_max_ns"] {
+		t.Errorf("longest wait: runtime %v, annotations %v; want the runtime's no longer", time.Duration(v["wait_max_ns"]), time.Duration(e["wait_max_ns"]))
+	}
+	if d := time.Duration(v["leader_max_ns"] - e["leader_max_ns"]); d > 5*time.Millisecond || d < -5*time.Millisecond {
+		t.Errorf("leader: runtime %v, annotations %v; want them within 5ms", time.Duration(v["leader_max_ns"]), time.Duration(e["leader_max_ns"]))
 	}
 	// The leader is listed first.
 	if exact.Goroutines[0] != virtual.Goroutines[0] {
