@@ -18,6 +18,59 @@ type Options struct {
 	MaxNodes int
 }
 
+// runtimeReasons are the wait reasons of the runtime's own business (the
+// garbage collector suspending a goroutine to scan its stack, a mark
+// assist waiting for work, the runtime's goroutines idling).
+var runtimeReasons = map[string]bool{
+	"preempted":                    true,
+	"GC mark assist wait for work": true,
+	"GC background sweeper wait":   true,
+	"system goroutine wait":        true,
+	"wait for debug call":          true,
+	"wait until GC ends":           true,
+	"GC weak to strong wait":       true,
+}
+
+// runtimeFuncs are the runtime functions whose waits are the allocator's
+// and the garbage collector's: a goroutine that allocates may wait, with
+// the reason "sync", for another to finish starting a GC cycle.
+var runtimeFuncs = map[string]bool{
+	"runtime.gcStart":            true,
+	"runtime.GC":                 true,
+	"runtime.gcAssistAlloc":      true,
+	"runtime.deductAssistCredit": true,
+	"runtime.stopTheWorld":       true,
+	"runtime.stopTheWorldGC":     true,
+}
+
+// runtimeWait reports whether the block an event begins or ends is the
+// runtime's own business (a wait reason of runtimeReasons, or a wait
+// inside one of runtimeFuncs): the program does not synchronize there, so
+// the block and the wake that ends it are no nodes and give no edge.
+func (b *Builder) runtimeWait(t *parse.Trace, ev *parse.Event) bool {
+	if runtimeReasons[ev.Reason] {
+		return true
+	}
+	if ev.Reason != parse.ReasonSync || ev.Stack == parse.NoStack || t.Stacks == nil {
+		return false
+	}
+	internal, ok := b.internal[ev.Stack]
+	if !ok {
+		for i, n := 0, t.Stacks.Depth(ev.Stack); i < n; i++ {
+			f := t.Stacks.Frame(ev.Stack, i)
+			if !f.IsRuntime() {
+				break
+			}
+			if runtimeFuncs[f.Func] {
+				internal = true
+				break
+			}
+		}
+		b.internal[ev.Stack] = internal
+	}
+	return internal
+}
+
 // Builder builds a Graph from parse's event stream: a parse.Consumer. Its
 // memory follows the synchronization points it keeps.
 type Builder struct {
@@ -27,7 +80,9 @@ type Builder struct {
 	pairs   map[pairKey]*pending
 	groups  map[wire.ObjectID]*egState
 	chans   map[wire.ObjectID]*chanState
-	done    bool
+	// internal caches runtimeWait's answer per stack.
+	internal map[parse.StackID]bool
+	done     bool
 }
 
 // NewBuilder returns a Builder; pass it to parse.Parse or parse.File.
@@ -39,10 +94,11 @@ func NewBuilder(opts Options) *Builder {
 			reasons: []string{""},
 			names:   make(map[wire.ObjectID]string),
 		},
-		reasons: map[string]uint16{"": 0},
-		pairs:   make(map[pairKey]*pending),
-		groups:  make(map[wire.ObjectID]*egState),
-		chans:   make(map[wire.ObjectID]*chanState),
+		reasons:  map[string]uint16{"": 0},
+		pairs:    make(map[pairKey]*pending),
+		groups:   make(map[wire.ObjectID]*egState),
+		chans:    make(map[wire.ObjectID]*chanState),
+		internal: make(map[parse.StackID]bool),
 	}
 }
 
@@ -69,11 +125,11 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		to := b.add(ev.G, NodeStart, ev.Time, ev.Stack, ev.Peer, "")
 		b.edge(from, to, RuleGo, wire.KindBad, wire.NoObject)
 	case parse.EvBlock:
-		if !b.opts.AnnotatedOnly {
+		if !b.opts.AnnotatedOnly && !b.runtimeWait(t, ev) {
 			b.add(ev.G, NodeBlock, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason)
 		}
 	case parse.EvWake:
-		if b.opts.AnnotatedOnly {
+		if b.opts.AnnotatedOnly || b.runtimeWait(t, ev) {
 			return
 		}
 		if ev.Peer == parse.NoGoroutine {
@@ -119,7 +175,7 @@ func (b *Builder) Finalize(t *parse.Trace) {
 		g.Warnings = append(g.Warnings, fmt.Sprintf("graph limited to %d nodes: %d later nodes and their edges left out", b.opts.MaxNodes, g.Dropped))
 	}
 	g.finish()
-	b.pairs, b.groups, b.chans, b.reasons = nil, nil, nil, nil
+	b.pairs, b.groups, b.chans, b.reasons, b.internal = nil, nil, nil, nil, nil
 	b.done = true
 }
 

@@ -402,6 +402,28 @@ func TestBuilderOptions(t *testing.T) {
 	}
 }
 
+func TestRuntimeWaitsAreNoNodes(t *testing.T) {
+	// G2 is preempted for a stack scan and resumed by a GC worker (G27),
+	// and waits for mark-assist work: the program synchronizes with no one.
+	g := build(hbgraph.Options{},
+		block(2, "preempted"), wake(2, 27, "preempted"),
+		block(2, "GC mark assist wait for work"), wake(2, 27, "GC mark assist wait for work"),
+		block(2, "sync"), wake(2, 1, "sync"),
+	)
+	var got []string
+	for _, l := range g.Lanes() {
+		for _, id := range l.Nodes {
+			got = append(got, fmt.Sprintf("G%d %s", l.G, g.Label(id)))
+		}
+	}
+	want := []string{"G2 block (sync)", "G2 wake (sync) by G1", "G1 unblock G2"}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("nodes = %q; want %q", got, want)
+	}
+}
+
 func TestCycleIsBroken(t *testing.T) {
 	// Contradictory annotations: G1's unlock 1 → G2's lock 2 and G2's
 	// unlock 2 → G1's lock 3 where G1's lock 3 comes before its unlock 1.
