@@ -214,6 +214,27 @@ func TestHBFlags(t *testing.T) {
 	}
 }
 
+// TestHBIncomplete draws what could be read of a trace whose later
+// generations are cut off, and exits 2 unless --allow-incomplete.
+func TestHBIncomplete(t *testing.T) {
+	src, err := os.ReadFile(corpusFiles(t, "go126", "xsync-semaphore.trace")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.trace")
+	if err := os.WriteFile(path, src[:len(src)*6/10], 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run("hb", "--max-nodes", "50", path)
+	if code != cli.ExitUsage || !strings.Contains(out, "digraph hb {") || !strings.HasSuffix(errOut, "(the graph covers what was read; --allow-incomplete accepts it)\n") {
+		t.Errorf("hb on a cut trace = %d, stderr %q, %d bytes out; want %d, the graph, and the error", code, errOut, len(out), cli.ExitUsage)
+	}
+	code, out, errOut = run("hb", "--max-nodes", "50", "--allow-incomplete", path)
+	if code != cli.ExitOK || !strings.Contains(out, "digraph hb {") || !strings.Contains(errOut, "blockscope: warning: "+path+": trace is truncated or corrupt") {
+		t.Errorf("hb --allow-incomplete on a cut trace = %d, stderr %q; want 0, the graph and a warning", code, errOut)
+	}
+}
+
 func TestHBArgs(t *testing.T) {
 	code, _, errOut := run("hb")
 	if code != cli.ExitUsage || !strings.Contains(errOut, "hb: want TRACE, got 0 arguments") {
