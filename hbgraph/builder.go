@@ -18,59 +18,6 @@ type Options struct {
 	MaxNodes int
 }
 
-// runtimeReasons are the wait reasons of the runtime's own business (the
-// garbage collector suspending a goroutine to scan its stack, a mark
-// assist waiting for work, the runtime's goroutines idling).
-var runtimeReasons = map[string]bool{
-	"preempted":                    true,
-	"GC mark assist wait for work": true,
-	"GC background sweeper wait":   true,
-	"system goroutine wait":        true,
-	"wait for debug call":          true,
-	"wait until GC ends":           true,
-	"GC weak to strong wait":       true,
-}
-
-// runtimeFuncs are the runtime functions whose waits are the allocator's
-// and the garbage collector's: a goroutine that allocates may wait, with
-// the reason "sync", for another to finish starting a GC cycle.
-var runtimeFuncs = map[string]bool{
-	"runtime.gcStart":            true,
-	"runtime.GC":                 true,
-	"runtime.gcAssistAlloc":      true,
-	"runtime.deductAssistCredit": true,
-	"runtime.stopTheWorld":       true,
-	"runtime.stopTheWorldGC":     true,
-}
-
-// runtimeWait reports whether the block an event begins or ends is the
-// runtime's own business (a wait reason of runtimeReasons, or a wait
-// inside one of runtimeFuncs): the program does not synchronize there, so
-// the block and the wake that ends it are no nodes and give no edge.
-func (b *Builder) runtimeWait(t *parse.Trace, ev *parse.Event) bool {
-	if runtimeReasons[ev.Reason] {
-		return true
-	}
-	if ev.Reason != parse.ReasonSync || ev.Stack == parse.NoStack || t.Stacks == nil {
-		return false
-	}
-	internal, ok := b.internal[ev.Stack]
-	if !ok {
-		for i, n := 0, t.Stacks.Depth(ev.Stack); i < n; i++ {
-			f := t.Stacks.Frame(ev.Stack, i)
-			if !f.IsRuntime() {
-				break
-			}
-			if runtimeFuncs[f.Func] {
-				internal = true
-				break
-			}
-		}
-		b.internal[ev.Stack] = internal
-	}
-	return internal
-}
-
 // Builder builds a Graph from parse's event stream: a parse.Consumer. Its
 // memory follows the synchronization points it keeps.
 type Builder struct {
@@ -252,4 +199,57 @@ func (g *Graph) warn(format string, args ...any) {
 	case len(g.Warnings) == maxWarnings:
 		g.Warnings = append(g.Warnings, "more warnings omitted")
 	}
+}
+
+// runtimeReasons are the wait reasons of the runtime's own business (the
+// garbage collector suspending a goroutine to scan its stack, a mark
+// assist waiting for work, the runtime's goroutines idling).
+var runtimeReasons = map[string]bool{
+	"preempted":                    true,
+	"GC mark assist wait for work": true,
+	"GC background sweeper wait":   true,
+	"system goroutine wait":        true,
+	"wait for debug call":          true,
+	"wait until GC ends":           true,
+	"GC weak to strong wait":       true,
+}
+
+// runtimeFuncs are the runtime functions whose waits are the allocator's
+// and the garbage collector's: a goroutine that allocates may wait, with
+// the reason "sync", for another to finish starting a GC cycle.
+var runtimeFuncs = map[string]bool{
+	"runtime.gcStart":            true,
+	"runtime.GC":                 true,
+	"runtime.gcAssistAlloc":      true,
+	"runtime.deductAssistCredit": true,
+	"runtime.stopTheWorld":       true,
+	"runtime.stopTheWorldGC":     true,
+}
+
+// runtimeWait reports whether the block an event begins or ends is the
+// runtime's own business (a wait reason of runtimeReasons, or a wait
+// inside one of runtimeFuncs): the program does not synchronize there, so
+// the block and the wake that ends it are no nodes and give no edge.
+func (b *Builder) runtimeWait(t *parse.Trace, ev *parse.Event) bool {
+	if runtimeReasons[ev.Reason] {
+		return true
+	}
+	if ev.Reason != parse.ReasonSync || ev.Stack == parse.NoStack || t.Stacks == nil {
+		return false
+	}
+	internal, ok := b.internal[ev.Stack]
+	if !ok {
+		for i, n := 0, t.Stacks.Depth(ev.Stack); i < n; i++ {
+			f := t.Stacks.Frame(ev.Stack, i)
+			if !f.IsRuntime() {
+				break
+			}
+			if runtimeFuncs[f.Func] {
+				internal = true
+				break
+			}
+		}
+		b.internal[ev.Stack] = internal
+	}
+	return internal
 }
