@@ -3,10 +3,10 @@
 package blockscope
 
 import (
-	_ "golang.org/x/exp/trace"
-	_ "github.com/spf13/cobra"
-	_ "github.com/olekukonko/tablewriter"
 	_ "github.com/emicklei/dot"
+	_ "github.com/olekukonko/tablewriter"
 	_ "github.com/rogpeppe/go-internal/testscript"
+	_ "github.com/spf13/cobra"
+	_ "golang.org/x/exp/trace"
 	_ "golang.org/x/sync/semaphore"
 )

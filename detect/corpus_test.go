@@ -72,7 +72,7 @@ func TestCorpusRun(t *testing.T) {
 			if testing.Short() && strings.Contains(name, "stdlib-") {
 				t.Skip("large trace, -short")
 			}
-			res, err := detect.Run(path, detect.DefaultConfig())
+			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig())
 			if err != nil {
 				t.Fatalf("Run(%q) error: %v", path, err)
 			}
@@ -120,7 +120,7 @@ func BenchmarkParse(b *testing.B) {
 			b.Run("detect", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := detect.Run(path, detect.DefaultConfig()); err != nil {
+					if _, err := detect.Run(path, parse.Options{}, detect.DefaultConfig()); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -610,7 +610,7 @@ func (d *deadlock) solve(stacks *parse.Stacks, t *parse.Trace, view []dlGo, end 
 			continue
 		}
 		c := s.cands[id]
-		loc, _ := dlLocation(s.stacks, c.g.Stack)
+		loc, _ := s.stacks.Location(c.g.Stack)
 		k := groupKey{c.wait.obj.id, c.wait.mode, loc}
 		if groups[k] == nil {
 			order = append(order, k)
@@ -639,8 +639,8 @@ func (s *dlSolver) blockedIn(g *dlGo, w dlWait) bool {
 			return false
 		}
 	}
-	at, ok1 := dlUserFrame(s.stacks, w.stack)
-	now, ok2 := dlUserFrame(s.stacks, g.Stack)
+	at, ok1 := s.stacks.UserFrame(w.stack)
+	now, ok2 := s.stacks.UserFrame(g.Stack)
 	return !ok1 || !ok2 || at == now
 }
 
@@ -870,31 +870,6 @@ func (s *dlSolver) cycleOf(scc []parse.GoID) []parse.GoID {
 	return []parse.GoID{start} // unreachable for a cyclic component
 }
 
-// dlInternal prefixes blockscope's own internal packages: internal/wire's
-// Emit is under every annotation, and parse.Frame.IsUser takes it for the
-// user's code.
-const dlInternal = "github.com/blockscope/blockscope/internal/"
-
-// dlUserFrame returns the innermost frame of the user's own code, skipping
-// blockscope's internal frames.
-func dlUserFrame(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
-	for i, n := 0, stacks.Depth(id); i < n; i++ {
-		if f := stacks.Frame(id, i); f.IsUser() && !strings.HasPrefix(f.Func, dlInternal) {
-			return f, true
-		}
-	}
-	return parse.Frame{}, false
-}
-
-// dlLocation is parse.Stacks.Location, skipping blockscope's internal
-// frames.
-func dlLocation(stacks *parse.Stacks, id parse.StackID) (parse.Frame, bool) {
-	if f, ok := dlUserFrame(stacks, id); ok {
-		return f, true
-	}
-	return stacks.Location(id)
-}
-
 func dlWhere(f parse.Frame) string {
 	if f.File == "" {
 		return "?"
@@ -903,12 +878,12 @@ func dlWhere(f parse.Frame) string {
 }
 
 func (s *dlSolver) at(stack parse.StackID) string {
-	f, _ := dlLocation(s.stacks, stack)
+	f, _ := s.stacks.Location(stack)
 	return dlWhere(f)
 }
 
 func (s *dlSolver) site(g parse.GoID, stack parse.StackID) Site {
-	loc, _ := dlLocation(s.stacks, stack)
+	loc, _ := s.stacks.Location(stack)
 	return Site{Goroutine: g, Location: loc, Stack: s.stacks.Frames(stack)}
 }
 
@@ -1014,7 +989,7 @@ func (s *dlSolver) reentry(took string, blocked, held parse.StackID) string {
 	}
 	var path []string
 	for _, f := range slices.Backward(b[:len(b)-common]) {
-		if f.IsUser() && !strings.HasPrefix(f.Func, dlInternal) {
+		if f.IsUser() {
 			path = append(path, fmt.Sprintf("%s at %s", shortFunc(f.Func), dlWhere(f)))
 		}
 	}
@@ -1039,7 +1014,7 @@ func dlList(ids []parse.GoID) string {
 // first one's blocked line is the location).
 func (s *dlSolver) base(ids []parse.GoID) Finding {
 	first := s.cands[ids[0]].g
-	loc, _ := dlLocation(s.stacks, first.Stack)
+	loc, _ := s.stacks.Location(first.Stack)
 	f := Finding{
 		Kind:       "deadlock",
 		Severity:   SeverityError,

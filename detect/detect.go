@@ -136,10 +136,12 @@ type Result struct {
 	Findings []Finding
 }
 
-// Run parses the trace at path ("-" for standard input) with every
-// detector in one pass. Like parse.File, it returns a partial result
-// together with the error when the trace could be read only in part.
-func Run(path string, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
+// Run parses the trace at path ("-" for opts.Stdin) with every detector in
+// one pass; the extra consumers see the same stream. Detectors keep
+// summaries, so Run sets opts.DropBlocks. Like parse.File, it returns a
+// partial result together with the error when the trace could be read
+// only in part.
+func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
 	if cfg == nil {
 		cfg = DefaultConfig()
 	}
@@ -149,7 +151,8 @@ func Run(path string, cfg *Config, consumers ...parse.Consumer) (*Result, error)
 		analyzers = append(analyzers, a)
 		consumers = append(consumers, a)
 	}
-	t, err := parse.File(path, parse.Options{DropBlocks: true}, consumers...)
+	opts.DropBlocks = true
+	t, err := parse.File(path, opts, consumers...)
 	if t == nil {
 		return nil, err
 	}

@@ -88,7 +88,7 @@ type growthSite struct {
 
 type growth struct {
 	opts     GrowthOptions
-	st       stackReader
+	st       stackTable
 	sites    map[parse.Frame]*growthSite
 	order    []*growthSite
 	of       map[parse.GoID]*growthSite
@@ -121,7 +121,7 @@ func newGrowth(opts GrowthOptions) *growth {
 // Event counts creations and exits by creation site.
 func (gr *growth) Event(t *parse.Trace, ev *parse.Event) {
 	if gr.st == nil {
-		gr.st = lockTraceStacks{t.Stacks}
+		gr.st = t.Stacks
 	}
 	st := gr.st
 	switch ev.Kind {
@@ -166,7 +166,7 @@ func (gr *growth) Event(t *parse.Trace, ev *parse.Event) {
 // Finalize reports the sites whose live count grew steadily.
 func (gr *growth) Finalize(t *parse.Trace) {
 	if gr.st == nil {
-		gr.st = lockTraceStacks{t.Stacks}
+		gr.st = t.Stacks
 	}
 	end := parse.Time(t.End - t.Start)
 	need := int(math.Ceil(gr.opts.Steady*growthWindows - 1e-9))
@@ -207,7 +207,7 @@ func (s *growthSite) grownWindows(end parse.Time) int {
 	return grown
 }
 
-func (gr *growth) finding(st stackReader, s *growthSite, end parse.Time, grown int) Finding {
+func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown int) Finding {
 	var live []parse.GoID
 	for id, site := range gr.of {
 		if site == s {
@@ -235,7 +235,7 @@ func (gr *growth) finding(st stackReader, s *growthSite, end parse.Time, grown i
 	}
 	const maxIDs = 20
 	f.Goroutines = live[:min(len(live), maxIDs)]
-	f.Related = append(f.Related, Related{Role: "creator", Site: readSite(st, s.creator, s.stack)})
+	f.Related = append(f.Related, Related{Role: "creator", Site: siteOf(st, s.creator, s.stack)})
 	// Where the live ones are now: the commonest blocked line.
 	where, n, example := "", 0, parse.NoGoroutine
 	counts := make(map[string]int)
@@ -252,7 +252,7 @@ func (gr *growth) finding(st stackReader, s *growthSite, end parse.Time, grown i
 		}
 	}
 	if n > 0 {
-		f.Related = append(f.Related, Related{Role: "live", Site: readSite(st, example, gr.blocked[example].stack)})
+		f.Related = append(f.Related, Related{Role: "live", Site: siteOf(st, example, gr.blocked[example].stack)})
 	}
 	perSec := 0.0
 	if span > 0 {

@@ -123,7 +123,7 @@ type loObject struct {
 
 type lockOrder struct {
 	opts   LockOrderOptions
-	stacks lockStacks
+	stacks stackTable
 
 	held    map[parse.GoID][]loHeld
 	writer  map[wire.ObjectID]parse.GoID   // who holds each write-locked object
@@ -148,7 +148,7 @@ func newLockOrder(opts LockOrderOptions) *lockOrder {
 // Event follows each goroutine's held locks and records the orders.
 func (l *lockOrder) Event(t *parse.Trace, ev *parse.Event) {
 	if l.stacks == nil {
-		l.stacks = lockTraceStacks{t.Stacks}
+		l.stacks = t.Stacks
 	}
 	if ev.Kind == parse.EvExit {
 		// Locks it still holds stay held (by nobody who can release
@@ -363,9 +363,9 @@ func (l *lockOrder) finding(inv *loInversion) Finding {
 		Evidence:   EvidenceAnnotations,
 		Object:     fmt.Sprintf("%s and %s", l.name(min(major.key.a, major.key.b)), l.name(max(major.key.a, major.key.b))),
 		Related: []Related{
-			{Role: "held", Site: lockSite(l.stacks, minor.g, minor.aStack)},
-			{Role: "other-order-held", Site: lockSite(l.stacks, major.g, major.aStack)},
-			{Role: "other-order-locked", Site: lockSite(l.stacks, major.g, major.bStack)},
+			{Role: "held", Site: siteOf(l.stacks, minor.g, minor.aStack)},
+			{Role: "other-order-held", Site: siteOf(l.stacks, major.g, major.aStack)},
+			{Role: "other-order-locked", Site: siteOf(l.stacks, major.g, major.bStack)},
 		},
 		Stats: map[string]int64{
 			"order_count":   int64(major.count),

@@ -106,42 +106,6 @@ const (
 	ConfidenceCallSite = "call-site"
 )
 
-// lockStacks is what the lock detectors read of parse.Stacks; tests
-// substitute a table of synthetic stacks.
-type lockStacks interface {
-	Depth(id parse.StackID) int
-	Frame(id parse.StackID, i int) parse.Frame
-	Frames(id parse.StackID) []parse.Frame
-	Location(id parse.StackID) (parse.Frame, bool)
-}
-
-// lockTraceStacks is a trace's stack table for the lock detectors. Its
-// Location also skips blockscope's own internal frames (internal/wire's
-// Emit is under every annotation), which parse.Frame.IsUser takes for the
-// user's.
-type lockTraceStacks struct{ *parse.Stacks }
-
-// blockscopeInternal prefixes the functions of blockscope's internal
-// packages.
-const blockscopeInternal = "github.com/blockscope/blockscope/internal/"
-
-// Location returns the innermost user frame outside blockscope's
-// internal packages, or what parse.Stacks.Location does.
-func (s lockTraceStacks) Location(id parse.StackID) (parse.Frame, bool) {
-	for i, n := 0, s.Depth(id); i < n; i++ {
-		if f := s.Frame(id, i); f.IsUser() && !strings.HasPrefix(f.Func, blockscopeInternal) {
-			return f, true
-		}
-	}
-	return s.Stacks.Location(id)
-}
-
-// lockSite builds a Site from a goroutine and one of its stacks.
-func lockSite(st lockStacks, g parse.GoID, stack parse.StackID) Site {
-	loc, _ := st.Location(stack)
-	return Site{Goroutine: g, Location: loc, Stack: st.Frames(stack)}
-}
-
 // isLockKind reports whether annotations of kind k are about a lock.
 func isLockKind(k wire.Kind) bool {
 	return k == wire.KindMutex || k == wire.KindRWMutex || k == wire.KindReentrant
@@ -293,7 +257,7 @@ type mwGoObj struct {
 
 type mutexWait struct {
 	threshold time.Duration
-	stacks    lockStacks
+	stacks    stackTable
 
 	objects map[wire.ObjectID]*mwObject
 	gwaits  map[mwGoObj]*mwWait // open annotated lock waits
@@ -328,7 +292,7 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 // Event follows annotated locks and plain Lock parks.
 func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 	if m.stacks == nil {
-		m.stacks = lockTraceStacks{t.Stacks}
+		m.stacks = t.Stacks
 	}
 	switch ev.Kind {
 	case parse.EvAnnotation:
@@ -801,11 +765,11 @@ func (m *mutexWait) objectFinding(o *mwObject) Finding {
 			parts = append(parts, mode+"held by a goroutine whose Lock the trace does not show")
 		}
 		if h.stack != parse.NoStack {
-			f.Related = append(f.Related, Related{Role: "holder", Site: lockSite(m.stacks, h.g, h.stack)})
+			f.Related = append(f.Related, Related{Role: "holder", Site: siteOf(m.stacks, h.g, h.stack)})
 			parts = append(parts, "locked at "+where(keys[0].lock))
 		}
 		if h.unlockStack != parse.NoStack {
-			f.Related = append(f.Related, Related{Role: "holder-unlock", Site: lockSite(m.stacks, h.unlockG, h.unlockStack)})
+			f.Related = append(f.Related, Related{Role: "holder-unlock", Site: siteOf(m.stacks, h.unlockG, h.unlockStack)})
 			parts = append(parts, "unlocked at "+where(keys[0].unlock))
 		}
 		f.Message += "; " + strings.Join(parts, ", ")
@@ -878,12 +842,12 @@ func (m *mutexWait) siteFinding(s *mwSite) Finding {
 	})
 	b := by[keys[0]]
 	f.Stats["blamed_ns"] = int64(b.sum)
-	f.Related = append(f.Related, Related{Role: "holder-unlock", Site: lockSite(m.stacks, b.best.waker, b.best.wakerStack)})
+	f.Related = append(f.Related, Related{Role: "holder-unlock", Site: siteOf(m.stacks, b.best.waker, b.best.wakerStack)})
 	f.Message += fmt.Sprintf("; woken by goroutine %d unlocking at %s (the last holder)", b.best.waker, where(keys[0]))
 	if hl := b.best.holderLock; hl != parse.NoStack {
 		hloc, _ := m.stacks.Location(hl)
 		if m.find(mwNode{loc: hloc}) == m.find(mwNode{loc: loc}) {
-			f.Related = append(f.Related, Related{Role: "holder", Site: lockSite(m.stacks, b.best.waker, hl)})
+			f.Related = append(f.Related, Related{Role: "holder", Site: siteOf(m.stacks, b.best.waker, hl)})
 			f.Message += fmt.Sprintf(", which had locked it at %s", where(hloc))
 		}
 	}

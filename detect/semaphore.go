@@ -204,7 +204,7 @@ type semaObj struct {
 
 type semaQueue struct {
 	opts     SemaphoreOptions
-	st       stackReader
+	st       stackTable
 	objs     map[wire.ObjectID]*semaObj
 	virtual  map[parse.Frame]*semaObj
 	order    []*semaObj
@@ -270,7 +270,7 @@ func (q *semaQueue) virtualAt(site parse.Frame, now parse.Time) *semaObj {
 // waits.
 func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 	if q.st == nil {
-		q.st = lockTraceStacks{t.Stacks}
+		q.st = t.Stacks
 	}
 	st := q.st
 	switch ev.Kind {
@@ -323,7 +323,7 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 	}
 }
 
-func (q *semaQueue) annotation(st stackReader, ev *parse.Event) {
+func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 	a := &ev.Annotation
 	o := q.annotated(a.Object, ev.Time)
 	o.advance(q.opts, ev.Time)
@@ -465,7 +465,7 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	}
 }
 
-func (o *semaObj) endWait(st stackReader, g parse.GoID, w *semaWaiter, now parse.Time) {
+func (o *semaObj) endWait(st stackTable, g parse.GoID, w *semaWaiter, now parse.Time) {
 	d := time.Duration(now - w.start)
 	o.waits.add(d)
 	site, _ := st.Location(w.stack)
@@ -497,7 +497,7 @@ func (o *semaObj) rank(list *[]semaRanked, r semaRanked) {
 // Finalize closes every semaphore's books and decides which to report.
 func (q *semaQueue) Finalize(t *parse.Trace) {
 	if q.st == nil {
-		q.st = lockTraceStacks{t.Stacks}
+		q.st = t.Stacks
 	}
 	st := q.st
 	end := parse.Time(t.End - t.Start)
@@ -534,7 +534,7 @@ func sortedWaits(ms ...map[parse.GoID]*semaWaiter) func(yield func(parse.GoID, *
 	}
 }
 
-func (q *semaQueue) finding(st stackReader, o *semaObj, end parse.Time) Finding {
+func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 	// The Acquire line that accumulated the most waiting.
 	var at parse.Frame
 	var most time.Duration = -1
@@ -592,13 +592,13 @@ func (q *semaQueue) finding(st stackReader, o *semaObj, end parse.Time) Finding 
 	}
 	for _, w := range o.waiters {
 		f.Goroutines = append(f.Goroutines, w.g)
-		f.Related = append(f.Related, Related{Role: "waiter", Site: readSite(st, w.g, w.stack)})
+		f.Related = append(f.Related, Related{Role: "waiter", Site: siteOf(st, w.g, w.stack)})
 	}
 	for _, h := range o.holders {
-		f.Related = append(f.Related, Related{Role: "holder", Site: readSite(st, h.g, h.stack)})
+		f.Related = append(f.Related, Related{Role: "holder", Site: siteOf(st, h.g, h.stack)})
 	}
 	if rel, ok := topCount(o.releasers); ok {
-		f.Related = append(f.Related, Related{Role: "releaser", Site: readSite(st, parse.NoGoroutine, o.relStack[rel])})
+		f.Related = append(f.Related, Related{Role: "releaser", Site: siteOf(st, parse.NoGoroutine, o.relStack[rel])})
 	}
 
 	buildDur := time.Duration(o.best.to - o.best.from)
@@ -670,25 +670,8 @@ func joinInts(xs []int64) string {
 	return b.String()
 }
 
-// stackReader is what the semaphore-queue, singleflight-fanin and
-// goroutine-growth detectors read of parse.Stacks: lockTraceStacks, whose
-// Location skips internal/wire's frames; tests substitute a synthetic
-// table.
-type stackReader interface {
-	Depth(id parse.StackID) int
-	Frame(id parse.StackID, i int) parse.Frame
-	Frames(id parse.StackID) []parse.Frame
-	Location(id parse.StackID) (parse.Frame, bool)
-}
-
-// readSite is site for a stackReader.
-func readSite(st stackReader, g parse.GoID, stack parse.StackID) Site {
-	loc, _ := st.Location(stack)
-	return Site{Goroutine: g, Location: loc, Stack: st.Frames(stack)}
-}
-
 // hasAny reports whether any frame of the stack is one of the functions.
-func hasAny(s stackReader, id parse.StackID, funcs []string) bool {
+func hasAny(s stackTable, id parse.StackID, funcs []string) bool {
 	for i, n := 0, s.Depth(id); i < n; i++ {
 		if slices.Contains(funcs, s.Frame(id, i).Func) {
 			return true

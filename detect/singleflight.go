@@ -152,7 +152,7 @@ type sfFlightID struct {
 
 type sfFanIn struct {
 	opts     SingleflightOptions
-	st       stackReader
+	st       stackTable
 	names    map[wire.ObjectID]string
 	open     map[sfFlightID]*sfFlight
 	vopen    map[parse.GoID]*sfFlight // x/sync: the flight each leader is waking
@@ -201,7 +201,7 @@ func newSFFanIn(opts SingleflightOptions) *sfFanIn {
 // Event follows annotated flights and x/sync followers' wakes.
 func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 	if s.st == nil {
-		s.st = lockTraceStacks{t.Stacks}
+		s.st = t.Stacks
 	}
 	st := s.st
 	switch ev.Kind {
@@ -243,7 +243,7 @@ func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 	}
 }
 
-func (s *sfFanIn) annotation(st stackReader, ev *parse.Event) {
+func (s *sfFanIn) annotation(st stackTable, ev *parse.Event) {
 	a := &ev.Annotation
 	id := sfFlightID{a.Object, a.Seq}
 	switch a.Op {
@@ -306,7 +306,7 @@ func (fl *sfFlight) wait(f *sfFollower) time.Duration {
 }
 
 // close accounts a finished flight to its key.
-func (s *sfFanIn) close(st stackReader, fl *sfFlight) {
+func (s *sfFanIn) close(st stackTable, fl *sfFlight) {
 	if fl.virtual {
 		delete(s.vopen, fl.leader)
 	} else {
@@ -344,7 +344,7 @@ func (s *sfFanIn) close(st stackReader, fl *sfFlight) {
 // Finalize closes the flights still open and reports.
 func (s *sfFanIn) Finalize(t *parse.Trace) {
 	if s.st == nil {
-		s.st = lockTraceStacks{t.Stacks}
+		s.st = t.Stacks
 	}
 	st := s.st
 	end := parse.Time(t.End - t.Start)
@@ -444,7 +444,7 @@ func (s *sfFanIn) object(k sfKey) string {
 
 // followerSite is the commonest Do line among a flight's followers, and a
 // stack that shows it.
-func followerSite(st stackReader, fl *sfFlight) (parse.Frame, parse.StackID) {
+func followerSite(st stackTable, fl *sfFlight) (parse.Frame, parse.StackID) {
 	counts := make(map[parse.Frame]int)
 	stacks := make(map[parse.Frame]parse.StackID)
 	for _, f := range fl.followers {
@@ -460,7 +460,7 @@ func followerSite(st stackReader, fl *sfFlight) (parse.Frame, parse.StackID) {
 
 // addFollowers lists a flight's followers in a finding: all their ids,
 // and the longest waiting few as related sites.
-func addFollowers(st stackReader, f *Finding, fl *sfFlight, end parse.Time) {
+func addFollowers(st stackTable, f *Finding, fl *sfFlight, end parse.Time) {
 	const maxIDs, maxRelated = 100, 3
 	order := make([]int, len(fl.followers))
 	for i := range order {
@@ -482,11 +482,11 @@ func addFollowers(st stackReader, f *Finding, fl *sfFlight, end parse.Time) {
 	f.Goroutines = append(f.Goroutines, ids[:min(len(ids), maxIDs)]...)
 	for _, i := range order[:min(len(order), maxRelated)] {
 		fo := &fl.followers[i]
-		f.Related = append(f.Related, Related{Role: "follower", Site: readSite(st, fo.g, fo.stack)})
+		f.Related = append(f.Related, Related{Role: "follower", Site: siteOf(st, fo.g, fo.stack)})
 	}
 }
 
-func (s *sfFanIn) herd(st stackReader, ag *sfAgg) Finding {
+func (s *sfFanIn) herd(st stackTable, ag *sfAgg) Finding {
 	fl := ag.worst
 	loc, stack := followerSite(st, fl)
 	lead := time.Duration(fl.ret - fl.lead)
@@ -520,7 +520,7 @@ func (s *sfFanIn) herd(st stackReader, ag *sfAgg) Finding {
 	leader := "its leader"
 	if fl.leader != parse.NoGoroutine {
 		f.Goroutines = append(f.Goroutines, fl.leader)
-		f.Related = append(f.Related, Related{Role: "leader", Site: readSite(st, fl.leader, fl.leadStack)})
+		f.Related = append(f.Related, Related{Role: "leader", Site: siteOf(st, fl.leader, fl.leadStack)})
 		if lloc, ok := st.Location(fl.leadStack); ok {
 			leader = fmt.Sprintf("its leader (goroutine %d at %s:%d, %s)", fl.leader, baseFile(lloc.File), lloc.Line, took)
 		} else {
@@ -536,7 +536,7 @@ func (s *sfFanIn) herd(st stackReader, ag *sfAgg) Finding {
 
 // stalled reports an annotated flight whose leader had not returned at the
 // end while followers waited.
-func (s *sfFanIn) stalled(st stackReader, fl *sfFlight, end parse.Time, states map[parse.GoID]sfState) Finding {
+func (s *sfFanIn) stalled(st stackTable, fl *sfFlight, end parse.Time, states map[parse.GoID]sfState) Finding {
 	floc, fstack := followerSite(st, fl)
 	f := Finding{
 		Kind:       "singleflight-fanin",
@@ -562,10 +562,10 @@ func (s *sfFanIn) stalled(st stackReader, fl *sfFlight, end parse.Time, states m
 			loc := f.Location
 			fmt.Fprintf(&b, "its leader, goroutine %d, is blocked on %s at %s:%d after %v", lg.g, sfWaitWhat(st, lg), baseFile(loc.File), loc.Line, took)
 		case parse.StateExited:
-			f.Related = append(f.Related, Related{Role: "leader", Site: readSite(st, lg.g, fl.leadStack)})
+			f.Related = append(f.Related, Related{Role: "leader", Site: siteOf(st, lg.g, fl.leadStack)})
 			fmt.Fprintf(&b, "its leader, goroutine %d, exited without returning", lg.g)
 		default:
-			f.Related = append(f.Related, Related{Role: "leader", Site: readSite(st, lg.g, fl.leadStack)})
+			f.Related = append(f.Related, Related{Role: "leader", Site: siteOf(st, lg.g, fl.leadStack)})
 			fmt.Fprintf(&b, "its leader, goroutine %d, is still running after %v", lg.g, took)
 		}
 	} else {
@@ -581,15 +581,15 @@ const sfStalledHint = "the leader's call never returned, so every caller of the 
 
 // pointAtLeader makes a stalled finding point at the line its blocked
 // leader waits on.
-func (s *sfFanIn) pointAtLeader(st stackReader, f *Finding, lg sfState) {
+func (s *sfFanIn) pointAtLeader(st stackTable, f *Finding, lg sfState) {
 	loc, _ := st.Location(lg.stack)
 	f.Location, f.Stack, f.Reason = loc, st.Frames(lg.stack), lg.reason
-	f.Related = append(f.Related, Related{Role: "leader", Site: readSite(st, lg.g, lg.stack)})
+	f.Related = append(f.Related, Related{Role: "leader", Site: siteOf(st, lg.g, lg.stack)})
 }
 
 // sfWaitWhat names what a blocked leader waits on: the reason, or for a
 // sync wait the method, read off the stack.
-func sfWaitWhat(st stackReader, lg sfState) string {
+func sfWaitWhat(st stackTable, lg sfState) string {
 	if lg.reason != parse.ReasonSync {
 		return lg.reason
 	}
@@ -604,7 +604,7 @@ func sfWaitWhat(st stackReader, lg sfState) string {
 
 // stalledStock reports x/sync followers blocked in Do at the end of the
 // trace, with the leader that keeps them waiting where it can be told.
-func (s *sfFanIn) stalledStock(st stackReader, end parse.Time, states map[parse.GoID]sfState) {
+func (s *sfFanIn) stalledStock(st stackTable, end parse.Time, states map[parse.GoID]sfState) {
 	ids := make([]parse.GoID, 0, len(states))
 	for id, g := range states {
 		if g.state == parse.StateWaiting {
@@ -679,7 +679,7 @@ func (s *sfFanIn) stalledStock(st stackReader, end parse.Time, states map[parse.
 		default:
 			fmt.Fprintf(&b, "one of %d goroutines blocked inside singleflight's doCall is its leader", len(cands))
 			for _, lg := range cands {
-				f.Related = append(f.Related, Related{Role: "possible leader", Site: readSite(st, lg.g, lg.stack)})
+				f.Related = append(f.Related, Related{Role: "possible leader", Site: siteOf(st, lg.g, lg.stack)})
 			}
 		}
 		addFollowers(st, &f, fl, end)
@@ -691,7 +691,7 @@ func (s *sfFanIn) stalledStock(st stackReader, end parse.Time, states map[parse.
 
 // doSite is the user's line that called Do in a leader's stack: the first
 // user frame outside (*Group).Do.
-func doSite(s stackReader, id parse.StackID) parse.Frame {
+func doSite(s stackTable, id parse.StackID) parse.Frame {
 	n := s.Depth(id)
 	for i := 0; i < n; i++ {
 		if slices.Contains(sfDoFuncs, s.Frame(id, i).Func) {

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
@@ -231,33 +230,13 @@ func (g *Graph) NodeAt(id parse.GoID, t parse.Time) NodeID {
 // ObjectName returns the name a user gave the object, or "".
 func (g *Graph) ObjectName(id wire.ObjectID) string { return g.names[id] }
 
-// wirePackage is the import path of the annotation encoder, whose frame is
-// innermost in every annotation's stack.
-var wirePackage = strings.TrimSuffix(parse.PrimitivesPath, "primitives/") + "internal/wire"
-
 // Location returns the frame the node's stack points at: the user's line
 // (see parse.Stacks.Location), never the annotation encoder's.
 func (g *Graph) Location(id NodeID) (parse.Frame, bool) {
 	if g.Stacks == nil {
 		return parse.Frame{}, false
 	}
-	st := g.nodes[id].stack
-	n := g.Stacks.Depth(st)
-	for i := 0; i < n; i++ {
-		if f := g.Stacks.Frame(st, i); f.IsUser() && f.Package() != wirePackage {
-			return f, true
-		}
-	}
-	if f, ok := g.Stacks.Location(st); !ok || f.Package() != wirePackage {
-		return f, ok
-	}
-	// All primitives: the frame that called the encoder.
-	for i := 0; i < n; i++ {
-		if f := g.Stacks.Frame(st, i); f.Package() != wirePackage && !f.IsRuntime() {
-			return f, true
-		}
-	}
-	return g.Stacks.Location(st)
+	return g.Stacks.Location(g.nodes[id].stack)
 }
 
 // Label describes the node in a few words: "go G7", "block (sync)",

@@ -53,6 +53,10 @@ var stdRoots = map[string]bool{
 // whose frames are never the user's code.
 const PrimitivesPath = "github.com/blockscope/blockscope/primitives/"
 
+// wirePath is the package of blockscope's annotation encoder, the
+// innermost frame of every annotation's stack.
+const wirePath = "github.com/blockscope/blockscope/internal/wire"
+
 // IsStd reports whether the frame's function is in the Go standard library
 // (including the runtime).
 func (f Frame) IsStd() bool {
@@ -69,13 +73,21 @@ func (f Frame) IsRuntime() bool {
 }
 
 // IsUser reports whether the frame is the user's own code: not the
-// standard library, not golang.org/x/..., not blockscope's primitives.
+// standard library, not golang.org/x/..., not blockscope's primitives or
+// annotation encoder.
 func (f Frame) IsUser() bool {
 	if f.Func == "" || f.IsStd() {
 		return false
 	}
 	pkg := f.Package()
-	return !strings.HasPrefix(pkg, "golang.org/x/") && !strings.HasPrefix(pkg, PrimitivesPath)
+	return !strings.HasPrefix(pkg, "golang.org/x/") && !f.isBlockscope()
+}
+
+// isBlockscope reports whether the frame is in blockscope's primitives or
+// annotation encoder.
+func (f Frame) isBlockscope() bool {
+	pkg := f.Package()
+	return strings.HasPrefix(pkg, PrimitivesPath) || pkg == wirePath
 }
 
 // StackID identifies an interned stack within a Trace.
@@ -185,25 +197,41 @@ func (s *Stacks) Frame(id StackID, i int) Frame {
 
 // Location returns the frame a finding about this stack should point at:
 // the innermost user frame (see Frame.IsUser); failing that, the innermost
-// frame outside the runtime and sync; failing that, the innermost frame.
-// ok is false for an empty stack.
+// frame outside the runtime, sync and blockscope's own packages; failing
+// that (a stack of primitives only), the innermost frame outside the
+// runtime and blockscope's annotation encoder; failing that, the innermost
+// frame. ok is false for an empty stack.
 func (s *Stacks) Location(id StackID) (f Frame, ok bool) {
 	n := s.Depth(id)
 	if n == 0 {
 		return Frame{}, false
 	}
+	if fr, ok := s.UserFrame(id); ok {
+		return fr, true
+	}
 	for i := 0; i < n; i++ {
-		if fr := s.Frame(id, i); fr.IsUser() {
+		fr := s.Frame(id, i)
+		if pkg := fr.Package(); !fr.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !fr.isBlockscope() {
 			return fr, true
 		}
 	}
 	for i := 0; i < n; i++ {
-		fr := s.Frame(id, i)
-		if pkg := fr.Package(); !fr.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !strings.HasPrefix(pkg, PrimitivesPath) {
+		if fr := s.Frame(id, i); !fr.IsRuntime() && fr.Package() != wirePath {
 			return fr, true
 		}
 	}
 	return s.Frame(id, 0), true
+}
+
+// UserFrame returns the innermost user frame of the stack (see
+// Frame.IsUser); ok is false when it has none.
+func (s *Stacks) UserFrame(id StackID) (f Frame, ok bool) {
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		if fr := s.Frame(id, i); fr.IsUser() {
+			return fr, true
+		}
+	}
+	return Frame{}, false
 }
 
 // Has reports whether any frame of the stack has the given function name.

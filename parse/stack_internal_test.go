@@ -38,6 +38,7 @@ func TestFramePackage(t *testing.T) {
 		{"sync.(*Mutex).Lock", "sync", true, false, false},
 		{"golang.org/x/sync/semaphore.(*Weighted).Acquire", "golang.org/x/sync/semaphore", false, false, false},
 		{"github.com/blockscope/blockscope/primitives/sync.(*Mutex).Lock", "github.com/blockscope/blockscope/primitives/sync", false, false, false},
+		{"github.com/blockscope/blockscope/internal/wire.Emit", "github.com/blockscope/blockscope/internal/wire", false, false, false},
 		{"example.com/app/internal/db.(*Pool).get.func1", "example.com/app/internal/db", false, false, true},
 		{"goker/cockroach_1055.TestCockroach1055", "goker/cockroach_1055", false, false, true},
 		{"gopkg.in/yaml%2ev3.Unmarshal", "gopkg.in/yaml%2ev3", false, false, true}, // the linker escapes dots in the last element
@@ -88,6 +89,8 @@ func TestLocation(t *testing.T) {
 		{"user under sync", []string{"runtime.gopark", "sync.(*Mutex).Lock", "main.worker", "main.main"}, "main.worker"},
 		{"user under x/sync", []string{"runtime.gopark", "sync.(*WaitGroup).Wait", "golang.org/x/sync/errgroup.(*Group).Wait", "example.com/app.run"}, "example.com/app.run"},
 		{"user under primitives", []string{"runtime.gopark", "github.com/blockscope/blockscope/primitives/sync.(*Mutex).Lock", "example.com/app.run"}, "example.com/app.run"},
+		{"user under an annotation", []string{"github.com/blockscope/blockscope/internal/wire.Emit", "github.com/blockscope/blockscope/primitives/sync.lockEvent", "github.com/blockscope/blockscope/primitives/sync.(*Mutex).Unlock", "main.worker"}, "main.worker"},
+		{"primitives only", []string{"github.com/blockscope/blockscope/internal/wire.Emit", "github.com/blockscope/blockscope/primitives/sync.(*Mutex).Lock", "github.com/blockscope/blockscope/primitives/errgroup.(*Group).Go.func1", "runtime.goexit"}, "github.com/blockscope/blockscope/primitives/sync.(*Mutex).Lock"},
 		{"library only", []string{"runtime.gopark", "runtime.selectgo", "internal/poll.wait", "net/http.(*persistConn).writeLoop"}, "net/http.(*persistConn).writeLoop"},
 		{"runtime only", []string{"runtime.gopark", "runtime.bgsweep"}, "runtime.gopark"},
 		{"empty", nil, ""},

@@ -286,5 +286,6 @@ func GraphJSON(w io.Writer, v *hbgraph.View) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages show "<-" and "->", not \u003c-
 	return enc.Encode(doc)
 }

@@ -86,6 +86,7 @@ func JSON(w io.Writer, res *detect.Result) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages show "<-" and "->", not \u003c-
 	return enc.Encode(doc)
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/parse"
 	"github.com/blockscope/blockscope/report"
 )
 
@@ -44,7 +45,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
   blockscope analyze --ignore-top 'example.com/pool.(*Pool).worker' trace.out`,
 		Args: exactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
 		},
 	}
 	f := cmd.Flags()
@@ -75,7 +76,7 @@ func kindNames() []string {
 	return names
 }
 
-func (o *analyzeOptions) run(stdout, stderr io.Writer, path string) error {
+func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) error {
 	gate, err := parseFailOn(o.failOn)
 	if err != nil {
 		return err
@@ -84,7 +85,7 @@ func (o *analyzeOptions) run(stdout, stderr io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	res, readErr := detect.Run(path, o.cfg)
+	res, readErr := detect.Run(path, parse.Options{Stdin: stdin}, o.cfg)
 	if res == nil {
 		return &exitError{code: ExitUsage, err: readErr}
 	}

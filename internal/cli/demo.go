@@ -10,6 +10,7 @@ import (
 
 	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/internal/demo"
+	"github.com/blockscope/blockscope/parse"
 	"github.com/blockscope/blockscope/report"
 )
 
@@ -37,7 +38,7 @@ runtime/trace, analyzes the trace and prints the report.`,
 				return fmt.Errorf("recording the demo trace: %w", err)
 			}
 			fmt.Fprintf(out, "Traced the demo program (internal/demo) to %s.\n\n", path)
-			res, err := detect.Run(path, detect.DefaultConfig())
+			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig())
 			if err != nil {
 				return fmt.Errorf("internal error: analyzing the demo trace: %w", err)
 			}
