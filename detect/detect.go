@@ -50,6 +50,17 @@ const (
 	EvidenceAnnotations Evidence = "annotations"
 )
 
+// Confidences of findings about primitive objects (mutex-wait,
+// semaphore-queue, singleflight-fanin).
+const (
+	// ConfidenceExact: from primitives' annotations, which name the
+	// object and pair each release with its acquire.
+	ConfidenceExact = "exact"
+	// ConfidencePerCallSite: from the runtime's events alone; waits are
+	// grouped by call site, which may serve more than one object.
+	ConfidencePerCallSite = "per-call-site"
+)
+
 // Site is a place in the program: a location and the stack it was read from.
 type Site struct {
 	Goroutine parse.GoID    `json:"goroutine"`

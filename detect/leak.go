@@ -336,7 +336,7 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 	} else if origin := originOf(t, first); origin != "" {
 		f.Message += "; started from " + origin
 	}
-	f.Hint = leakHint(k.reason)
+	f.Hint = leakHint(what, k.reason)
 	return f
 }
 
@@ -359,7 +359,26 @@ func describeWait(s *parse.Stacks, id parse.StackID, reason string) string {
 	return what
 }
 
-func leakHint(reason string) string {
+// leakHint says what usually fixes a wait on what (see describeWait) for
+// the reason: the primitive's method first, since our primitives park on
+// channels whatever they are.
+func leakHint(what, reason string) string {
+	switch {
+	case strings.Contains(what, "Mutex).Lock"), strings.Contains(what, "Mutex).RLock"):
+		return "the lock is never released: check for a missing Unlock on an early return or panic (use defer), and for locks taken in different orders"
+	case strings.Contains(what, "WaitGroup).Wait"):
+		return "the WaitGroup never reaches zero: every Add needs a Done on every path (defer wg.Done()), and Add must happen before the goroutine starts"
+	case strings.Contains(what, "Cond).Wait"):
+		return "nobody will Signal/Broadcast: signal after every state change the waiters check, and wait in a loop"
+	case strings.Contains(what, "Weighted).Acquire"):
+		return "the semaphore's weight is never released: Release what every Acquire took (defer), or pass a context that is cancelled"
+	case strings.Contains(what, "Once).Do"), strings.Contains(what, "OnceErr).Do"):
+		return "the Once's function never returns (or calls Do on the same Once): make it return, and never re-enter it"
+	case strings.Contains(what, "singleflight.(*Group)."):
+		return "the flight's leader never returns: bound the leader's work with a context or timeout, or use DoChan and select on ctx.Done()"
+	case strings.Contains(what, "errgroup.(*Group)."):
+		return "a goroutine of the group never returns: pass the group's context to every task and return when it is done"
+	}
 	switch reason {
 	case parse.ReasonChanSend:
 		return "nobody will receive: give the channel a buffer for the one result, or select on ctx.Done() / a done channel in the sender"

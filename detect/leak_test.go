@@ -346,14 +346,15 @@ func TestLeakScenarios(t *testing.T) {
 		n          int
 		reason     string
 		confidence string
+		hint       string // in the hint
 	}{
-		{"timeout", 1, parse.ReasonChanSend, detect.ConfidenceNoWaker},
-		{"sameline", 3, parse.ReasonChanReceive, detect.ConfidenceNoWaker},
-		{"mutex", 1, parse.ReasonSync, detect.ConfidenceNoWaker},
-		{"idle", 2, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd},
-		{"timer", 1, parse.ReasonSelect, detect.ConfidenceBlockedAtEnd},
-		{"collector", 1, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd},
-		{"alone", 1, parse.ReasonChanReceive, detect.ConfidenceNoWaker},
+		{"timeout", 1, parse.ReasonChanSend, detect.ConfidenceNoWaker, "buffer"},
+		{"sameline", 3, parse.ReasonChanReceive, detect.ConfidenceNoWaker, "close the channel"},
+		{"mutex", 1, parse.ReasonSync, detect.ConfidenceNoWaker, "missing Unlock"},
+		{"idle", 2, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd, "close the channel"},
+		{"timer", 1, parse.ReasonSelect, detect.ConfidenceBlockedAtEnd, "ctx.Done()"},
+		{"collector", 1, parse.ReasonChanReceive, detect.ConfidenceBlockedAtEnd, "close the channel"},
+		{"alone", 1, parse.ReasonChanReceive, detect.ConfidenceNoWaker, "close the channel"},
 	} {
 		t.Run(tc.mark, func(t *testing.T) {
 			line := marks[tc.mark]
@@ -363,6 +364,9 @@ func TestLeakScenarios(t *testing.T) {
 			}
 			if len(f.Goroutines) != tc.n || f.Reason != tc.reason || f.Confidence != tc.confidence {
 				t.Errorf("finding %q: %d goroutines, Reason %q, Confidence %q; want %d, %q, %q", f.Message, len(f.Goroutines), f.Reason, f.Confidence, tc.n, tc.reason, tc.confidence)
+			}
+			if !strings.Contains(f.Hint, tc.hint) {
+				t.Errorf("finding %q: Hint %q; want one about %q", f.Message, f.Hint, tc.hint)
 			}
 			if !strings.HasPrefix(f.Test, "TestLeakScenarios") || !strings.Contains(f.Message, "started by TestLeakScenarios") {
 				t.Errorf("finding %q: Test = %q; want TestLeakScenarios, named in the message", f.Message, f.Test)

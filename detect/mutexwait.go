@@ -26,7 +26,7 @@ import (
 // starvation mode and how long it stayed there.
 //
 // With plain sync.Mutex and sync.RWMutex (evidence "runtime", confidence
-// "call-site"), a wait is a park: a block with reason "sync" under
+// "per-call-site"), a wait is a park: a block with reason "sync" under
 // sync.(*Mutex).Lock, (*RWMutex).Lock or (*RWMutex).RLock (WaitGroup and
 // other sync waits have other frames). The trace does not say which mutex
 // a park is on, so waits are grouped per Lock call site. The holder blamed
@@ -95,16 +95,6 @@ type MutexWaitOptions struct {
 func DefaultMutexWaitOptions() MutexWaitOptions {
 	return MutexWaitOptions{Threshold: DefaultMutexWaitThreshold}
 }
-
-// Mutex-wait confidences.
-const (
-	// ConfidenceExactLock: annotations name the lock and pair each
-	// release with its acquire.
-	ConfidenceExactLock = "exact"
-	// ConfidenceCallSite: runtime events only; waits are grouped by the
-	// Lock call site, which may serve more than one mutex.
-	ConfidenceCallSite = "call-site"
-)
 
 // isLockKind reports whether annotations of kind k are about a lock.
 func isLockKind(k wire.Kind) bool {
@@ -705,7 +695,7 @@ func (m *mutexWait) mwLocation(long []mwLong) (parse.Frame, mwLong) {
 
 func (m *mutexWait) objectFinding(o *mwObject) Finding {
 	f, stats := m.mwBase(o.long, o.nwaits, o.still)
-	f.Confidence = ConfidenceExactLock
+	f.Confidence = ConfidenceExact
 	f.Evidence = EvidenceAnnotations
 	f.Object = lockObjectName(o.kind, o.id, o.name)
 	loc, rep := m.mwLocation(o.long)
@@ -795,7 +785,7 @@ func times(n int) string {
 
 func (m *mutexWait) siteFinding(s *mwSite) Finding {
 	f, stats := m.mwBase(s.long, s.nwaits, s.still)
-	f.Confidence = ConfidenceCallSite
+	f.Confidence = ConfidencePerCallSite
 	f.Evidence = EvidenceRuntime
 	f.Reason = parse.ReasonSync
 	loc := s.key.loc

@@ -228,7 +228,7 @@ func TestMutexWaitAnnotated(t *testing.T) {
 		},
 		end: 10,
 		want: []lkWant{{
-			line: 40, severity: SeverityWarning, confidence: ConfidenceExactLock, evidence: EvidenceAnnotations,
+			line: 40, severity: SeverityWarning, confidence: ConfidenceExact, evidence: EvidenceAnnotations,
 			msg:        `^1 wait over 1ms for Mutex 7 "cache" at main.go:40 \(longest 5.1ms, .*\); held by goroutine 1, locked at main.go:30, unlocked at main.go:33 \(5ms of the 5.1ms waited\)$`,
 			goroutines: []parse.GoID{2},
 			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(5.1), "p50_ns": ms(5.1), "total_ns": ms(5.1), "blamed_ns": ms(5), "still_waiting": 0},
@@ -411,7 +411,7 @@ func TestMutexWaitPlain(t *testing.T) {
 		},
 		end: 10,
 		want: []lkWant{{
-			line: 20, severity: SeverityWarning, confidence: ConfidenceCallSite, evidence: EvidenceRuntime,
+			line: 20, severity: SeverityWarning, confidence: ConfidencePerCallSite, evidence: EvidenceRuntime,
 			msg:        `^1 wait over 1ms for a sync.Mutex at main.go:20 \(longest 6ms, total 6ms, p50 6ms, p99 6ms\); woken by goroutine 1 unlocking at main.go:22 \(the last holder\), which had locked it at main.go:20$`,
 			goroutines: []parse.GoID{2},
 			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(6), "blamed_ns": ms(6)},

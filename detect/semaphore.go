@@ -96,16 +96,6 @@ func DefaultSemaphoreOptions() SemaphoreOptions {
 	return SemaphoreOptions{Depth: 8, Wait: 10 * time.Millisecond, Window: time.Second}
 }
 
-// Confidences of findings about primitives, shared by the
-// semaphore-queue and singleflight-fanin detectors.
-const (
-	// ConfidenceExact: from primitives' annotations, which name the object.
-	ConfidenceExact = "exact"
-	// ConfidencePerCallSite: from the runtime's events of a stock
-	// golang.org/x/sync primitive, objects grouped by call site.
-	ConfidencePerCallSite = "per-call-site"
-)
-
 // The x/sync semaphore functions that identify its waits and wakes, from the
 // trace alone. Tests add primitives/semaphore's own to compare the two
 // evidences on one run.
