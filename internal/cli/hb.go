@@ -66,6 +66,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
 	f.StringVar(&o.format, "format", "dot", "output format: dot or json")
 	f.Int64SliceVar(&o.goroutines, "goroutine", nil, "only these goroutines, by `ID` (a comma list, or the flag repeated)")
+	f.Lookup("goroutine").DefValue = "" // pflag would print "(default [])"
 	f.BoolVar(&o.related, "related", false, "with --goroutine: add the goroutines that exchanged an edge with them")
 	f.Uint64Var(&o.object, "object", 0, "only the annotations about this primitive object `ID`")
 	f.DurationVar(&o.from, "from", 0, "only what happened from this `TIME` after the trace's start (e.g. 10ms)")
