@@ -22,6 +22,7 @@ var allowed = []struct {
 	{"detect", []string{"hbgraph", "parse", "internal/wire"}},
 	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot"}},
 	{"internal/demo", nil},
+	{"internal/corpus", nil}, // tests only
 	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},

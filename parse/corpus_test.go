@@ -9,57 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/parse"
 )
-
-// findCorpus returns the shared trace corpus (see its README):
-// $BLOCKSCOPE_CORPUS, or shared/corpus in the nearest directory above the
-// test's that has one (../shared/corpus beside the repository).
-func findCorpus() (string, bool) {
-	if dir := os.Getenv("BLOCKSCOPE_CORPUS"); dir != "" {
-		return dir, true
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// corpusDir returns the folder sub of the shared trace corpus, skipping
-// the test where there is none, as in a user's clone.
-func corpusDir(t testing.TB, sub string) string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skip("no shared/corpus folder above the repository (set BLOCKSCOPE_CORPUS to use one): skipping the corpus tests")
-	}
-	return filepath.Join(dir, sub)
-}
-
-// corpusFiles returns the files matching pattern in a corpus folder,
-// failing if there are none.
-func corpusFiles(t testing.TB, sub, pattern string) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(corpusDir(t, sub), pattern))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no %s in the corpus folder %s", pattern, sub)
-	}
-	return files
-}
 
 var v1Version = regexp.MustCompile(`_1_(\d+)_`)
 
@@ -67,10 +19,10 @@ var v1Version = regexp.MustCompile(`_1_(\d+)_`)
 // whole.
 func TestCorpusGood(t *testing.T) {
 	var files []string
-	files = append(files, corpusFiles(t, "v1", "*_good")...)
-	files = append(files, corpusFiles(t, "go126", "*.trace")...)
-	files = append(files, corpusFiles(t, "goker", "*.trace")[:3]...)
-	files = append(files, filepath.Join(corpusDir(t, "bad"), "gzipped.trace.gz"))
+	files = append(files, corpus.Files(t, "v1", "*_good")...)
+	files = append(files, corpus.Files(t, "go126", "*.trace")...)
+	files = append(files, corpus.Files(t, "goker", "*.trace")[:3]...)
+	files = append(files, filepath.Join(corpus.Dir(t, "bad"), "gzipped.trace.gz"))
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			if testing.Short() && strings.Contains(path, "stdlib-") {
@@ -109,7 +61,7 @@ func TestCorpusGood(t *testing.T) {
 // TestCorpusStacksAcrossGenerations checks that stacks stay interned across
 // generations, whose stack tables are separate.
 func TestCorpusStacksAcrossGenerations(t *testing.T) {
-	path := filepath.Join(corpusDir(t, "go126"), "xsync-semaphore.trace")
+	path := filepath.Join(corpus.Dir(t, "go126"), "xsync-semaphore.trace")
 	tr, err := parse.File(path, parse.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +71,7 @@ func TestCorpusStacksAcrossGenerations(t *testing.T) {
 
 // TestCorpusBad checks the error for each damaged or foreign input.
 func TestCorpusBad(t *testing.T) {
-	dir := corpusDir(t, "bad")
+	dir := corpus.Dir(t, "bad")
 	want := map[string]error{
 		"bad-header.trace":            parse.ErrEmpty,
 		"bitflips.trace":              parse.ErrTruncated,
@@ -133,7 +85,7 @@ func TestCorpusBad(t *testing.T) {
 		"v1-truncated.trace":          parse.ErrTruncated,
 		"zeroed-tail.trace":           parse.ErrTruncated,
 	}
-	files := corpusFiles(t, "bad", "*")
+	files := corpus.Files(t, "bad", "*")
 	if len(files) != len(want) {
 		t.Errorf("%d files in %s; want %d: update this test", len(files), dir, len(want))
 	}
@@ -183,7 +135,7 @@ func damage(data []byte) map[string][]byte {
 // TestDamagedLaterGenerations checks that a trace whose later generations
 // are damaged yields the model of what was read, marked incomplete.
 func TestDamagedLaterGenerations(t *testing.T) {
-	path := filepath.Join(corpusDir(t, "go126"), "xsync-semaphore.trace")
+	path := filepath.Join(corpus.Dir(t, "go126"), "xsync-semaphore.trace")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -29,7 +30,7 @@ func FuzzParse(f *testing.F) {
 	}
 	// Old-format traces take another path through x/exp/trace: seed with
 	// the corpus's small ones where it is present.
-	if dir, ok := findCorpus(); ok {
+	if dir, ok := corpus.Find(); ok {
 		old, _ := filepath.Glob(filepath.Join(dir, "v1", "*_good"))
 		bad, _ := filepath.Glob(filepath.Join(dir, "bad", "*"))
 		for _, path := range append(old, bad...) {

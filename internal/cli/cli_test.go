@@ -11,6 +11,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/blockscope/blockscope/internal/cli"
+	"github.com/blockscope/blockscope/internal/corpus"
 )
 
 // TestMain lets the test binary stand in for the commands the scripts run:
@@ -62,7 +63,7 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	corpus, haveCorpus := findCorpus()
+	corpus, haveCorpus := corpus.Find()
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: false,

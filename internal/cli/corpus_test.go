@@ -9,49 +9,8 @@ import (
 	"testing"
 
 	"github.com/blockscope/blockscope/internal/cli"
+	"github.com/blockscope/blockscope/internal/corpus"
 )
-
-// findCorpus returns the shared trace corpus (see its README):
-// $BLOCKSCOPE_CORPUS, or shared/corpus in the nearest directory above the
-// test's that has one (../shared/corpus beside the repository).
-func findCorpus() (string, bool) {
-	if dir := os.Getenv("BLOCKSCOPE_CORPUS"); dir != "" {
-		return dir, true
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// corpusFiles returns the files matching pattern in the corpus folder sub,
-// skipping the test where there is no corpus, as in a user's clone.
-func corpusFiles(t *testing.T, sub, pattern string) []string {
-	t.Helper()
-	dir, ok := findCorpus()
-	if !ok {
-		t.Skip("no shared/corpus folder above the repository (set BLOCKSCOPE_CORPUS to use one): skipping the corpus tests")
-	}
-	files, err := filepath.Glob(filepath.Join(dir, sub, pattern))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatalf("no %s in the corpus folder %s", pattern, sub)
-	}
-	return files
-}
 
 // run calls cli.Main with args and returns its exit code and output.
 func run(args ...string) (code int, stdout, stderr string) {
@@ -156,9 +115,9 @@ func TestJSONReport(t *testing.T) {
 // detector gating: exit 0 or 1, a whole trace, valid JSON.
 func TestCorpusGoodCLI(t *testing.T) {
 	var files []string
-	files = append(files, corpusFiles(t, "v1", "*_good")...)
-	files = append(files, corpusFiles(t, "go126", "*.trace")...)
-	files = append(files, corpusFiles(t, "bad", "gzipped.trace.gz")...)
+	files = append(files, corpus.Files(t, "v1", "*_good")...)
+	files = append(files, corpus.Files(t, "go126", "*.trace")...)
+	files = append(files, corpus.Files(t, "bad", "gzipped.trace.gz")...)
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			if testing.Short() && strings.Contains(path, "stdlib-") {
@@ -186,7 +145,7 @@ func TestCorpusGoodCLI(t *testing.T) {
 // gets exit 2 and one line that names the file and the problem, and that
 // the gzip-compressed trace is read.
 func TestCorpusBadCLI(t *testing.T) {
-	for _, path := range corpusFiles(t, "bad", "*") {
+	for _, path := range corpus.Files(t, "bad", "*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			for _, format := range []string{"text", "json"} {
 				code, out, errOut := run("analyze", "--format", format, path)
@@ -218,7 +177,7 @@ func TestCorpusBadCLI(t *testing.T) {
 // report of what was read, marked incomplete in text and JSON, exit 2
 // without --allow-incomplete, 0 or 1 with it.
 func TestDamagedCLI(t *testing.T) {
-	src := corpusFiles(t, "go126", "xsync-semaphore.trace")[0]
+	src := corpus.Files(t, "go126", "xsync-semaphore.trace")[0]
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

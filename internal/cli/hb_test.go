@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/blockscope/blockscope/internal/cli"
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/report"
 )
 
@@ -47,7 +48,7 @@ func graphviz(t *testing.T, src string) {
 // contending a plain sync.Mutex, started by main, hand it over through the
 // runtime's unblocks.
 func TestHBTinyCorpus(t *testing.T) {
-	path := corpusFiles(t, "go126", "tiny-leak-and-mutex.trace")[0]
+	path := corpus.Files(t, "go126", "tiny-leak-and-mutex.trace")[0]
 	code, out, errOut := run("hb", "--format", "json", path)
 	if code != cli.ExitOK || errOut != "" {
 		t.Fatalf("hb --format json = %d, stderr %q; want 0, none", code, errOut)
@@ -94,7 +95,7 @@ func TestHBTinyCorpus(t *testing.T) {
 // TestHBCorpusBad checks that hb rejects every damaged input as analyze
 // does: exit 2 and the same one line.
 func TestHBCorpusBad(t *testing.T) {
-	for _, path := range corpusFiles(t, "bad", "*") {
+	for _, path := range corpus.Files(t, "bad", "*") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			code, out, errOut := run("hb", path)
 			acode, _, aerrOut := run("analyze", path)
@@ -217,7 +218,7 @@ func TestHBFlags(t *testing.T) {
 // TestHBIncomplete draws what could be read of a trace whose later
 // generations are cut off, and exits 2 unless --allow-incomplete.
 func TestHBIncomplete(t *testing.T) {
-	src, err := os.ReadFile(corpusFiles(t, "go126", "xsync-semaphore.trace")[0])
+	src, err := os.ReadFile(corpus.Files(t, "go126", "xsync-semaphore.trace")[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +279,7 @@ func TestHBStdin(t *testing.T) {
 // TestHBCorpusGraphviz draws the start of every Go 1.26 corpus trace and
 // has Graphviz lay it out.
 func TestHBCorpusGraphviz(t *testing.T) {
-	for _, path := range corpusFiles(t, "go126", "*.trace") {
+	for _, path := range corpus.Files(t, "go126", "*.trace") {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			if testing.Short() && strings.Contains(path, "stdlib-") {
 				t.Skip("large trace, -short")
