@@ -1,14 +1,10 @@
 package detect_test
 
 import (
-	"bufio"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	exptrace "golang.org/x/exp/trace"
 
 	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/parse"
@@ -89,71 +85,4 @@ func TestCorpusRun(t *testing.T) {
 			}
 		})
 	}
-}
-
-// BenchmarkParse measures one pass over the corpus's largest traces three
-// ways: the bare x/exp/trace read loop (the baseline: nothing can be
-// faster), parse.File alone, and parse.File with every detector
-// (detect.Run, what analyze does). Compare the events/s of the last two
-// with the baseline's.
-func BenchmarkParse(b *testing.B) {
-	for _, name := range []string{"stdlib-nethttp-short.trace", "stdlib-sync.trace"} {
-		path := filepath.Join(corpusFiles(b, "go126", name)[0])
-		events := countEvents(b, path)
-		b.Run(strings.TrimSuffix(name, ".trace"), func(b *testing.B) {
-			b.Run("exptrace", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					countEvents(b, path)
-				}
-				reportEvents(b, events)
-			})
-			b.Run("parse", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := parse.File(path, parse.Options{DropBlocks: true}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				reportEvents(b, events)
-			})
-			b.Run("detect", func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := detect.Run(path, parse.Options{}, detect.DefaultConfig()); err != nil {
-						b.Fatal(err)
-					}
-				}
-				reportEvents(b, events)
-			})
-		})
-	}
-}
-
-// countEvents reads a trace with x/exp/trace alone and counts its events.
-func countEvents(b *testing.B, path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	r, err := exptrace.NewReader(bufio.NewReaderSize(f, 1<<16))
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	for {
-		_, err := r.ReadEvent()
-		if err == io.EOF {
-			return n
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-}
-
-func reportEvents(b *testing.B, events int) {
-	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
