@@ -23,6 +23,7 @@ var allowed = []struct {
 	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot"}},
 	{"internal/demo", nil},
 	{"internal/corpus", nil}, // tests only
+	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only
 	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},

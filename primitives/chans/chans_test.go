@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/primitives/chans"
 )
 
@@ -156,7 +155,7 @@ func TestSendBlocksWhenFull(t *testing.T) {
 		c.Send("b")
 		close(done)
 	}()
-	waitBlocked(t, "[chan send", "(*Chan[...]).Send(")
+	tracetest.WaitParked(t, 1, "(*Chan[...]).Send(", "chan send")
 	select {
 	case <-done:
 		t.Fatal("Send on a full Chan returned before any receive")
@@ -186,7 +185,7 @@ func TestCloseWakesReceivers(t *testing.T) {
 			results <- result{v, ok}
 		}()
 	}
-	waitBlocked(t, "[chan receive", "(*Chan[...]).Recv(")
+	tracetest.WaitParked(t, 1, "(*Chan[...]).Recv(", "chan receive")
 	c.Close()
 	for range 3 {
 		if r := <-results; r != (result{0, false}) {
@@ -347,21 +346,4 @@ func TestStress(t *testing.T) {
 			}
 		})
 	}
-}
-
-// waitBlocked waits until some goroutine is in the given state (the text
-// after "goroutine N " in a traceback) with fn on its stack, failing the test
-// after a generous hang guard.
-func waitBlocked(t *testing.T, state, fn string) {
-	t.Helper()
-	buf := make([]byte, 1<<20)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, state) && strings.Contains(g, fn) {
-				return
-			}
-		}
-	}
-	t.Fatalf("no goroutine in state %s in %s within 20s", state, fn)
 }

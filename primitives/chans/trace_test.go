@@ -1,11 +1,7 @@
 package chans_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"io"
-	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,96 +10,10 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/primitives/chans"
 )
-
-// testCategory is the log category the tests write their own notes in.
-const testCategory = "chans-test"
-
-// logged is one user log event read back from a trace: a blockscope
-// annotation about the object under test (note empty), or a test note.
-type logged struct {
-	g    exptrace.GoID
-	ev   wire.Event
-	note string
-}
-
-// record runs f while recording an execution trace and returns, in trace
-// order, the annotations about the object named name and the test's notes.
-func record(t *testing.T, name string, f func()) []logged {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Skipf("cannot start tracing: %v", err)
-	}
-	f()
-	trace.Stop()
-
-	r, err := exptrace.NewReader(&buf)
-	if err != nil {
-		t.Fatalf("exptrace.NewReader: %v", err)
-	}
-	var all []logged
-	obj := wire.NoObject
-	for {
-		e, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("ReadEvent: %v", err)
-		}
-		if e.Kind() != exptrace.EventLog {
-			continue
-		}
-		switch l := e.Log(); l.Category {
-		case testCategory:
-			all = append(all, logged{g: e.Goroutine(), note: l.Message})
-		case wire.Category:
-			ev, err := wire.Decode(l.Category, l.Message)
-			if err != nil {
-				t.Fatalf("wire.Decode: %v", err)
-			}
-			if ev.Op == wire.OpName && ev.Key == name {
-				obj = ev.Object
-			}
-			all = append(all, logged{g: e.Goroutine(), ev: ev})
-		}
-	}
-	if obj == wire.NoObject {
-		t.Fatalf("no name event for %q in the trace", name)
-	}
-	var mine []logged
-	for _, l := range all {
-		if l.note != "" || l.ev.Object == obj {
-			if l.note == "" && l.ev.Kind != wire.KindChan {
-				t.Errorf("event %q has kind %v; want %v", l.ev.Encode(), l.ev.Kind, wire.KindChan)
-			}
-			mine = append(mine, l)
-		}
-	}
-	return mine
-}
-
-// note writes a test note into the trace.
-func note(format string, args ...any) {
-	trace.Log(context.Background(), testCategory, fmt.Sprintf(format, args...))
-}
-
-// encodeAll returns the encoded annotations of ls, object ids replaced by 0,
-// skipping notes.
-func encodeAll(ls []logged) []string {
-	var out []string
-	for _, l := range ls {
-		if l.note == "" {
-			ev := l.ev
-			ev.Object = wire.NoObject
-			out = append(out, ev.Encode())
-		}
-	}
-	return out
-}
 
 // TestTracePairing has several goroutines send and receive, and checks from
 // the trace alone that the send and the receive carrying the same message
@@ -112,7 +22,7 @@ func TestTracePairing(t *testing.T) {
 	for _, capacity := range []int{0, 4} {
 		t.Run(fmt.Sprintf("cap=%d", capacity), func(t *testing.T) {
 			const senders, receivers, each = 3, 2, 100
-			ls := record(t, "pairs", func() {
+			all := tracetest.Record(t, func() {
 				c := chans.Make[int](capacity)
 				c.SetName("pairs")
 				var wg sync.WaitGroup
@@ -120,7 +30,7 @@ func TestTracePairing(t *testing.T) {
 					wg.Go(func() {
 						for i := range each {
 							v := s*each + i
-							note("send %d", v) // the next wait n=1 of this goroutine is v's
+							tracetest.Label(fmt.Sprintf("send %d", v)) // v's wait and send carry it
 							c.Send(v)
 						}
 					})
@@ -133,7 +43,9 @@ func TestTracePairing(t *testing.T) {
 							if !ok {
 								return
 							}
-							note("recv %d", v) // the last recv of this goroutine was v's
+							// The next Recv's wait carries the value
+							// of the last recv of this goroutine.
+							tracetest.Label(fmt.Sprintf("recv %d", v))
 						}
 					})
 				}
@@ -141,53 +53,56 @@ func TestTracePairing(t *testing.T) {
 				c.Close()
 				rwg.Wait()
 			})
+			ls := tracetest.Named(t, all, wire.KindChan, "pairs")
 
 			sentVal := map[uint64]int{} // message id → value, from the senders
 			recvVal := map[uint64]int{} // message id → value, from the receivers
-			pending := map[exptrace.GoID]int{}
 			lastRecv := map[exptrace.GoID]uint64{}
 			opened := map[exptrace.GoID]uint64{} // a send's open wait: its id
 			refs := map[uint64]bool{}
 			closes, closedRecvs := 0, 0
 			for _, l := range ls {
-				var v int
 				switch {
-				case strings.HasPrefix(l.note, "send "):
-					v, _ = strconv.Atoi(strings.TrimPrefix(l.note, "send "))
-					pending[l.g] = v
-				case strings.HasPrefix(l.note, "recv "):
-					v, _ = strconv.Atoi(strings.TrimPrefix(l.note, "recv "))
-					k := lastRecv[l.g]
-					if _, dup := recvVal[k]; dup || k == 0 {
-						t.Fatalf("receive of %d: message id %d already received or missing", v, k)
+				case l.Op == wire.OpWait && l.N == 2:
+					k := lastRecv[l.G]
+					if k == 0 {
+						if l.Label != "" {
+							t.Fatalf("receive of %q: no message id received before it", l.Label)
+						}
+						break
+					}
+					v := labelled(t, l, "recv ")
+					if _, dup := recvVal[k]; dup {
+						t.Fatalf("receive of %d: message id %d already received", v, k)
 					}
 					recvVal[k] = v
-				case l.ev.Op == wire.OpWait && l.ev.N == 1:
-					sentVal[l.ev.Seq] = pending[l.g]
-					opened[l.g] = l.ev.Seq
-				case l.ev.Op == wire.OpSend:
-					if k := opened[l.g]; k != l.ev.Seq || l.ev.N != int64(capacity) {
-						t.Errorf("%q after a send wait for message %d; want send %d n=%d", l.ev.Encode(), k, k, capacity)
+					delete(lastRecv, l.G)
+				case l.Op == wire.OpWait && l.N == 1:
+					sentVal[l.Seq] = labelled(t, l, "send ")
+					opened[l.G] = l.Seq
+				case l.Op == wire.OpSend:
+					if k := opened[l.G]; k != l.Seq || l.N != int64(capacity) {
+						t.Errorf("%q after a send wait for message %d; want send %d n=%d", l.Encode(), k, k, capacity)
 					}
-					delete(opened, l.g)
-				case l.ev.Op == wire.OpRecv && l.ev.Seq == 0:
+					delete(opened, l.G)
+				case l.Op == wire.OpRecv && l.Seq == 0:
 					closedRecvs++
 					if closes != 1 {
 						t.Errorf("recv SEQ=0 before the close event")
 					}
-				case l.ev.Op == wire.OpRecv:
-					if _, sent := sentVal[l.ev.Seq]; !sent {
-						t.Errorf("recv %d precedes the wait of send %d in the trace", l.ev.Seq, l.ev.Seq)
+				case l.Op == wire.OpRecv:
+					if _, sent := sentVal[l.Seq]; !sent {
+						t.Errorf("recv %d precedes the wait of send %d in the trace", l.Seq, l.Seq)
 					}
-					if refs[l.ev.Ref] || l.ev.N != int64(capacity) {
-						t.Errorf("%q: duplicate ref or wrong n; want n=%d", l.ev.Encode(), capacity)
+					if refs[l.Ref] || l.N != int64(capacity) {
+						t.Errorf("%q: duplicate ref or wrong n; want n=%d", l.Encode(), capacity)
 					}
-					refs[l.ev.Ref] = true
-					lastRecv[l.g] = l.ev.Seq
-				case l.ev.Op == wire.OpClose:
+					refs[l.Ref] = true
+					lastRecv[l.G] = l.Seq
+				case l.Op == wire.OpClose:
 					closes++
-					if l.ev.Seq != senders*each {
-						t.Errorf("%q; want close %d", l.ev.Encode(), senders*each)
+					if l.Seq != senders*each {
+						t.Errorf("%q; want close %d", l.Encode(), senders*each)
 					}
 				}
 			}
@@ -209,6 +124,18 @@ func TestTracePairing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// labelled returns the value in l's label, which must be prefix and an
+// integer.
+func labelled(t *testing.T, l tracetest.Annotation, prefix string) int {
+	t.Helper()
+	s, ok := strings.CutPrefix(l.Label, prefix)
+	v, err := strconv.Atoi(s)
+	if !ok || err != nil {
+		t.Fatalf("%q written under label %q; want %q and a value", l.Encode(), l.Label, prefix)
+	}
+	return v
 }
 
 // TestTraceOps checks the exact events of single-goroutine sequences.
@@ -318,12 +245,12 @@ func TestTraceOps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ls := record(t, "ops", func() {
+			all := tracetest.Record(t, func() {
 				c := chans.Make[int](tt.capacity)
 				c.SetName("ops")
 				tt.run(c)
 			})
-			got := encodeAll(ls)
+			got := tracetest.Strings(tracetest.Named(t, all, wire.KindChan, "ops"))
 			want := append([]string{`chan 0 name 0 key="ops"`}, tt.want...)
 			if !slices.Equal(got, want) {
 				t.Errorf("events\n%q\nwant\n%q", got, want)
@@ -336,7 +263,7 @@ func TestTraceOps(t *testing.T) {
 // message and the completion of its send carry the same id, and that a
 // receiver blocked before the send opened its wait first.
 func TestTraceUnbuffered(t *testing.T) {
-	ls := record(t, "rendezvous", func() {
+	all := tracetest.Record(t, func() {
 		c := chans.Make[string](0)
 		c.SetName("rendezvous")
 		done := make(chan struct{})
@@ -346,11 +273,11 @@ func TestTraceUnbuffered(t *testing.T) {
 				t.Errorf("Recv() = %q, %v; want %q, true", v, ok, "x")
 			}
 		}()
-		waitBlocked(t, "[chan receive", "(*Chan[...]).Recv(")
+		tracetest.WaitParked(t, 1, "(*Chan[...]).Recv(", "chan receive")
 		c.Send("x")
 		<-done
 	})
-	evs := encodeAll(ls)
+	evs := tracetest.Strings(tracetest.Named(t, all, wire.KindChan, "rendezvous"))
 	idx := func(s string) int { return slices.Index(evs, s) }
 	recvWait, sendWait, send, recv := idx("chan 0 wait 0 n=2"), idx("chan 0 wait 1 n=1"), idx("chan 0 send 1"), idx("chan 0 recv 1 ref=1")
 	if recvWait < 0 || sendWait < 0 || send < 0 || recv < 0 || recvWait > sendWait || sendWait > recv || sendWait > send {
@@ -363,7 +290,7 @@ func TestTraceUnbuffered(t *testing.T) {
 // event of the message receive R+C got.
 func TestTraceCapacity(t *testing.T) {
 	const capacity, n = 2, 50
-	ls := record(t, "cap", func() {
+	all := tracetest.Record(t, func() {
 		c := chans.Make[int](capacity)
 		c.SetName("cap")
 		go func() {
@@ -375,19 +302,20 @@ func TestTraceCapacity(t *testing.T) {
 		for range c.All() {
 		}
 	})
+	ls := tracetest.Named(t, all, wire.KindChan, "cap")
 	waitAt := map[uint64]int{} // receive number → index of the wait it ended
 	sendAt := map[uint64]int{} // message id → index of its send event
 	msgOf := map[uint64]uint64{}
 	lastWait := map[exptrace.GoID]int{}
 	for i, l := range ls {
 		switch {
-		case l.ev.Op == wire.OpWait && l.ev.N == 2:
-			lastWait[l.g] = i
-		case l.ev.Op == wire.OpRecv && l.ev.Seq != 0:
-			waitAt[l.ev.Ref] = lastWait[l.g]
-			msgOf[l.ev.Ref] = l.ev.Seq
-		case l.ev.Op == wire.OpSend:
-			sendAt[l.ev.Seq] = i
+		case l.Op == wire.OpWait && l.N == 2:
+			lastWait[l.G] = i
+		case l.Op == wire.OpRecv && l.Seq != 0:
+			waitAt[l.Ref] = lastWait[l.G]
+			msgOf[l.Ref] = l.Seq
+		case l.Op == wire.OpSend:
+			sendAt[l.Seq] = i
 		}
 	}
 	if len(waitAt) != n || len(sendAt) != n {

@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	xerrgroup "golang.org/x/sync/errgroup"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/primitives/errgroup"
 )
 
@@ -63,16 +62,7 @@ func describeCtx(ctx context.Context) string {
 // errgroup Go (on the limit), failing the test after a generous hang guard.
 func waitBlockedInGo(t *testing.T) {
 	t.Helper()
-	buf := make([]byte, 1<<20)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			if strings.Contains(g, "[chan send") && strings.Contains(g, "errgroup.(*Group).Go(") {
-				return
-			}
-		}
-	}
-	t.Fatal("no goroutine blocked in Group.Go within 20s")
+	tracetest.WaitParked(t, 1, "errgroup.(*Group).Go(", "chan send")
 }
 
 // TestSameAsXSync runs each scenario against both implementations and

@@ -1,84 +1,23 @@
 package errgroup_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
-	"runtime/trace"
 	"slices"
 	"testing"
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/primitives/errgroup"
 )
 
-// annotation is one blockscope event read back from a trace, with the
-// goroutine that wrote it.
-type annotation struct {
-	g  exptrace.GoID
-	ev wire.Event
-}
-
-// record runs f while recording an execution trace and returns the
-// blockscope annotations about the object named name, in trace order.
-func record(t *testing.T, name string, f func()) []annotation {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Skipf("cannot start tracing: %v", err)
-	}
-	f()
-	trace.Stop()
-
-	r, err := exptrace.NewReader(&buf)
-	if err != nil {
-		t.Fatalf("exptrace.NewReader: %v", err)
-	}
-	var all []annotation
-	obj := wire.NoObject
-	for {
-		e, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("ReadEvent: %v", err)
-		}
-		if e.Kind() != exptrace.EventLog || e.Log().Category != wire.Category {
-			continue
-		}
-		ev, err := wire.Decode(e.Log().Category, e.Log().Message)
-		if err != nil {
-			t.Fatalf("wire.Decode: %v", err)
-		}
-		if ev.Op == wire.OpName && ev.Key == name {
-			obj = ev.Object
-		}
-		all = append(all, annotation{e.Goroutine(), ev})
-	}
-	if obj == wire.NoObject {
-		t.Fatalf("no name event for %q in the trace", name)
-	}
-	var mine []annotation
-	for _, a := range all {
-		if a.ev.Object == obj {
-			if a.ev.Kind != wire.KindErrgroup {
-				t.Errorf("event %q has kind %v; want %v", a.ev.Encode(), a.ev.Kind, wire.KindErrgroup)
-			}
-			mine = append(mine, a)
-		}
-	}
-	return mine
-}
-
 // index returns the position of the first event in as with op and seq, or
 // -1.
-func index(as []annotation, op wire.Op, seq uint64) int {
+func index(as []tracetest.Annotation, op wire.Op, seq uint64) int {
 	for i, a := range as {
-		if a.ev.Op == op && a.ev.Seq == seq {
+		if a.Op == op && a.Seq == seq {
 			return i
 		}
 	}
@@ -90,7 +29,7 @@ func index(as []annotation, op wire.Op, seq uint64) int {
 func TestTraceLimit(t *testing.T) {
 	var mainG, helperG exptrace.GoID
 	var waitErr error
-	as := record(t, "limited", func() {
+	all := tracetest.Record(t, func() {
 		g, _ := errgroup.WithContext(context.Background())
 		g.SetName("limited")
 		g.SetLimit(1)
@@ -109,6 +48,7 @@ func TestTraceLimit(t *testing.T) {
 		<-returned
 		waitErr = g.Wait()
 	})
+	as := tracetest.Named(t, all, wire.KindErrgroup, "limited")
 	if !errors.Is(waitErr, errFirst) {
 		t.Fatalf("Wait() = %v; want %v", waitErr, errFirst)
 	}
@@ -121,12 +61,12 @@ func TestTraceLimit(t *testing.T) {
 	}
 	byG := map[exptrace.GoID][]step{}
 	for _, a := range as {
-		byG[a.g] = append(byG[a.g], step{a.ev.Op, a.ev.Seq, a.ev.N})
+		byG[a.G] = append(byG[a.G], step{a.Op, a.Seq, a.N})
 	}
-	mainG = as[0].g
+	mainG = as[0].G
 	for _, a := range as {
-		if a.ev.Op == wire.OpWait && a.ev.N == 1 {
-			helperG = a.g
+		if a.Op == wire.OpWait && a.N == 1 {
+			helperG = a.G
 		}
 	}
 	want := map[string]struct {
@@ -185,7 +125,7 @@ func TestTraceLimit(t *testing.T) {
 // SetLimit(-1).
 func TestTraceTryGo(t *testing.T) {
 	var oks []bool
-	as := record(t, "try", func() {
+	all := tracetest.Record(t, func() {
 		var g errgroup.Group
 		g.SetName("try")
 		g.SetLimit(1)
@@ -201,6 +141,7 @@ func TestTraceTryGo(t *testing.T) {
 		oks = append(oks, g.TryGo(func() error { return errSecond }))
 		g.Wait()
 	})
+	as := tracetest.Named(t, all, wire.KindErrgroup, "try")
 	if want := []bool{true, false, true}; !slices.Equal(oks, want) {
 		t.Fatalf("TryGo results %v; want %v", oks, want)
 	}
@@ -208,8 +149,8 @@ func TestTraceTryGo(t *testing.T) {
 	// event; check it separately.
 	var got []string
 	for _, a := range as {
-		if a.ev.Op != wire.OpGoDone {
-			got = append(got, stripObject(a.ev.Encode()))
+		if a.Op != wire.OpGoDone {
+			got = append(got, a.String())
 		}
 	}
 	want := []string{
@@ -224,15 +165,8 @@ func TestTraceTryGo(t *testing.T) {
 		n   int64
 	}{{1, 0}, {2, 1}} {
 		i := index(as, wire.OpGoDone, d.seq)
-		if i < 0 || as[i].ev.N != d.n || i < index(as, wire.OpGo, d.seq) || i > index(as, wire.OpWake, d.seq) {
+		if i < 0 || as[i].N != d.n || i < index(as, wire.OpGo, d.seq) || i > index(as, wire.OpWake, d.seq) {
 			t.Errorf("godone %d (n=%d) at %d in %v; want one between go %d and wake %d", d.seq, d.n, i, as, d.seq, d.seq)
 		}
 	}
-}
-
-// stripObject replaces the object id in an encoded event by 0.
-func stripObject(s string) string {
-	f := bytes.Fields([]byte(s))
-	f[1] = []byte("0")
-	return string(bytes.Join(f, []byte(" ")))
 }

@@ -11,6 +11,7 @@ import (
 
 	xsemaphore "golang.org/x/sync/semaphore"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/primitives/semaphore"
 )
 
@@ -144,14 +145,14 @@ func TestFIFO(t *testing.T) {
 			}
 
 			s.Release(1)
-			if r := recv(t, large); r.err != nil {
+			if r := tracetest.Recv(t, large); r.err != nil {
 				t.Fatalf("large Acquire(2) = %v; want nil", r.err)
 			}
 			waitParked(t, 1, im.acquire)
 			assertEmpty(t, small, "small Acquire(1) while Acquire(2) holds all")
 
 			s.Release(2)
-			if r := recv(t, small); r.err != nil {
+			if r := tracetest.Recv(t, small); r.err != nil {
 				t.Fatalf("small Acquire(1) = %v; want nil", r.err)
 			}
 			s.Release(1)
@@ -175,7 +176,7 @@ func TestReleaseAdmitsInOrder(t *testing.T) {
 			}
 			s.Release(4) // admits 1 and 2; 3 does not fit; the last 1 waits behind it
 			for _, ch := range chans[:2] {
-				if r := recv(t, ch); r.err != nil {
+				if r := tracetest.Recv(t, ch); r.err != nil {
 					t.Fatalf("Acquire(%s) = %v; want nil", r.name, r.err)
 				}
 			}
@@ -184,7 +185,7 @@ func TestReleaseAdmitsInOrder(t *testing.T) {
 			assertEmpty(t, chans[3], "Acquire(1) behind Acquire(3)")
 			s.Release(3) // 4 free: admits 3 and the last 1
 			for _, ch := range chans[2:] {
-				if r := recv(t, ch); r.err != nil {
+				if r := tracetest.Recv(t, ch); r.err != nil {
 					t.Fatalf("Acquire(%s) = %v; want nil", r.name, r.err)
 				}
 			}
@@ -233,12 +234,12 @@ func TestCancel(t *testing.T) {
 					waitParked(t, i+1, im.acquire)
 				}
 				cancel()
-				if r := recv(t, chans[tt.cancel]); !errors.Is(r.err, context.Canceled) {
+				if r := tracetest.Recv(t, chans[tt.cancel]); !errors.Is(r.err, context.Canceled) {
 					t.Fatalf("cancelled Acquire(%d) = %v; want %v", tt.queue[tt.cancel], r.err, context.Canceled)
 				}
 				held := tt.held
 				for _, i := range tt.admitted {
-					if r := recv(t, chans[i]); r.err != nil {
+					if r := tracetest.Recv(t, chans[i]); r.err != nil {
 						t.Fatalf("Acquire(%d) after cancel = %v; want nil", tt.queue[i], r.err)
 					}
 					held += tt.queue[i]
@@ -251,7 +252,7 @@ func TestCancel(t *testing.T) {
 					if i == tt.cancel || contains(tt.admitted, i) {
 						continue
 					}
-					if r := recv(t, ch); r.err != nil {
+					if r := tracetest.Recv(t, ch); r.err != nil {
 						t.Fatalf("Acquire(%d) after Release = %v; want nil", tt.queue[i], r.err)
 					}
 					s.Release(tt.queue[i])
@@ -293,7 +294,7 @@ func TestAcquireLargerThanSize(t *testing.T) {
 			s.Release(2)
 			assertEmpty(t, big, "Acquire(3) on a semaphore of size 2")
 			cancel()
-			if r := recv(t, big); !errors.Is(r.err, context.Canceled) {
+			if r := tracetest.Recv(t, big); !errors.Is(r.err, context.Canceled) {
 				t.Fatalf("Acquire(3) = %v; want %v", r.err, context.Canceled)
 			}
 		})
@@ -320,7 +321,7 @@ func TestAdmittedThenCancelled(t *testing.T) {
 				waitParked(t, 2, im.acquire)
 				s.Release(1)
 				cancel()
-				r := recv(t, first)
+				r := tracetest.Recv(t, first)
 				switch {
 				case r.err == nil:
 					assertEmpty(t, next, "Acquire(1) while the first waiter holds the weight")
@@ -330,7 +331,7 @@ func TestAdmittedThenCancelled(t *testing.T) {
 				default:
 					t.Fatalf("first Acquire(1) = %v; want nil or %v", r.err, context.Canceled)
 				}
-				if r := recv(t, next); r.err != nil {
+				if r := tracetest.Recv(t, next); r.err != nil {
 					t.Fatalf("next Acquire(1) = %v; want nil", r.err)
 				}
 				s.Release(1)

@@ -1,110 +1,33 @@
 package semaphore_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"runtime"
-	"runtime/trace"
-	"slices"
 	"testing"
 
-	exptrace "golang.org/x/exp/trace"
-
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/primitives/semaphore"
 )
 
 const ours = "blockscope/primitives/semaphore.(*Weighted).Acquire("
 
-// annotation is one decoded annotation and the goroutine that wrote it,
-// named by the label the goroutine logged first (see label).
-type annotation struct {
-	who string
-	ev  wire.Event
-}
-
-// label names the calling goroutine in the trace being recorded.
-func label(name string) { trace.Log(context.Background(), "test", name) }
-
-// record runs f while an execution trace is recorded and returns the
-// blockscope annotations in the trace, in trace order.
-func record(t *testing.T, f func()) []annotation {
-	t.Helper()
-	if trace.IsEnabled() {
-		t.Skip("a trace is already being recorded")
-	}
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Fatalf("trace.Start: %v", err)
-	}
-	func() {
-		defer trace.Stop()
-		f()
-	}()
-
-	r, err := exptrace.NewReader(&buf)
-	if err != nil {
-		t.Fatalf("exptrace.NewReader: %v", err)
-	}
-	who := make(map[exptrace.GoID]string)
-	var out []annotation
-	for {
-		e, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("ReadEvent: %v", err)
-		}
-		if e.Kind() != exptrace.EventLog {
-			continue
-		}
-		l := e.Log()
-		switch {
-		case l.Category == "test":
-			who[e.Goroutine()] = l.Message
-		case l.Category == wire.Category:
-			ev, err := wire.Decode(l.Category, l.Message)
-			if err != nil {
-				t.Fatalf("wire.Decode: %v", err)
-			}
-			out = append(out, annotation{who[e.Goroutine()], ev})
-		}
-	}
-	return out
-}
-
-// of returns the events about obj, by goroutine label, in trace order.
-func of(as []annotation, obj wire.ObjectID) map[string][]wire.Event {
-	m := make(map[string][]wire.Event)
-	for _, a := range as {
-		if a.ev.Object == obj {
-			m[a.who] = append(m[a.who], a.ev)
-		}
-	}
-	return m
-}
-
 // checkRefs checks that every acquire that names a release comes after it
 // in the trace, and that release numbers are distinct.
-func checkRefs(t *testing.T, as []annotation, obj wire.ObjectID) {
+func checkRefs(t *testing.T, as []tracetest.Annotation, obj wire.ObjectID) {
 	t.Helper()
 	released := make(map[uint64]bool)
-	for _, a := range as {
-		if a.ev.Object != obj {
-			continue
-		}
-		switch a.ev.Op {
+	for _, a := range tracetest.Of(as, obj) {
+		switch a.Op {
 		case wire.OpRelease:
-			if released[a.ev.Seq] {
-				t.Errorf("release %d written twice", a.ev.Seq)
+			if released[a.Seq] {
+				t.Errorf("release %d written twice", a.Seq)
 			}
-			released[a.ev.Seq] = true
+			released[a.Seq] = true
 		case wire.OpAcquire:
-			if a.ev.Ref != 0 && !released[a.ev.Ref] {
-				t.Errorf("%s: %q before the release it names", a.who, a.ev.Encode())
+			if a.Ref != 0 && !released[a.Ref] {
+				t.Errorf("%s: %q before the release it names", a.Label, a.Encode())
 			}
 		}
 	}
@@ -114,36 +37,11 @@ func sema(obj wire.ObjectID, op wire.Op, seq uint64, n, depth int64, ref uint64)
 	return wire.Event{Kind: wire.KindSemaphore, Object: obj, Op: op, Seq: seq, N: n, Depth: depth, Ref: ref}
 }
 
-// compare checks the events of each goroutine against want.
-func compare(t *testing.T, got, want map[string][]wire.Event) {
-	t.Helper()
-	for who, w := range want {
-		if g := got[who]; !slices.Equal(g, w) {
-			t.Errorf("events of %s:\n%s\nwant:\n%s", who, encode(g), encode(w))
-		}
-	}
-	for who, g := range got {
-		if _, ok := want[who]; !ok {
-			t.Errorf("unexpected events of %q:\n%s", who, encode(g))
-		}
-	}
-}
-
-func encode(evs []wire.Event) string {
-	var b []byte
-	for _, e := range evs {
-		b = append(b, '\t')
-		b = e.Append(b)
-		b = append(b, '\n')
-	}
-	return string(b)
-}
-
 // goAcquire calls Acquire in a new goroutine labelled who.
 func goAcquire(ctx context.Context, s *semaphore.Weighted, who string, n int64) <-chan result {
 	ch := make(chan result, 1)
 	go func() {
-		label(who)
+		tracetest.Label(who)
 		ch <- result{who, s.Acquire(ctx, n)}
 	}()
 	return ch
@@ -152,8 +50,8 @@ func goAcquire(ctx context.Context, s *semaphore.Weighted, who string, n int64) 
 func TestTraceAnnotations(t *testing.T) {
 	s := semaphore.NewWeighted(2)
 	bg := context.Background()
-	as := record(t, func() {
-		label("main")
+	as := tracetest.Record(t, func() {
+		tracetest.Label("main")
 		s.SetName("pool")
 		must(t, s.Acquire(bg, 2))
 
@@ -163,8 +61,8 @@ func TestTraceAnnotations(t *testing.T) {
 		w2 := goAcquire(bg, s, "w2", 1)
 		waitParked(t, 2, ours)
 		s.Release(2)
-		must(t, recv(t, w1).err)
-		must(t, recv(t, w2).err)
+		must(t, tracetest.Recv(t, w1).err)
+		must(t, tracetest.Recv(t, w2).err)
 		s.Release(1)
 		s.Release(1)
 
@@ -177,7 +75,7 @@ func TestTraceAnnotations(t *testing.T) {
 		w3 := goAcquire(ctx, s, "w3", 1)
 		waitParked(t, 1, ours)
 		cancel()
-		if err := recv(t, w3).err; !errors.Is(err, context.Canceled) {
+		if err := tracetest.Recv(t, w3).err; !errors.Is(err, context.Canceled) {
 			t.Fatalf("Acquire(1) = %v; want %v", err, context.Canceled)
 		}
 
@@ -188,9 +86,9 @@ func TestTraceAnnotations(t *testing.T) {
 		w5 := goAcquire(bg, s, "w5", 1)
 		waitParked(t, 2, ours)
 		s.Release(1)
-		must(t, recv(t, w4).err)
+		must(t, tracetest.Recv(t, w4).err)
 		s.Release(2)
-		must(t, recv(t, w5).err)
+		must(t, tracetest.Recv(t, w5).err)
 		s.Release(1)
 
 		// Failures without a wait, and a request that can never be met.
@@ -199,7 +97,7 @@ func TestTraceAnnotations(t *testing.T) {
 		w6 := goAcquire(ctx6, s, "w6", 3)
 		waitParked(t, 1, ours)
 		cancel6()
-		recv(t, w6)
+		tracetest.Recv(t, w6)
 
 		// A waiter at the head gives up and lets in the one behind it.
 		s.TryAcquire(1)
@@ -209,8 +107,8 @@ func TestTraceAnnotations(t *testing.T) {
 		w8 := goAcquire(bg, s, "w8", 1)
 		waitParked(t, 2, ours)
 		cancel7()
-		recv(t, w7)
-		must(t, recv(t, w8).err)
+		tracetest.Recv(t, w7)
+		must(t, tracetest.Recv(t, w8).err)
 		s.Release(2)
 	})
 	obj := semaphore.ObjectID(s)
@@ -219,7 +117,7 @@ func TestTraceAnnotations(t *testing.T) {
 		return sema(obj, op, seq, n, depth, ref)
 	}
 	name := wire.Event{Kind: wire.KindSemaphore, Object: obj, Op: wire.OpName, Key: "pool"}
-	compare(t, of(as, obj), map[string][]wire.Event{
+	tracetest.CheckByLabel(t, tracetest.Of(as, obj), map[string][]wire.Event{
 		"main": {
 			name,
 			ev(wire.OpAcquire, 1, 2, 0, 0),
@@ -261,8 +159,8 @@ func TestTraceHandBack(t *testing.T) {
 		cancelled bool
 	}
 	var runs []run
-	as := record(t, func() {
-		label("main")
+	as := tracetest.Record(t, func() {
+		tracetest.Label("main")
 		for range 20 {
 			s := semaphore.NewWeighted(1)
 			s.TryAcquire(1)
@@ -273,11 +171,11 @@ func TestTraceHandBack(t *testing.T) {
 			waitParked(t, 2, ours)
 			s.Release(1)
 			cancel()
-			err := recv(t, first).err
+			err := tracetest.Recv(t, first).err
 			if err == nil {
 				s.Release(1)
 			}
-			must(t, recv(t, next).err)
+			must(t, tracetest.Recv(t, next).err)
 			s.Release(1)
 			runs = append(runs, run{s, err != nil})
 		}
@@ -291,7 +189,7 @@ func TestTraceHandBack(t *testing.T) {
 		}
 		if r.cancelled {
 			handedBack++
-			compare(t, of(as, obj), map[string][]wire.Event{
+			tracetest.CheckByLabel(t, tracetest.Of(as, obj), map[string][]wire.Event{
 				"main": {
 					ev(wire.OpAcquire, 1, 1, 0, 0),
 					ev(wire.OpRelease, 1, 1, 1, 0),
@@ -301,7 +199,7 @@ func TestTraceHandBack(t *testing.T) {
 				"next":  {ev(wire.OpWait, 0, 1, 2, 0), ev(wire.OpAcquire, 3, 1, 0, 1)},
 			})
 		} else {
-			compare(t, of(as, obj), map[string][]wire.Event{
+			tracetest.CheckByLabel(t, tracetest.Of(as, obj), map[string][]wire.Event{
 				"main": {
 					ev(wire.OpAcquire, 1, 1, 0, 0),
 					ev(wire.OpRelease, 1, 1, 1, 0),

@@ -15,6 +15,7 @@ import (
 
 	xsingleflight "golang.org/x/sync/singleflight"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/primitives/singleflight"
 )
 
@@ -153,7 +154,7 @@ func TestDoDedup(t *testing.T) {
 				gt := newGate()
 				fn := gt.fn(tt.val, tt.err)
 				chans := []<-chan result{doAsync(g, "key", fn)}
-				recv(t, gt.started)
+				tracetest.Recv(t, gt.started)
 				for range followers {
 					chans = append(chans, doAsync(g, "key", fn))
 				}
@@ -161,7 +162,7 @@ func TestDoDedup(t *testing.T) {
 				close(gt.open)
 				want := result{tt.val, tt.err, true}
 				for i, ch := range chans {
-					if got := recv(t, ch); got != want {
+					if got := tracetest.Recv(t, ch); got != want {
 						t.Errorf("Do #%d = %v; want %v", i, got, want)
 					}
 				}
@@ -199,13 +200,13 @@ func TestDoChan(t *testing.T) {
 						results = append(results, g.DoChan("key", fn))
 					} else {
 						ch := doAsync(g, "key", fn)
-						results = append(results, func() result { return recv(t, ch) })
+						results = append(results, func() result { return tracetest.Recv(t, ch) })
 						if i > 0 {
 							doFollowers++
 						}
 					}
 					if i == 0 {
-						recv(t, gt.started)
+						tracetest.Recv(t, gt.started)
 					}
 				}
 				waitParked(t, doFollowers, im.do, leaderFrame)
@@ -232,26 +233,26 @@ func TestForget(t *testing.T) {
 			g := im.new()
 			first, second := newGate(), newGate()
 			r1 := doAsync(g, "key", first.fn(1, nil))
-			recv(t, first.started)
+			tracetest.Recv(t, first.started)
 			g.Forget("key")
 
 			r2 := doAsync(g, "key", second.fn(2, nil))
-			recv(t, second.started) // not waiting for the first flight
+			tracetest.Recv(t, second.started) // not waiting for the first flight
 			r3 := doAsync(g, "key", first.fn(3, nil))
 			waitParked(t, 1, im.do, leaderFrame)
 
 			close(first.open)
-			if got, want := recv(t, r1), (result{1, nil, false}); got != want {
+			if got, want := tracetest.Recv(t, r1), (result{1, nil, false}); got != want {
 				t.Errorf("forgotten Do = %v; want %v", got, want)
 			}
 			// The second flight is still the one registered for the key.
 			r4 := g.DoChan("key", first.fn(4, nil))
 			close(second.open)
 			want := result{2, nil, true}
-			if got := recv(t, r2); got != want {
+			if got := tracetest.Recv(t, r2); got != want {
 				t.Errorf("Do after Forget = %v; want %v", got, want)
 			}
-			if got := recv(t, r3); got != want {
+			if got := tracetest.Recv(t, r3); got != want {
 				t.Errorf("Do joining after Forget = %v; want %v", got, want)
 			}
 			if got := r4(); got != want {
@@ -307,14 +308,14 @@ func TestPanicDo(t *testing.T) {
 					g.Do("key", blockThenPanic)
 				}
 				go call()
-				recv(t, gt.started)
+				tracetest.Recv(t, gt.started)
 				for range followers {
 					go call()
 				}
 				waitParked(t, followers, im.do, leaderFrame)
 				close(gt.open)
 				for i := range followers + 1 {
-					r := recv(t, recovered)
+					r := tracetest.Recv(t, recovered)
 					err, ok := r.(error)
 					if !ok {
 						t.Fatalf("Do #%d panicked with %T %v; want an error", i, r, r)
@@ -364,14 +365,14 @@ func TestGoexitDo(t *testing.T) {
 				ret = true
 			}
 			go call()
-			recv(t, gt.started)
+			tracetest.Recv(t, gt.started)
 			for range followers {
 				go call()
 			}
 			waitParked(t, followers, im.do, leaderFrame)
 			close(gt.open)
 			for i := range followers + 1 {
-				if recv(t, returned) {
+				if tracetest.Recv(t, returned) {
 					t.Errorf("Do #%d returned after fn called runtime.Goexit; want its goroutine to exit", i)
 				}
 			}
@@ -442,9 +443,9 @@ func TestDoChanPanicCrashes(t *testing.T) {
 				go func() { done <- cmd.Wait() }()
 				select {
 				case err = <-done:
-				case <-time.After(hangGuard):
+				case <-time.After(tracetest.HangGuard):
 					cmd.Process.Kill()
-					t.Fatalf("child still running after %v; output:\n%s", hangGuard, out.Bytes())
+					t.Fatalf("child still running after %v; output:\n%s", tracetest.HangGuard, out.Bytes())
 				}
 				if err == nil {
 					t.Errorf("child exited cleanly; want a crash. Output:\n%s", out.Bytes())

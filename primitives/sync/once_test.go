@@ -1,14 +1,17 @@
 package sync
 
 import (
-	"bytes"
 	"fmt"
 	"runtime"
-	"strconv"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	exptrace "golang.org/x/exp/trace"
+
+	"github.com/blockscope/blockscope/internal/tracetest"
 )
 
 func TestOnceRunsOnce(t *testing.T) {
@@ -136,42 +139,13 @@ func awaitOnceClaimed(t *testing.T, o *Once) {
 }
 
 // awaitParkedIn waits until n goroutines are blocked receiving from a
-// channel in fn (such as "(*Once).wait"), and returns
+// channel in fn (such as "(*Once).wait", their innermost frame), and returns
 // their ids. It is how tests know that a waiter is parked, and has written
 // its OpWait, without timing assumptions.
-func awaitParkedIn(t *testing.T, n int, fn string) []uint64 {
+func awaitParkedIn(t *testing.T, n int, fn string) []exptrace.GoID {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	buf := make([]byte, 1<<16)
-	for {
-		m := runtime.Stack(buf, true)
-		if m == len(buf) {
-			buf = make([]byte, 2*len(buf))
-			continue
-		}
-		var ids []uint64
-		for g := range bytes.SplitSeq(buf[:m], []byte("\n\n")) {
-			// goroutine 7 [chan receive]:
-			// github.com/.../primitives/sync.(*Once).wait(...)
-			header, frames, _ := bytes.Cut(g, []byte("\n"))
-			innermost, _, _ := bytes.Cut(frames, []byte("\n"))
-			if !bytes.Contains(innermost, []byte("."+fn+"(")) {
-				continue
-			}
-			id, state, ok := bytes.Cut(bytes.TrimPrefix(header, []byte("goroutine ")), []byte(" ["))
-			if !ok || !bytes.HasPrefix(state, []byte("chan receive")) {
-				continue
-			}
-			if v, err := strconv.ParseUint(string(id), 10, 64); err == nil {
-				ids = append(ids, v)
-			}
-		}
-		if len(ids) >= n {
-			return ids
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines blocked in %s after 30s; want %d", len(ids), fn, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	return tracetest.WaitFor(t, n, "blocked receiving in "+fn, func(g tracetest.Goroutine) bool {
+		innermost, _, _ := strings.Cut(g.Stack, "\n")
+		return strings.HasPrefix(g.State, "chan receive") && strings.Contains(innermost, "."+fn+"(")
+	})
 }

@@ -1,110 +1,20 @@
 package sync
 
 import (
-	"bytes"
 	"fmt"
-	"io"
-	"runtime/trace"
 	"slices"
 	"strings"
-	stdsync "sync"
 	"testing"
-	"time"
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 )
 
-// traceMu serializes the tests that record a trace: a process can write
-// only one at a time.
-var traceMu stdsync.Mutex
-
-// recordTrace runs f while an execution trace is recorded and returns the
-// blockscope annotations in it, decoded, in trace order. Only one trace
-// can be recorded at a time: recordTrace waits for any other caller, and
-// skips the test if a trace is being recorded by someone else (go test
-// -trace, say). Annotations of objects other than the test's own can
-// appear if other tests run in parallel; filter by object id.
-func recordTrace(t *testing.T, f func()) []wire.Event {
-	t.Helper()
-	var evs []wire.Event
-	for _, e := range recordTraceEvents(t, f) {
-		evs = append(evs, e.Event)
-	}
-	return evs
-}
-
-// tracedEvent is an annotation with the goroutine that wrote it.
-type tracedEvent struct {
-	wire.Event
-	G exptrace.GoID
-}
-
-// recordTraceEvents is recordTrace, keeping the goroutine of each event.
-func recordTraceEvents(t *testing.T, f func()) []tracedEvent {
-	t.Helper()
-	traceMu.Lock()
-	defer traceMu.Unlock()
-	var buf bytes.Buffer
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		err := trace.Start(&buf)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Skipf("trace.Start: %v (a trace is being recorded elsewhere)", err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	func() {
-		defer trace.Stop() // also if f fails or skips the test
-		f()
-	}()
-
-	r, err := exptrace.NewReader(&buf)
-	if err != nil {
-		t.Fatalf("exptrace.NewReader: %v", err)
-	}
-	var evs []tracedEvent
-	for {
-		ev, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading the trace: %v", err)
-		}
-		if ev.Kind() != exptrace.EventLog {
-			continue
-		}
-		l := ev.Log()
-		if !wire.IsAnnotation(l.Category) {
-			continue
-		}
-		e, err := wire.Decode(l.Category, l.Message)
-		if err != nil {
-			t.Fatalf("decoding the trace: %v", err)
-		}
-		evs = append(evs, tracedEvent{e, ev.Goroutine()})
-	}
-	return evs
-}
-
-// eventsOf returns the events about object id.
-func eventsOf(evs []tracedEvent, id wire.ObjectID) []tracedEvent {
-	var out []tracedEvent
-	for _, e := range evs {
-		if e.Object == id {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // opsOf renders events as their messages without kind and object, for
 // comparison: "lock 3", "wait 0 depth=2".
-func opsOf(evs []tracedEvent) []string {
+func opsOf(evs []tracetest.Annotation) []string {
 	var out []string
 	for _, e := range evs {
 		msg := e.Encode()
@@ -117,7 +27,7 @@ func opsOf(evs []tracedEvent) []string {
 }
 
 // checkOps compares the ops of evs with want.
-func checkOps(t *testing.T, what string, evs []tracedEvent, want []string) {
+func checkOps(t *testing.T, what string, evs []tracetest.Annotation, want []string) {
 	t.Helper()
 	if got := opsOf(evs); !slices.Equal(got, want) {
 		t.Errorf("%s annotations:\n got %q\nwant %q", what, got, want)
@@ -125,7 +35,7 @@ func checkOps(t *testing.T, what string, evs []tracedEvent, want []string) {
 }
 
 // checkKind checks that every event has the given kind.
-func checkKind(t *testing.T, evs []tracedEvent, kind wire.Kind) {
+func checkKind(t *testing.T, evs []tracetest.Annotation, kind wire.Kind) {
 	t.Helper()
 	for _, e := range evs {
 		if e.Kind != kind {
@@ -138,7 +48,7 @@ func checkKind(t *testing.T, evs []tracedEvent, kind wire.Kind) {
 // and unlock alternate, the locks are numbered 1, 2, ... and each unlock
 // carries the number of the lock it releases; every wait is closed by its
 // goroutine's next lock.
-func checkLockPairs(t *testing.T, evs []tracedEvent) {
+func checkLockPairs(t *testing.T, evs []tracetest.Annotation) {
 	t.Helper()
 	var g uint64
 	held := false
@@ -171,7 +81,7 @@ func checkLockPairs(t *testing.T, evs []tracedEvent) {
 func TestTraceMutexAlternating(t *testing.T) {
 	var mu Mutex
 	const rounds = 5
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		turnA, turnB := make(chan struct{}), make(chan struct{})
 		done := make(chan struct{})
 		go func() { // B
@@ -191,7 +101,7 @@ func TestTraceMutexAlternating(t *testing.T) {
 		}
 		<-done
 	})
-	evs = eventsOf(evs, mu.ident.ID())
+	evs = tracetest.Of(evs, mu.ident.ID())
 	checkKind(t, evs, wire.KindMutex)
 	var want []string
 	for g := 1; g <= 2*rounds; g++ {
@@ -208,7 +118,7 @@ func TestTraceMutexAlternating(t *testing.T) {
 
 func TestTraceMutexContended(t *testing.T) {
 	var mu Mutex
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		mu.Lock()
 		done := make(chan struct{})
 		go func() {
@@ -220,7 +130,7 @@ func TestTraceMutexContended(t *testing.T) {
 		mu.Unlock()
 		recvLocks(t, "the waiter", done)
 	})
-	evs = eventsOf(evs, mu.ident.ID())
+	evs = tracetest.Of(evs, mu.ident.ID())
 	checkOps(t, "contended Lock", evs, []string{"lock 1", "wait 0 depth=1", "unlock 1", "lock 2", "unlock 2"})
 	checkLockPairs(t, evs)
 	if len(evs) == 5 && (evs[1].G != evs[3].G || evs[0].G == evs[1].G) {
@@ -230,7 +140,7 @@ func TestTraceMutexContended(t *testing.T) {
 
 func TestTraceMutexTryLock(t *testing.T) {
 	var mu Mutex
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		if !mu.TryLock() {
 			t.Error("TryLock of unlocked = false; want true")
 		}
@@ -241,14 +151,14 @@ func TestTraceMutexTryLock(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	evs = eventsOf(evs, mu.ident.ID())
+	evs = tracetest.Of(evs, mu.ident.ID())
 	checkOps(t, "TryLock", evs, []string{"lock 1", "unlock 1"})
 }
 
 func TestTraceMutexStarvation(t *testing.T) {
 	var mu Mutex
-	evs := recordTraceEvents(t, func() { runStarvation(t, &mu) })
-	evs = eventsOf(evs, mu.ident.ID())
+	evs := tracetest.Record(t, func() { runStarvation(t, &mu) })
+	evs = tracetest.Of(evs, mu.ident.ID())
 	checkKind(t, evs, wire.KindMutex)
 	checkLockPairs(t, evs)
 	// Starvation mode is entered and left, alternately, at least once.
@@ -270,7 +180,7 @@ func TestTraceMutexStarvation(t *testing.T) {
 
 func TestTraceRWMutex(t *testing.T) {
 	var rw RWMutex
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		rw.Lock()
 		rw.Unlock()
 		rw.RLock()
@@ -298,7 +208,7 @@ func TestTraceRWMutex(t *testing.T) {
 		rw.Unlock()
 		recvLocks(t, "the reader", readerDone)
 	})
-	evs = eventsOf(evs, rw.ident.ID())
+	evs = tracetest.Of(evs, rw.ident.ID())
 	checkKind(t, evs, wire.KindRWMutex)
 	checkOps(t, "RWMutex", evs, []string{
 		"lock 1", "unlock 1",
@@ -310,7 +220,7 @@ func TestTraceRWMutex(t *testing.T) {
 
 func TestTraceReentrantMutex(t *testing.T) {
 	var m ReentrantMutex
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		m.Lock()
 		m.Lock()
 		m.Unlock()
@@ -326,7 +236,7 @@ func TestTraceReentrantMutex(t *testing.T) {
 		m.Unlock()
 		recvLocks(t, "the waiter", done)
 	})
-	evs = eventsOf(evs, m.ident.ID())
+	evs = tracetest.Of(evs, m.ident.ID())
 	checkKind(t, evs, wire.KindReentrant)
 	checkOps(t, "ReentrantMutex", evs, []string{
 		"lock 1 n=1", "lock 1 n=2", "unlock 1 n=1", "unlock 1",
@@ -336,7 +246,7 @@ func TestTraceReentrantMutex(t *testing.T) {
 
 func TestTraceCond(t *testing.T) {
 	c := NewCond(new(Mutex))
-	evs := recordTraceEvents(t, func() {
+	evs := tracetest.Record(t, func() {
 		woke := make(chan int, 3)
 		startCondWaiters(t, c, 1, woke)
 		c.Signal()
@@ -349,7 +259,7 @@ func TestTraceCond(t *testing.T) {
 		}
 		c.Broadcast() // nobody waits
 	})
-	evs = eventsOf(evs, c.ident.ID())
+	evs = tracetest.Of(evs, c.ident.ID())
 	checkKind(t, evs, wire.KindCond)
 	// The wakes of a broadcast come in any order; sort them.
 	ops := opsOf(evs)
@@ -400,7 +310,7 @@ func TestTraceSetName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
 			name := "the " + tt.kind.String()
-			evs := eventsOf(recordTraceEvents(t, func() { tt.name(name) }), tt.ident.ID())
+			evs := tracetest.Of(tracetest.Record(t, func() { tt.name(name) }), tt.ident.ID())
 			want := wire.Event{Kind: tt.kind, Object: tt.ident.ID(), Op: wire.OpName, Key: name}
 			if len(evs) != 1 || evs[0].Event != want {
 				t.Fatalf("SetName(%q) wrote %v; want one %q", name, opsOf(evs), want.Encode())
@@ -429,11 +339,11 @@ func TestTraceMisuse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got any
-			evs := recordTraceEvents(t, func() { got = lockPanic(tt.op) })
+			evs := tracetest.Record(t, func() { got = lockPanic(tt.op) })
 			if got != tt.want {
 				t.Errorf("%s panicked with %v; want %q", tt.name, got, tt.want)
 			}
-			if evs := eventsOf(evs, tt.ident.ID()); len(evs) != 0 {
+			if evs := tracetest.Of(evs, tt.ident.ID()); len(evs) != 0 {
 				t.Errorf("%s of an unlocked lock wrote %q; want nothing", tt.name, opsOf(evs))
 			}
 		})

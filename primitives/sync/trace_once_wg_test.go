@@ -1,9 +1,7 @@
 package sync
 
 import (
-	"bytes"
 	"io"
-	"runtime/trace"
 	"slices"
 	"strconv"
 	stdsync "sync"
@@ -11,6 +9,7 @@ import (
 
 	exptrace "golang.org/x/exp/trace"
 
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 )
 
@@ -18,63 +17,19 @@ import (
 // back, and check the annotations. Only one trace can be recorded at a time,
 // so none of them is parallel.
 
-// onceTraceEvent is one annotation read back from a trace, with the
-// goroutine that wrote it.
-type onceTraceEvent struct {
-	G uint64
-	wire.Event
-}
-
-// String is the event's message with the object id zeroed, so that tests
-// can spell the events they want.
-func (e onceTraceEvent) String() string {
-	e.Object = 0
-	return e.Encode()
-}
-
 // recordOnceTrace runs f while recording a trace and returns the
 // annotations of object id in trace order, without OpName events. f must
 // join every goroutine it starts before it returns.
-func recordOnceTrace(t *testing.T, id wire.ObjectID, f func()) []onceTraceEvent {
+func recordOnceTrace(t *testing.T, id wire.ObjectID, f func()) []tracetest.Annotation {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := trace.Start(&buf); err != nil {
-		t.Skipf("trace.Start: %v (a trace is already being recorded?)", err)
-	}
-	func() {
-		defer trace.Stop()
-		f()
-	}()
-	r, err := exptrace.NewReader(&buf)
-	if err != nil {
-		t.Fatalf("exptrace.NewReader: %v", err)
-	}
-	var evs []onceTraceEvent
+	var evs []tracetest.Annotation
 	named := false
-	for {
-		ev, err := r.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("ReadEvent: %v", err)
-		}
-		if ev.Kind() != exptrace.EventLog || ev.Log().Category != wire.Category {
-			continue
-		}
-		e, err := wire.Decode(ev.Log().Category, ev.Log().Message)
-		if err != nil {
-			t.Errorf("wire.Decode: %v", err)
-			continue
-		}
-		if e.Object != id {
-			continue
-		}
-		if e.Op == wire.OpName {
+	for _, a := range tracetest.Of(tracetest.Record(t, f), id) {
+		if a.Op == wire.OpName {
 			named = true
 			continue
 		}
-		evs = append(evs, onceTraceEvent{G: uint64(ev.Goroutine()), Event: e})
+		evs = append(evs, a)
 	}
 	if !named {
 		t.Errorf("no OpName event for object %d; the tests name every object", id)
@@ -83,7 +38,7 @@ func recordOnceTrace(t *testing.T, id wire.ObjectID, f func()) []onceTraceEvent 
 }
 
 // checkTrace compares the events with want, as multisets of their strings.
-func checkTrace(t *testing.T, evs []onceTraceEvent, want []string) {
+func checkTrace(t *testing.T, evs []tracetest.Annotation, want []string) {
 	t.Helper()
 	got := make([]string, len(evs))
 	for i, e := range evs {
@@ -97,7 +52,7 @@ func checkTrace(t *testing.T, evs []onceTraceEvent, want []string) {
 }
 
 // checkGoroutine checks the events of goroutine g, in order.
-func checkGoroutine(t *testing.T, evs []onceTraceEvent, role string, g uint64, want []string) {
+func checkGoroutine(t *testing.T, evs []tracetest.Annotation, role string, g exptrace.GoID, want []string) {
 	t.Helper()
 	var got []string
 	for _, e := range evs {
@@ -112,7 +67,7 @@ func checkGoroutine(t *testing.T, evs []onceTraceEvent, role string, g uint64, w
 
 // checkBefore checks that, in trace order, every event matching first
 // comes before every event matching then.
-func checkBefore(t *testing.T, evs []onceTraceEvent, first, then func(wire.Event) bool, what string) {
+func checkBefore(t *testing.T, evs []tracetest.Annotation, first, then func(wire.Event) bool, what string) {
 	t.Helper()
 	lastFirst, firstThen := -1, len(evs)
 	for i, e := range evs {
@@ -136,7 +91,7 @@ func isOp(op wire.Op, seq uint64) func(wire.Event) bool {
 // take the fast path.
 func TestTraceOnce(t *testing.T) {
 	var o Once
-	var waiters []uint64
+	var waiters []exptrace.GoID
 	evs := recordOnceTrace(t, o.ident.ID(), func() {
 		o.SetName("config")
 		release := make(chan struct{})
@@ -167,7 +122,7 @@ func TestTraceOnce(t *testing.T) {
 }
 
 // depthOf returns the depth of goroutine g's first event, as text.
-func depthOf(evs []onceTraceEvent, g uint64) string {
+func depthOf(evs []tracetest.Annotation, g exptrace.GoID) string {
 	for _, e := range evs {
 		if e.G == g {
 			return strconv.FormatInt(e.Depth, 10)
@@ -178,7 +133,7 @@ func depthOf(evs []onceTraceEvent, g uint64) string {
 
 // writerOf returns the goroutine that wrote the first event with op and
 // seq, or 0.
-func writerOf(evs []onceTraceEvent, op wire.Op, seq uint64) uint64 {
+func writerOf(evs []tracetest.Annotation, op wire.Op, seq uint64) exptrace.GoID {
 	for _, e := range evs {
 		if e.Op == op && e.Seq == seq {
 			return e.G
@@ -192,7 +147,7 @@ func writerOf(evs []onceTraceEvent, op wire.Op, seq uint64) uint64 {
 // whose OpRun is still open.
 func TestTraceOnceReentry(t *testing.T) {
 	var o Once
-	var g uint64
+	var g exptrace.GoID
 	evs := recordOnceTrace(t, o.ident.ID(), func() {
 		o.SetName("reentered")
 		ended := make(chan any)
@@ -223,7 +178,7 @@ func TestTraceOnceReentry(t *testing.T) {
 // next, successful, one.
 func TestTraceOnceErr(t *testing.T) {
 	var o OnceErr
-	var second uint64
+	var second exptrace.GoID
 	evs := recordOnceTrace(t, o.ident.ID(), func() {
 		o.SetName("connect")
 		release := make(chan struct{})
@@ -260,7 +215,7 @@ func TestTraceOnceErr(t *testing.T) {
 // Done calls, one whose Wait returns at once, and one started by Go.
 func TestTraceWaitGroup(t *testing.T) {
 	var wg WaitGroup
-	var waiter1, waiter3 uint64
+	var waiter1, waiter3 exptrace.GoID
 	evs := recordOnceTrace(t, wg.ident.ID(), func() {
 		wg.SetName("workers")
 		wg.Wait() // never added to: writes nothing
