@@ -85,6 +85,9 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, path str
 	if err != nil {
 		return err
 	}
+	if err := o.cfg.Validate(); err != nil {
+		return usageError("%v", err)
+	}
 	res, readErr := detect.Run(path, parse.Options{Stdin: stdin}, o.cfg)
 	if res == nil {
 		return &exitError{code: ExitUsage, err: readErr}
