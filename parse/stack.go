@@ -96,12 +96,16 @@ type StackID int32
 // NoStack is the StackID of an absent stack.
 const NoStack StackID = 0
 
-// Stacks interns stacks: the same frames are stored once.
+// Stacks interns stacks: the same frames are stored once. It is not safe
+// for concurrent use (Location caches its answers).
 type Stacks struct {
 	frames  []Frame            // by frame index
 	byFrame map[Frame]int32    // frame → index
 	stacks  [][]int32          // by StackID; stacks[0] is the empty stack
 	byKey   map[string]StackID // frame indices as bytes → StackID
+	// loc caches Location by StackID: the frame's index plus one (0: not
+	// yet computed). Stacks never change once interned.
+	loc []int32
 
 	// cache maps this generation's stack handles to ids; reset at every
 	// generation, since handles are per-generation table entries.
@@ -201,26 +205,45 @@ func (s *Stacks) Frame(id StackID, i int) Frame {
 // that (a stack of primitives only), the innermost frame outside the
 // runtime and blockscope's annotation encoder; failing that, the innermost
 // frame. ok is false for an empty stack.
+//
+// Detectors ask for the same stacks' locations on every event, so the
+// answer is computed once per stack.
 func (s *Stacks) Location(id StackID) (f Frame, ok bool) {
-	n := s.Depth(id)
-	if n == 0 {
+	if s.Depth(id) == 0 {
 		return Frame{}, false
 	}
-	if fr, ok := s.UserFrame(id); ok {
-		return fr, true
+	if int(id) < len(s.loc) {
+		if i := s.loc[id]; i > 0 {
+			return s.frames[i-1], true
+		}
+	} else {
+		s.loc = append(s.loc, make([]int32, len(s.stacks)-len(s.loc))...)
+	}
+	i := s.location(id)
+	s.loc[id] = s.stacks[id][i] + 1
+	return s.Frame(id, i), true
+}
+
+// location returns the index in the stack of the frame Location returns.
+func (s *Stacks) location(id StackID) int {
+	n := s.Depth(id)
+	for i := 0; i < n; i++ {
+		if s.Frame(id, i).IsUser() {
+			return i
+		}
 	}
 	for i := 0; i < n; i++ {
 		fr := s.Frame(id, i)
 		if pkg := fr.Package(); !fr.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !fr.isBlockscope() {
-			return fr, true
+			return i
 		}
 	}
 	for i := 0; i < n; i++ {
 		if fr := s.Frame(id, i); !fr.IsRuntime() && fr.Package() != wirePath {
-			return fr, true
+			return i
 		}
 	}
-	return s.Frame(id, 0), true
+	return 0
 }
 
 // UserFrame returns the innermost user frame of the stack (see
