@@ -154,19 +154,11 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 	}
 
 	b := newBuilder(opts, version, consumers)
-	for {
-		ev, err := readEvent(er)
-		if err == io.EOF {
-			break
+	if err := b.read(er); err != nil {
+		if b.real == 0 {
+			return nil, fail(ErrTruncated, 0, err.Error()+" (nothing readable)")
 		}
-		if err != nil {
-			if b.real == 0 {
-				return nil, fail(ErrTruncated, 0, err.Error()+" (nothing readable)")
-			}
-			b.t.Err = fail(ErrTruncated, b.t.Events, err.Error())
-			break
-		}
-		b.event(&ev)
+		b.t.Err = fail(ErrTruncated, b.t.Events, err.Error())
 	}
 	if b.real == 0 {
 		return nil, fail(ErrEmpty, 0, "header only")
@@ -189,14 +181,31 @@ func newReader(r io.Reader) (er *exptrace.Reader, err error) {
 	return exptrace.NewReader(r)
 }
 
-// readEvent is er.ReadEvent, with a panic turned into an error.
-func readEvent(er *exptrace.Reader) (ev exptrace.Event, err error) {
+// read feeds the builder every event of er up to the end or the first
+// error. A panic in er.ReadEvent (on input it did not foresee) is turned
+// into an error, as in newReader; one deferred recover serves the whole
+// pass, and a panic elsewhere (a consumer's) is not recovered.
+func (b *builder) read(er *exptrace.Reader) (err error) {
+	reading := false
 	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("the trace reader failed: %v", p)
+		if reading {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("the trace reader failed: %v", p)
+			}
 		}
 	}()
-	return er.ReadEvent()
+	for {
+		reading = true
+		ev, err := er.ReadEvent()
+		reading = false
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b.event(&ev)
+	}
 }
 
 // headerVersion returns "1.26" from "go 1.26 trace\x00\x00\x00".
