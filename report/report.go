@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -139,7 +142,7 @@ func Text(w io.Writer, res *detect.Result) error {
 	tbl.Header("#", "Kind", "Severity", "Goroutines", "Location", "Duration")
 	for i, f := range res.Findings {
 		tbl.Append(fmt.Sprint(i+1), f.Kind, string(f.Severity), fmt.Sprint(len(f.Goroutines)),
-			f.Location.String(), round(f.Duration).String())
+			shortLocation(f.Location), round(f.Duration).String())
 	}
 	if err := tbl.Render(); err != nil {
 		return err
@@ -149,21 +152,69 @@ func Text(w io.Writer, res *detect.Result) error {
 		if f.Confidence != "" {
 			fmt.Fprintf(w, " (%s)", f.Confidence)
 		}
-		fmt.Fprintf(w, ": %s\n", f.Message)
+		fmt.Fprintf(w, ":\n%s\n", wrap(f.Message, "    ", "    ", textWidth))
 		fmt.Fprintf(w, "    evidence: %s; goroutines: %s\n", f.Evidence, goList(f.Goroutines, 20))
 		if f.Hint != "" {
-			fmt.Fprintf(w, "    hint: %s\n", f.Hint)
+			fmt.Fprintf(w, "%s\n", wrap("hint: "+f.Hint, "    ", "          ", textWidth))
 		}
 		writeStack(w, "    ", f.Stack)
 		for _, r := range f.Related {
-			fmt.Fprintf(w, "    %s: goroutine %d at %s\n", r.Role, r.Goroutine, r.Location)
+			if r.Goroutine > 0 {
+				fmt.Fprintf(w, "    %s: goroutine %d at %s\n", r.Role, r.Goroutine, shortLocation(r.Location))
+			} else {
+				fmt.Fprintf(w, "    %s at %s\n", r.Role, shortLocation(r.Location))
+			}
 			writeStack(w, "      ", r.Stack)
 		}
 	}
 	return nil
 }
 
+// textWidth is the width prose is wrapped to: a terminal's 80 columns.
+const textWidth = 80
+
+// wrap breaks s into lines of at most width columns (longer words stay
+// whole), the first starting with indent, the others with hang.
+func wrap(s, indent, hang string, width int) string {
+	var b strings.Builder
+	col := 0
+	for _, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case col == 0:
+			b.WriteString(indent)
+			col = utf8.RuneCountInString(indent)
+		case col+1+n > width:
+			b.WriteString("\n")
+			b.WriteString(hang)
+			col = utf8.RuneCountInString(hang)
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+	}
+	return b.String()
+}
+
+// shortLocation is a location for the findings table: the file's base
+// name and line (the stacks below give the whole path).
+func shortLocation(f parse.Frame) string {
+	if f.File == "" {
+		return orDash(f.Func)
+	}
+	return path.Base(f.File) + ":" + strconv.Itoa(f.Line)
+}
+
+// writeStack writes a stack as a goroutine dump does, each file:line on a
+// line of its own for a terminal to make clickable. The innermost frames
+// of blockscope's annotation encoder (under every primitive's stack) are
+// left out.
 func writeStack(w io.Writer, indent string, stack []parse.Frame) {
+	for len(stack) > 1 && (stack[0].Package() == "runtime/trace" || strings.HasSuffix(stack[0].Package(), "blockscope/internal/wire")) {
+		stack = stack[1:]
+	}
 	for _, fr := range stack {
 		fmt.Fprintf(w, "%s  %s\n%s      %s:%d\n", indent, fr.Func, indent, fr.File, fr.Line)
 	}

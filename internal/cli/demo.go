@@ -37,7 +37,11 @@ runtime/trace, analyzes the trace and prints the report.`,
 			if err := record(path, demo.Run); err != nil {
 				return fmt.Errorf("recording the demo trace: %w", err)
 			}
-			fmt.Fprintf(out, "Traced the demo program (internal/demo) to %s.\n\n", path)
+			if keep {
+				fmt.Fprintf(out, "Traced the demo program (internal/demo) to %s (kept: try blockscope hb on it).\n\n", path)
+			} else {
+				fmt.Fprintf(out, "Traced the demo program (internal/demo) to a temporary file (--keep keeps it).\n\n")
+			}
 			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig())
 			if err != nil {
 				return fmt.Errorf("internal error: analyzing the demo trace: %w", err)
@@ -50,6 +54,7 @@ To analyze your own code:
   go test -trace trace.out ./yourpkg      # or runtime/trace.Start in a program
   blockscope analyze trace.out
   blockscope analyze --fail-on leak trace.out   # as a CI leak gate (exit 1 on leaks)
+  blockscope hb trace.out | dot -Tsvg > hb.svg  # the happens-before graph
 `)
 			return nil
 		},
