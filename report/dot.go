@@ -122,8 +122,8 @@ func DOT(w io.Writer, v *hbgraph.View) error {
 
 // viewComments summarizes a view in lines for the top of its DOT file.
 func viewComments(v *hbgraph.View) []string {
-	lines := []string{fmt.Sprintf("blockscope hb %s: %d goroutines, %d nodes, %d edges",
-		oneLine(v.Graph.Path), len(v.Lanes), v.Len(), len(v.Edges))}
+	lines := []string{fmt.Sprintf("blockscope hb %s: %s, %s, %s", oneLine(v.Graph.Path),
+		plural(len(v.Lanes), "goroutine"), plural(v.Len(), "node"), plural(len(v.Edges), "edge"))}
 	if c := CutMessage(v); c != "" {
 		lines = append(lines, c)
 	}
@@ -139,8 +139,8 @@ func CutMessage(v *hbgraph.View) string {
 	if c.Nodes == 0 {
 		return ""
 	}
-	return fmt.Sprintf("cut: %d of %d selected nodes (and %d edges between them) left out, from +%v on",
-		c.Nodes, c.Selected, c.Edges, roundTime(c.After))
+	return fmt.Sprintf("cut: %d of %s (and %s between them) left out, from +%v on",
+		c.Nodes, plural(c.Selected, "selected node"), plural(c.Edges, "edge"), roundTime(c.After))
 }
 
 // nodeLabel is what happened, where, and when.

@@ -234,7 +234,7 @@ func TestDOTCut(t *testing.T) {
 	if err := report.DOT(&buf, v); err != nil {
 		t.Fatal(err)
 	}
-	want := "// cut: 3 of 6 selected nodes (and 1 edges between them) left out, from +0s on\n"
+	want := "// cut: 3 of 6 selected nodes (and 1 edge between them) left out, from +0s on\n"
 	if !strings.Contains(buf.String(), want) {
 		t.Errorf("DOT lacks %q:\n%s", want, buf.String())
 	}

@@ -147,6 +147,8 @@ func parseFailOn(spec string) (failGate, error) {
 			}
 		}
 		switch {
+		case kind == "none":
+			return nil, usageError("--fail-on %q: none stands alone (it means: never fail on findings)", spec)
 		case kind == "all" || kind == "any":
 			for _, k := range kindNames() {
 				gate[k] = min

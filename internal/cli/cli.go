@@ -85,5 +85,22 @@ for how long, who woke them, and which never will.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newAnalyze(), newDemo(), newVersion(), newHB())
+	root.SetHelpCommand(newHelp())
 	return root
+}
+
+// newHelp is cobra's help command, except that an unknown topic is a
+// usage error (exit 2), not help about nothing (exit 0).
+func newHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := cmd.Root().Find(args)
+			if err != nil || len(rest) > 0 || len(args) > 0 && target == cmd.Root() {
+				return usageError("unknown help topic %q; commands: analyze, hb, demo, version", strings.Join(args, " "))
+			}
+			return target.Help()
+		},
+	}
 }
