@@ -31,7 +31,7 @@ type Error struct {
 	Path   string // "" for an anonymous reader
 	Events int    // events read before the problem
 	Kind   error  // one of the Err sentinels
-	Detail string // what the reader said
+	Detail string // what the reader said, which may run to many lines
 }
 
 func (e *Error) Error() string {
@@ -43,9 +43,11 @@ func (e *Error) Error() string {
 	if e.Events > 0 {
 		fmt.Fprintf(&b, " after %d events", e.Events)
 	}
-	if e.Detail != "" {
+	// One line: x/exp/trace may follow its first with a dump of the
+	// reader's state, which helps nobody reading an error message.
+	if d, _, _ := strings.Cut(e.Detail, "\n"); strings.TrimSpace(strings.TrimSuffix(d, ":")) != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Detail)
+		b.WriteString(strings.TrimSpace(strings.TrimSuffix(d, ":")))
 	}
 	return b.String()
 }

@@ -491,3 +491,17 @@ func TestConsumers(t *testing.T) {
 		t.Errorf("wake event = %+v; want it to describe block %+v", ev, blk)
 	}
 }
+
+// TestErrorOneLine: the reader's multi-line dumps stay out of the message
+// a user reads.
+func TestErrorOneLine(t *testing.T) {
+	err := &parse.Error{Path: "a.trace", Events: 112, Kind: parse.ErrTruncated,
+		Detail: "broken trace: failed to advance: frontier:\n[gen=1]\n\nM 26291 [GoUnblock time=1 g=1]\n"}
+	want := "a.trace: " + parse.ErrTruncated.Error() + " after 112 events: broken trace: failed to advance: frontier"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q; want %q", got, want)
+	}
+	if d := (&parse.Error{Kind: parse.ErrEmpty, Detail: "\nonly a dump"}).Error(); d != parse.ErrEmpty.Error() {
+		t.Errorf("Error() with an empty first line = %q; want %q", d, parse.ErrEmpty.Error())
+	}
+}
