@@ -86,32 +86,55 @@ type siteKey struct {
 type siteWakers struct {
 	wakers []parse.GoID            // distinct goroutines that woke a waiter here, in order
 	seen   map[parse.GoID]struct{} // the same, as a set
+	last   parse.GoID              // the latest of them (most wakes repeat it)
 	env    bool                    // a timer or the network poller woke a waiter here
 	// potential is wakers and their spawners (see again), once computed.
 	potential []parse.GoID
 }
 
 type leak struct {
-	opts     LeakOptions
-	sites    map[siteKey]*siteWakers
-	locs     map[parse.StackID]parse.Frame // blocked stack → location
+	opts  LeakOptions
+	sites map[siteKey]*siteWakers
+	// byStack caches sites by blocked stack: the site of the reason last
+	// seen with the stack (a stack almost always has one).
+	byStack  []leakStackSite
 	findings []Finding
+}
+
+type leakStackSite struct {
+	reason string
+	sw     *siteWakers
 }
 
 func newLeak(opts LeakOptions) *leak {
 	return &leak{
 		opts:  opts,
 		sites: make(map[siteKey]*siteWakers),
-		locs:  make(map[parse.StackID]parse.Frame),
 	}
 }
 
-func (l *leak) loc(t *parse.Trace, s parse.StackID) parse.Frame {
-	f, ok := l.locs[s]
-	if !ok {
-		f, _ = t.Stacks.Location(s)
-		l.locs[s] = f
+// site returns the site of a wait for reason at stack, adding it if new.
+func (l *leak) site(t *parse.Trace, reason string, stack parse.StackID) *siteWakers {
+	if int(stack) < len(l.byStack) {
+		if c := l.byStack[stack]; c.sw != nil && c.reason == reason {
+			return c.sw
+		}
+	} else {
+		l.byStack = append(l.byStack, make([]leakStackSite, int(stack)+1-len(l.byStack))...)
 	}
+	loc, _ := t.Stacks.Location(stack)
+	k := siteKey{reason, loc}
+	sw := l.sites[k]
+	if sw == nil {
+		sw = &siteWakers{seen: make(map[parse.GoID]struct{}), last: parse.NoGoroutine}
+		l.sites[k] = sw
+	}
+	l.byStack[stack] = leakStackSite{reason, sw}
+	return sw
+}
+
+func (l *leak) loc(t *parse.Trace, s parse.StackID) parse.Frame {
+	f, _ := t.Stacks.Location(s)
 	return f
 }
 
@@ -120,17 +143,15 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 	if ev.Kind != parse.EvWake || !leakReasons[ev.Reason] {
 		return
 	}
-	k := siteKey{ev.Reason, l.loc(t, ev.Stack)}
-	sw := l.sites[k]
-	if sw == nil {
-		sw = &siteWakers{seen: make(map[parse.GoID]struct{})}
-		l.sites[k] = sw
-	}
+	sw := l.site(t, ev.Reason, ev.Stack)
 	if ev.Peer == parse.NoGoroutine {
 		sw.env = true
-	} else if _, ok := sw.seen[ev.Peer]; !ok {
-		sw.seen[ev.Peer] = struct{}{}
-		sw.wakers = append(sw.wakers, ev.Peer)
+	} else if ev.Peer != sw.last {
+		sw.last = ev.Peer
+		if _, ok := sw.seen[ev.Peer]; !ok {
+			sw.seen[ev.Peer] = struct{}{}
+			sw.wakers = append(sw.wakers, ev.Peer)
+		}
 	}
 }
 
