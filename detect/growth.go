@@ -90,16 +90,19 @@ type growth struct {
 	opts     GrowthOptions
 	st       stackTable
 	sites    map[parse.Frame]*growthSite
+	byStack  []*growthSite // sites by creator's stack, as found
 	order    []*growthSite
-	of       map[parse.GoID]*growthSite
-	blocked  map[parse.GoID]growthBlock // live goroutines blocked now
+	live     map[parse.GoID]*growthLive // by goroutine, until it exits
 	findings []Finding
 }
 
-// growthBlock is where a live goroutine is blocked.
-type growthBlock struct {
-	reason string
-	stack  parse.StackID
+// growthLive is a live goroutine of a site, and where it is blocked now
+// if it is.
+type growthLive struct {
+	site    *growthSite
+	blocked bool
+	reason  string
+	stack   parse.StackID
 }
 
 func newGrowth(opts GrowthOptions) *growth {
@@ -111,10 +114,9 @@ func newGrowth(opts GrowthOptions) *growth {
 		opts.Steady = def.Steady
 	}
 	return &growth{
-		opts:    opts,
-		sites:   make(map[parse.Frame]*growthSite),
-		of:      make(map[parse.GoID]*growthSite),
-		blocked: make(map[parse.GoID]growthBlock),
+		opts:  opts,
+		sites: make(map[parse.Frame]*growthSite),
+		live:  make(map[parse.GoID]*growthLive),
 	}
 }
 
@@ -132,35 +134,52 @@ func (gr *growth) Event(t *parse.Trace, ev *parse.Event) {
 		if g := t.Goroutine(ev.G); g != nil && g.System {
 			return
 		}
-		loc, _ := st.Location(ev.PeerStack)
-		s := gr.sites[loc]
-		if s == nil {
-			s = &growthSite{loc: loc, stack: ev.PeerStack, creator: ev.Peer, first: ev.Time}
-			s.series.start(ev.Time)
-			gr.sites[loc] = s
-			gr.order = append(gr.order, s)
-		}
+		s := gr.site(st, ev)
 		s.created++
 		s.live++
 		s.series.set(ev.Time, s.live)
-		gr.of[ev.G] = s
+		gr.live[ev.G] = &growthLive{site: s}
 	case parse.EvBlock:
-		if gr.of[ev.G] != nil {
-			gr.blocked[ev.G] = growthBlock{ev.Reason, ev.Stack}
+		if l := gr.live[ev.G]; l != nil {
+			l.blocked, l.reason, l.stack = true, ev.Reason, ev.Stack
 		}
 	case parse.EvWake:
-		delete(gr.blocked, ev.G)
+		if l := gr.live[ev.G]; l != nil {
+			l.blocked = false
+		}
 	case parse.EvExit:
-		s := gr.of[ev.G]
-		if s == nil {
+		l := gr.live[ev.G]
+		if l == nil {
 			return
 		}
-		delete(gr.of, ev.G)
-		delete(gr.blocked, ev.G)
+		delete(gr.live, ev.G)
+		s := l.site
 		s.exited++
 		s.live--
 		s.series.set(ev.Time, s.live)
 	}
+}
+
+// site returns the site of a creation (the location of the creator's
+// stack), adding it if new.
+func (gr *growth) site(st stackTable, ev *parse.Event) *growthSite {
+	if int(ev.PeerStack) < len(gr.byStack) {
+		if s := gr.byStack[ev.PeerStack]; s != nil {
+			return s
+		}
+	} else {
+		gr.byStack = append(gr.byStack, make([]*growthSite, int(ev.PeerStack)+1-len(gr.byStack))...)
+	}
+	loc, _ := st.Location(ev.PeerStack)
+	s := gr.sites[loc]
+	if s == nil {
+		s = &growthSite{loc: loc, stack: ev.PeerStack, creator: ev.Peer, first: ev.Time}
+		s.series.start(ev.Time)
+		gr.sites[loc] = s
+		gr.order = append(gr.order, s)
+	}
+	gr.byStack[ev.PeerStack] = s
+	return s
 }
 
 // Finalize reports the sites whose live count grew steadily.
@@ -209,8 +228,8 @@ func (s *growthSite) grownWindows(end parse.Time) int {
 
 func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown int) Finding {
 	var live []parse.GoID
-	for id, site := range gr.of {
-		if site == s {
+	for id, l := range gr.live {
+		if l.site == s {
 			live = append(live, id)
 		}
 	}
@@ -240,8 +259,8 @@ func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown in
 	where, n, example := "", 0, parse.NoGoroutine
 	counts := make(map[string]int)
 	for _, g := range live {
-		b, ok := gr.blocked[g]
-		if !ok {
+		b := gr.live[g]
+		if !b.blocked {
 			continue
 		}
 		loc, _ := st.Location(b.stack)
@@ -252,7 +271,7 @@ func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown in
 		}
 	}
 	if n > 0 {
-		f.Related = append(f.Related, Related{Role: "live", Site: siteOf(st, example, gr.blocked[example].stack)})
+		f.Related = append(f.Related, Related{Role: "live", Site: siteOf(st, example, gr.live[example].stack)})
 	}
 	perSec := 0.0
 	if span > 0 {
