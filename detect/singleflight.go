@@ -161,8 +161,9 @@ type sfFanIn struct {
 	findings []Finding
 
 	// What goroutines do now, from the events, for when the model does
-	// not know them: blocked ones, and leaders that exited.
-	blocked map[parse.GoID]sfState
+	// not know them: blocked ones (state StateWaiting; an entry stays,
+	// unblocked, until its goroutine exits), and leaders that exited.
+	blocked map[parse.GoID]*sfState
 	leaders map[parse.GoID]bool
 	gone    map[parse.GoID]bool
 }
@@ -192,7 +193,7 @@ func newSFFanIn(opts SingleflightOptions) *sfFanIn {
 		vopen: make(map[parse.GoID]*sfFlight),
 		aggs:  make(map[sfKey]*sfAgg),
 
-		blocked: make(map[parse.GoID]sfState),
+		blocked: make(map[parse.GoID]*sfState),
 		leaders: make(map[parse.GoID]bool),
 		gone:    make(map[parse.GoID]bool),
 	}
@@ -210,14 +211,21 @@ func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 			s.annotation(st, ev)
 		}
 	case parse.EvBlock:
-		s.blocked[ev.G] = sfState{g: ev.G, state: parse.StateWaiting, reason: ev.Reason, stack: ev.Stack, since: ev.Time}
+		b := s.blocked[ev.G]
+		if b == nil {
+			b = new(sfState)
+			s.blocked[ev.G] = b
+		}
+		*b = sfState{g: ev.G, state: parse.StateWaiting, reason: ev.Reason, stack: ev.Stack, since: ev.Time}
 	case parse.EvExit:
 		delete(s.blocked, ev.G)
 		if s.leaders[ev.G] {
 			s.gone[ev.G] = true
 		}
 	case parse.EvWake:
-		delete(s.blocked, ev.G)
+		if b := s.blocked[ev.G]; b != nil {
+			b.state = parse.StateUnknown
+		}
 		if ev.Reason != parse.ReasonSync || ev.Peer == parse.NoGoroutine ||
 			!hasAny(st, ev.Stack, sfDoFuncs) || !hasAny(st, ev.Stack, sfWaitFuncs) ||
 			!hasAny(st, ev.PeerStack, sfDoCallFuncs) {
@@ -376,7 +384,9 @@ func (s *sfFanIn) Finalize(t *parse.Trace) {
 func (s *sfFanIn) endStates(t *parse.Trace) map[parse.GoID]sfState {
 	out := make(map[parse.GoID]sfState, len(s.blocked))
 	for id, b := range s.blocked {
-		out[id] = b
+		if b.state == parse.StateWaiting {
+			out[id] = *b
+		}
 	}
 	for id := range s.gone {
 		out[id] = sfState{g: id, state: parse.StateExited}
