@@ -390,7 +390,9 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		// stack; the next generation's may.
 		switch {
 		case g.State == StateUnknown:
-			g.State, g.Since = goState(to), now
+			// Untouched until now, so in this state since the trace
+			// began (or before: Since is a lower bound).
+			g.State, g.Since = goState(to), 0
 			if to == exptrace.GoWaiting {
 				g.Stack = stacks.intern(st.Stack)
 				g.Reason = b.reason(st.Reason, g.Stack)

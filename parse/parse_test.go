@@ -183,6 +183,26 @@ func TestPreexistingWoken(t *testing.T) {
 	}
 }
 
+// TestPreexistingSince: a goroutine blocked before the trace began has been
+// blocked since the trace's start at least, however late the trace first
+// mentions it.
+func TestPreexistingSince(t *testing.T) {
+	tr := genTrace(t, "preexisting.trace", parse.Options{})
+	n := 0
+	for _, g := range tr.Goroutines() {
+		if !g.Preexisting || g.State != parse.StateWaiting || g.System {
+			continue
+		}
+		n++
+		if g.Since != 0 {
+			t.Errorf("G%d (%s), blocked before the trace on %s: Since = %v; want 0, the trace's start", g.ID, g.Entry, g.Reason, g.Since)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no preexisting goroutine blocked at the end")
+	}
+}
+
 // TestCreation checks creators, creation stacks and start stacks along a
 // chain main → nestedParent → nestedChild.
 func TestCreation(t *testing.T) {
