@@ -162,7 +162,9 @@ type sfFanIn struct {
 
 	// What goroutines do now, from the events, for when the model does
 	// not know them: blocked ones (state StateWaiting; an entry stays,
-	// unblocked, until its goroutine exits), and leaders that exited.
+	// unblocked, until its goroutine exits; none for a goroutine the
+	// model has, whose end state endStates takes from the model), and
+	// leaders that exited.
 	blocked map[parse.GoID]*sfState
 	leaders map[parse.GoID]bool
 	gone    map[parse.GoID]bool
@@ -211,6 +213,9 @@ func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 			s.annotation(st, ev)
 		}
 	case parse.EvBlock:
+		if t.Goroutine(ev.G) != nil {
+			break // endStates takes the model's state
+		}
 		b := s.blocked[ev.G]
 		if b == nil {
 			b = new(sfState)
