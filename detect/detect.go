@@ -171,6 +171,7 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 	for _, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
 	}
+	reconcileLeaks(res.Findings)
 	Sort(res.Findings)
 	return res, err
 }

@@ -151,8 +151,24 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 		if _, ok := sw.seen[ev.Peer]; !ok {
 			sw.seen[ev.Peer] = struct{}{}
 			sw.wakers = append(sw.wakers, ev.Peer)
+			if timerCallback(t, ev.Peer) {
+				sw.env = true
+			}
 		}
 	}
+}
+
+// timerCallback reports whether a goroutine runs a timer's function
+// (time.AfterFunc, and so a context's deadline): its wakes are a timer's,
+// and the timer lives on after the goroutine exits. The runtime starts
+// such goroutines from the scheduler, with no goroutine as creator (Go
+// before 1.14 from its timer goroutine, in time.goFunc).
+func timerCallback(t *parse.Trace, id parse.GoID) bool {
+	g := t.Goroutine(id)
+	if g == nil || g.Preexisting || g.System {
+		return false
+	}
+	return g.Creator == parse.NoGoroutine || t.Stacks.Has(g.CreateStack, "time.goFunc")
 }
 
 // Finalize finds the goroutines blocked at the end and groups them.
@@ -187,7 +203,8 @@ func (l *leak) Finalize(t *parse.Trace) {
 	for _, g := range leaked {
 		k := siteKey{g.Reason, l.loc(t, g.Stack)}
 		conf := ConfidenceBlockedAtEnd
-		if !wakeable[g.ID] {
+		if !wakeable[g.ID] && t.Complete {
+			// A trace cut short proves nothing about what came after.
 			conf = ConfidenceNoWaker
 		}
 		id := fmt.Sprintf("%s\x00%v\x00%s", k.reason, k.loc, conf)
@@ -345,30 +362,81 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 	}
 	f.Test = testOf(t, first)
 	who := plural(len(gs), "goroutine")
-	what := describeWait(t.Stacks, first.Stack, k.reason)
-	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d for %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, roundDuration(f.Duration))
-	if conf == ConfidenceNoWaker {
-		f.Message += "; no goroutine that could wake it is left"
-	} else {
-		f.Message += "; a live goroutine might still wake it"
+	what := describeWait(f.Stack, k.reason)
+	since := "for"
+	if slices.ContainsFunc(gs, func(g *parse.Goroutine) bool { return g.Preexisting && g.Since == 0 }) {
+		since = "since before the trace began, for at least" // see parse: Since is then a lower bound
+	}
+	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d %s %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, since, roundDuration(f.Duration))
+	switch {
+	case conf == ConfidenceNoWaker:
+		f.Message += leakNoWaker
+	case !t.Complete:
+		f.Message += "; the trace was cut short, so what came after is unknown"
+	default:
+		f.Message += leakMayWake
 	}
 	if f.Test != "" {
 		f.Message += "; started by " + f.Test
 	} else if origin := originOf(t, first); origin != "" {
 		f.Message += "; started from " + origin
 	}
-	f.Hint = leakHint(what, k.reason)
+	sw := l.sites[k]
+	switch {
+	case sw != nil && sw.env && conf == ConfidenceBlockedAtEnd:
+		f.Hint = "a timer or the network woke waiters here before: a loop still running when the trace stopped; if the program or test was done, stop it (cancel its context, close its quit channel, Stop its ticker) before returning"
+	case conf == ConfidenceBlockedAtEnd:
+		f.Hint = "if it should have finished by the end of the trace: " + leakHint(what, k.reason)
+	default:
+		f.Hint = leakHint(what, k.reason)
+	}
 	return f
+}
+
+// The leak message's verdicts; Run's reconcile rewrites the second when a
+// deadlock finding proves the goroutines stuck.
+const (
+	leakNoWaker    = "; no goroutine that could wake it is left"
+	leakMayWake    = "; a live goroutine might still wake it"
+	leakDeadlocked = "; stuck for good (see the deadlock finding)"
+)
+
+// reconcileLeaks makes leak findings agree with deadlock findings: a
+// leak whose goroutines are all in a proven deadlock is no-waker-alive.
+// The runtime's events alone cannot see that the goroutine that might
+// wake it is itself stuck on an annotated primitive; the annotations can.
+func reconcileLeaks(fs []Finding) {
+	stuck := make(map[parse.GoID]bool)
+	for _, f := range fs {
+		if f.Kind == Deadlock.Name {
+			for _, id := range f.Goroutines {
+				stuck[id] = true
+			}
+		}
+	}
+	if len(stuck) == 0 {
+		return
+	}
+	for i := range fs {
+		f := &fs[i]
+		if f.Kind != Leak.Name || f.Confidence != ConfidenceBlockedAtEnd || !strings.Contains(f.Message, leakMayWake) {
+			continue
+		}
+		if !slices.ContainsFunc(f.Goroutines, func(id parse.GoID) bool { return !stuck[id] }) {
+			f.Confidence, f.Severity = ConfidenceNoWaker, SeverityError
+			f.Message = strings.Replace(f.Message, leakMayWake, leakDeadlocked, 1)
+			f.Hint = leakHint(describeWait(f.Stack, f.Reason), f.Reason)
+		}
+	}
 }
 
 // describeWait names what a goroutine waits on: the outermost method of
 // sync, golang.org/x/sync or blockscope's primitives it is blocked in
 // ("sync.(*Mutex).Lock", "semaphore.(*Weighted).Acquire"), else the
 // reason ("chan send").
-func describeWait(s *parse.Stacks, id parse.StackID, reason string) string {
+func describeWait(frames []parse.Frame, reason string) string {
 	what := reason
-	for i, n := 0, s.Depth(id); i < n; i++ {
-		f := s.Frame(id, i)
+	for _, f := range frames {
 		if f.IsUser() {
 			break
 		}
