@@ -63,7 +63,9 @@ const (
 
 // Site is a place in the program: a location and the stack it was read from.
 type Site struct {
-	Goroutine parse.GoID    `json:"goroutine"`
+	// Goroutine is 0 (and left out of JSON) for a site several goroutines
+	// share, such as the most common Release call of a semaphore.
+	Goroutine parse.GoID    `json:"goroutine,omitempty"`
 	Location  parse.Frame   `json:"location"`
 	Stack     []parse.Frame `json:"stack,omitempty"`
 }

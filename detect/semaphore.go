@@ -588,7 +588,7 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 		f.Related = append(f.Related, Related{Role: "holder", Site: siteOf(st, h.g, h.stack)})
 	}
 	if rel, ok := topCount(o.releasers); ok {
-		f.Related = append(f.Related, Related{Role: "releaser", Site: siteOf(st, parse.NoGoroutine, o.relStack[rel])})
+		f.Related = append(f.Related, Related{Role: "releaser", Site: siteOf(st, 0, o.relStack[rel])})
 	}
 
 	buildDur := time.Duration(o.best.to - o.best.from)

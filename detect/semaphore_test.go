@@ -306,8 +306,8 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 				t.Errorf("related roles = %v; want waiters, holders and one releaser", roles)
 			}
 			for _, r := range f.Related {
-				if r.Role == "releaser" && r.Location.Line != rel {
-					t.Errorf("releaser at %v; want the Release line %d", r.Location, rel)
+				if r.Role == "releaser" && (r.Location.Line != rel || r.Goroutine != 0) {
+					t.Errorf("releaser goroutine %d at %v; want no one goroutine, the Release line %d", r.Goroutine, r.Location, rel)
 				}
 			}
 			if f.Stats["wait_p50_ns"] > f.Stats["wait_p99_ns"] || f.Stats["wait_p99_ns"] > f.Stats["wait_max_ns"] {
