@@ -19,9 +19,10 @@ import (
 // the user's line that called it). A site is reported when at least
 // --growth-min of its goroutines are still alive at the end of the trace
 // and their live count rose in at least --growth-steady of ten equal
-// windows between the site's first creation and the end of the trace. A
-// pool that starts its workers once rises in one window, and a burst that
-// drains ends with few alive; neither is reported. Goroutines that existed
+// windows between the site's first creation and the end of the trace,
+// one of them among the last three. A pool that starts its workers once
+// rises in one window, a pool grown on demand up to its cap stops rising,
+// and a burst that drains ends with few alive; none is reported. Goroutines that existed
 // before the trace began have no known creation site and are not counted,
 // nor are the runtime's.
 //
@@ -193,22 +194,28 @@ func (gr *growth) Finalize(t *parse.Trace) {
 		if s.live < int64(gr.opts.Min) {
 			continue
 		}
-		grown := s.grownWindows(end)
-		if grown < need {
+		grown, recent := s.grownWindows(end)
+		if grown < need || !recent {
 			continue
 		}
 		gr.findings = append(gr.findings, gr.finding(gr.st, s, end, grown))
 	}
 }
 
+// growthRecent is how many of the last windows must see a rise: a count
+// that stopped growing long before the end (a pool grown on demand up to
+// its cap) is no leak.
+const growthRecent = 3
+
 // grownWindows counts the windows of [first creation, end] over which the
-// site's live count rose.
-func (s *growthSite) grownWindows(end parse.Time) int {
+// site's live count rose, and says whether it rose in one of the last
+// growthRecent windows.
+func (s *growthSite) grownWindows(end parse.Time) (grown int, recent bool) {
 	span := end - s.first
 	if span <= 0 {
-		return 0
+		return 0, false
 	}
-	prev, grown := int64(0), 0
+	prev := int64(0)
 	for i := 1; i <= growthWindows; i++ {
 		x := s.first + span*parse.Time(i)/growthWindows
 		if i == growthWindows {
@@ -220,10 +227,11 @@ func (s *growthSite) grownWindows(end parse.Time) int {
 		}
 		if l > prev {
 			grown++
+			recent = recent || i > growthWindows-growthRecent
 		}
 		prev = l
 	}
-	return grown
+	return grown, recent
 }
 
 func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown int) Finding {

@@ -65,10 +65,20 @@ func TestGoroutineGrowthSynthetic(t *testing.T) {
 			build: func(s *sqStream) { spawn(s, every(0, 10, 15), 0) },
 		},
 		{
-			name:  "half steady, steadiness lowered",
+			// Grown on demand up to a cap, then flat: not reported,
+			// however few windows it asks for.
+			name:  "half steady, then a plateau, steadiness lowered",
 			opts:  GrowthOptions{Steady: 0.5},
 			build: func(s *sqStream) { spawn(s, every(0, 10, 15), 0) },
-			want:  map[string]int64{"windows_grown": 5},
+		},
+		{
+			// Growth, a pause, and growth again up to the end.
+			name: "steady with a pause",
+			build: func(s *sqStream) {
+				spawn(s, every(0, 10, 10), 0)
+				spawn(s, every(180, 10, 12), 0)
+			},
+			want: map[string]int64{"windows_grown": 8, "live_at_end": 22},
 		},
 		{
 			name: "steady, each leaked goroutine blocked",
