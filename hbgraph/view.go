@@ -68,6 +68,9 @@ func (g *Graph) Select(f Filter) (*View, error) {
 	} else {
 		for _, id := range f.Goroutines {
 			i, ok := g.byG[id]
+			if why, quiet := g.quiet[id]; !ok && quiet {
+				return nil, fmt.Errorf("goroutine %d took part in no synchronization the trace shows: %s", id, why)
+			}
 			if !ok {
 				return nil, fmt.Errorf("no goroutine %d in the trace", id)
 			}

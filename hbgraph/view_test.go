@@ -68,3 +68,33 @@ func TestSelect(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectQuietGoroutine: a goroutine the trace knows but that did
+// nothing the graph records (blocked throughout) is named as such, not
+// called missing.
+func TestSelectQuietGoroutine(t *testing.T) {
+	b := hbgraph.NewBuilder(hbgraph.Options{})
+	tr, err := parse.File("../parse/testdata/preexisting.trace", parse.Options{DropBlocks: true}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := b.Graph()
+	quiet := 0
+	for _, gr := range tr.Goroutines() {
+		if gr.System {
+			continue
+		}
+		if _, err := g.Select(hbgraph.Filter{Goroutines: []parse.GoID{gr.ID}}); err != nil {
+			quiet++
+			if want := fmt.Sprintf("goroutine %d took part in no synchronization the trace shows: it was blocked (%s) throughout", gr.ID, gr.Reason); err.Error() != want {
+				t.Errorf("Select(G%d) error = %q; want %q", gr.ID, err, want)
+			}
+		}
+	}
+	if quiet == 0 {
+		t.Error("no goroutine blocked throughout the trace: the test proves nothing")
+	}
+	if _, err := g.Select(hbgraph.Filter{Goroutines: []parse.GoID{1 << 40}}); err == nil || !strings.Contains(err.Error(), "no goroutine") {
+		t.Errorf("Select(a goroutine the trace lacks) error = %v; want no goroutine", err)
+	}
+}
