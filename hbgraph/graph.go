@@ -135,12 +135,12 @@ type Graph struct {
 	// Warnings says what the builder had to ignore.
 	Warnings []string
 
-	nodes   []node
-	lanes   []Lane
-	byG     map[parse.GoID]int32
+	nodes []node
+	lanes []Lane
+	byG   map[parse.GoID]int32
 	// quiet says, for each goroutine of the trace without a lane, why:
 	// it did nothing the graph records while the trace ran.
-	quiet map[parse.GoID]string
+	quiet   map[parse.GoID]string
 	edges   []Edge // sorted by From, then To
 	inIdx   []int32
 	outOff  []int32 // edges[outOff[n]:outOff[n+1]] leave node n
