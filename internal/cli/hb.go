@@ -68,7 +68,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.Int64SliceVar(&o.goroutines, "goroutine", nil, "only these goroutines, by `ID` (a comma list, or the flag repeated)")
 	f.Lookup("goroutine").DefValue = "" // pflag would print "(default [])"
 	f.BoolVar(&o.related, "related", false, "with --goroutine: add the goroutines that exchanged an edge with them")
-	f.Uint64Var(&o.object, "object", 0, "only the annotations about this primitive object `ID`")
+	f.Uint64Var(&o.object, "object", 0, "only the annotations about this primitive object `ID` (0: every object)")
 	f.DurationVar(&o.from, "from", 0, "only what happened from this `TIME` after the trace's start (e.g. 10ms)")
 	f.DurationVar(&o.to, "to", 0, "only what happened up to this `TIME` after the trace's start (0: the end)")
 	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit)")
@@ -129,6 +129,9 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 	}
 	for _, w := range g.Warnings {
 		fmt.Fprintf(stderr, "blockscope: warning: %s\n", w)
+	}
+	if v.Len() == 0 {
+		fmt.Fprintf(stderr, "blockscope: warning: the graph is empty: nothing the filters select (the trace lasts %v)\n", t.Duration().Round(time.Microsecond))
 	}
 	if msg := report.CutMessage(v); msg != "" {
 		fmt.Fprintf(stderr, "blockscope: %s; narrow it with --goroutine, --object or --from/--to, or raise --max-nodes\n", msg)

@@ -131,6 +131,17 @@ func TestHBFlags(t *testing.T) {
 			},
 		},
 		{
+			name:       "a window after the end",
+			args:       []string{"--format", "json", "--from", "1h"},
+			wantCode:   cli.ExitOK,
+			wantStderr: "the graph is empty: nothing the filters select (the trace lasts ",
+			check: func(t *testing.T, out string) {
+				if doc := readGraph(t, out); len(doc.Nodes) != 0 {
+					t.Errorf("%d nodes; want none", len(doc.Nodes))
+				}
+			},
+		},
+		{
 			name:     "one goroutine",
 			args:     []string{"--format", "json", "--goroutine", "1"},
 			wantCode: cli.ExitOK,
@@ -180,12 +191,16 @@ func TestHBFlags(t *testing.T) {
 		},
 		{
 			name:     "time window",
-			args:     []string{"--format", "json", "--from", "1ms", "--to", "2ms"},
+			args:     []string{"--format", "json", "--from", "5ms", "--to", "7ms"},
 			wantCode: cli.ExitOK,
 			check: func(t *testing.T, out string) {
-				for _, n := range readGraph(t, out).Nodes {
-					if n.Time < 1e6 || n.Time > 2e6 {
-						t.Errorf("node %d at %v: outside 1ms to 2ms", n.ID, n.Time)
+				nodes := readGraph(t, out).Nodes
+				if len(nodes) == 0 {
+					t.Fatal("no node from 5ms to 7ms; want the workers' second round")
+				}
+				for _, n := range nodes {
+					if n.Time < 5e6 || n.Time > 7e6 {
+						t.Errorf("node %d at %v: outside 5ms to 7ms", n.ID, n.Time)
 					}
 				}
 			},
