@@ -224,6 +224,10 @@ func headerVersion(hdr []byte) (string, bool) {
 
 func describeForeign(hdr []byte, compressed bool) string {
 	switch {
+	case compressed && len(hdr) == 0:
+		return "gzip-compressed, but empty"
+	case compressed && len(hdr) >= 2 && hdr[0] == 0x1f && hdr[1] == 0x8b:
+		return "gzip-compressed twice: decompress it once (gunzip) and try again"
 	case compressed:
 		return "gzip-compressed data that is not a trace (a pprof profile?)"
 	case len(hdr) < 16 && bytes.HasPrefix([]byte("go 1."), hdr[:min(len(hdr), 5)]):

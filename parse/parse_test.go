@@ -424,6 +424,8 @@ func TestBadInput(t *testing.T) {
 		{"bad version", []byte("go 1.99 trace\x00\x00\x00\x01\x02\x03"), "", parse.ErrNotTrace, "1.99"},
 		{"gzip text", gzipped(t, []byte("not a trace at all")), "", parse.ErrNotTrace, "gzip"},
 		{"bad gzip", []byte{0x1f, 0x8b, 0, 0, 1, 2, 3}, "", parse.ErrNotTrace, "gzip"},
+		{"empty gzip", gzipped(t, nil), "", parse.ErrNotTrace, "gzip-compressed, but empty"},
+		{"gzip twice", gzipped(t, gzipped(t, data)), "", parse.ErrNotTrace, "gzip-compressed twice"},
 		{"truncated", data[:len(data)/2], "", parse.ErrTruncated, "nothing readable"},
 		{"missing file", nil, filepath.Join(dir, "nonexistent.trace"), parse.ErrUnreadable, "no such file"},
 		{"directory", nil, dir, parse.ErrUnreadable, "is a directory"},
