@@ -45,10 +45,15 @@ import (
 // --sema-wait=DURATION (default 10ms), --sema-window=DURATION (default
 // 1s).
 //
-// Known false positives: a batch that starts all its goroutines at once
-// and lets a semaphore pace them queues by design; it is reported when the
-// waits pass --sema-wait. Raise the thresholds, or acquire before starting
-// each goroutine, as below.
+// A burst is no buildup: a batch that starts all its goroutines at once
+// and lets the semaphore pace them fills the queue before anyone waiting
+// is admitted, and the queue only drains from then on. A rise counts
+// when its arrivals join a queue the semaphore is already working off, or
+// keep piling up for --sema-wait or longer.
+//
+// Known false positives: a batch whose goroutines start over a long time
+// (more than --sema-wait) queues by design, and is reported; raise the
+// thresholds, or acquire before starting each goroutine, as below.
 //
 // Wrong: one goroutine per request, each queueing on the semaphore.
 //
@@ -140,6 +145,7 @@ type semaPoint struct {
 	at, until        parse.Time // until: the next change; semaForever for the last
 	depth            int64
 	arrivals, grants int
+	served           int
 }
 
 const semaForever = parse.Time(1<<63 - 1)
@@ -175,6 +181,7 @@ type semaObj struct {
 	waits            durDist
 	cancels          int
 	arrivals, grants int
+	served           int // grants of queued waiters
 	atEnd            int // still waiting at the end
 
 	siteWait  map[parse.Frame]time.Duration
@@ -289,6 +296,7 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		granted := ev.Peer != parse.NoGoroutine && hasAny(st, ev.PeerStack, semaGrantFuncs)
 		if granted {
 			o.grants++
+			o.served++
 		} else {
 			o.cancels++
 		}
@@ -337,6 +345,7 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 			if w.queued {
 				// Admitted by a Release that already took it off the
 				// queue's depth, or (a waiter ahead gave up) not.
+				o.served++
 				o.queued--
 				depth := o.depth - 1
 				if o.admitted > 0 {
@@ -425,6 +434,7 @@ func (o *semaObj) advance(opts SemaphoreOptions, now parse.Time) {
 // advance and after counting the arrival, grant or cancel that caused it),
 // and measures the rise of the queue over the last Window.
 func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight int64) {
+	arrival := max(depth, 0) > o.depth
 	o.depth = max(depth, 0)
 	o.weight = max(o.weight+dWeight, 0)
 	o.maxDepth = max(o.maxDepth, o.depth)
@@ -437,7 +447,7 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	for n := len(o.lows); n > 0 && o.lows[n-1].depth >= o.depth; n-- {
 		o.lows = o.lows[:n-1]
 	}
-	o.lows = append(o.lows, semaPoint{at: now, until: semaForever, depth: o.depth, arrivals: o.arrivals, grants: o.grants})
+	o.lows = append(o.lows, semaPoint{at: now, until: semaForever, depth: o.depth, arrivals: o.arrivals, grants: o.grants, served: o.served})
 	lo := now - parse.Time(opts.Window)
 	drop := 0
 	for drop < len(o.lows)-1 && o.lows[drop].until <= lo {
@@ -447,9 +457,16 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 		o.lows = append(o.lows[:0], o.lows[drop:]...)
 	}
 	low := o.lows[0]
-	if r := o.depth - low.depth; r > o.best.growth() {
+	from := max(low.at, lo)
+	// A buildup is arrivals joining a queue the semaphore is already
+	// working off (or piling up for longer than the wait worth
+	// reporting). A burst (Acquires arriving at once, before anyone
+	// waiting is admitted: a batch starting its goroutines together) only
+	// drains from then on.
+	sustained := arrival && (o.served > low.served || time.Duration(now-from) >= opts.Wait)
+	if r := o.depth - low.depth; r > o.best.growth() && sustained {
 		o.best = semaRise{
-			from: max(low.at, lo), to: now, low: low.depth, high: o.depth,
+			from: from, to: now, low: low.depth, high: o.depth,
 			arrivals: o.arrivals - low.arrivals, grants: o.grants - low.grants,
 		}
 	}
