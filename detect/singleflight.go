@@ -21,8 +21,10 @@ import (
 // wait for its result: its fan-in, the calls it suppressed). For each Group
 // and key it counts flights, followers, the leader's duration and the
 // followers' waits (p50, p99, max), and reports the key when a flight's
-// fan-in reaches --sf-fanin or a follower waited at least --sf-wait
-// (severity warning), pointing at the line where the followers called Do.
+// fan-in reaches --sf-fanin or a follower waited at least --sf-wait,
+// pointing at the line where the followers called Do: severity warning
+// when the followers waited --sf-wait, info when a large herd was served
+// quickly (singleflight doing its job, at a cost worth knowing).
 // A flight whose leader is still running or blocked at the end of the
 // trace while followers have waited at least --sf-wait is stalled
 // (severity error): the finding points at the line the leader is blocked
@@ -541,6 +543,10 @@ func (s *sfFanIn) herd(st stackTable, ag *sfAgg) Finding {
 		} else {
 			leader = fmt.Sprintf("its leader (goroutine %d, %s)", fl.leader, took)
 		}
+	}
+	if ag.worstWait < s.opts.Wait {
+		// The herd was large but cheap: singleflight did its job.
+		f.Severity = SeverityInfo
 	}
 	addFollowers(st, &f, fl, 0)
 	f.Message = fmt.Sprintf("%s: a flight had %s waiting up to %v on %s; %d of %s past the thresholds (fan-in ≥%d or wait ≥%v), %s suppressed",
