@@ -19,6 +19,7 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/hbgraph"
 	"github.com/blockscope/blockscope/parse"
 	psync "github.com/blockscope/blockscope/primitives/sync"
@@ -96,7 +97,7 @@ const benchCorpusTraces = 3
 // benchTraces returns the corpus's largest traces, then the generated one.
 func benchTraces(b *testing.B) []benchTrace {
 	var out []benchTrace
-	if dir, ok := findCorpus(); ok {
+	if dir, ok := corpus.Find(); ok {
 		var files []string
 		for _, pattern := range []string{"go126/*.trace", "goker/*.trace", "v1/*_good"} {
 			m, _ := filepath.Glob(filepath.Join(dir, pattern))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -67,7 +68,7 @@ func inKernel(kernel string, f detect.Finding) bool {
 // names another goroutine. Each kernel logs its recall, its precision and
 // the confidences of its findings.
 func TestGoker(t *testing.T) {
-	traces := corpusFiles(t, "goker", "*.trace")
+	traces := corpus.Files(t, "goker", "*.trace")
 	var found, truth, extra, certain int
 	for _, path := range traces {
 		gt := readTruth(t, path)
@@ -136,7 +137,7 @@ func TestGoker(t *testing.T) {
 // TestGokerNegatives checks that clean runs of the kernels give no leak
 // finding in kernel code.
 func TestGokerNegatives(t *testing.T) {
-	for _, path := range corpusFiles(t, filepath.Join("goker", "negatives"), "*.trace") {
+	for _, path := range corpus.Files(t, filepath.Join("goker", "negatives"), "*.trace") {
 		gt := readTruth(t, path)
 		t.Run(gt.Kernel, func(t *testing.T) {
 			if gt.Manifested || len(gt.Blocked) != 0 {
