@@ -207,7 +207,9 @@ func (l *leak) Finalize(t *parse.Trace) {
 			// A trace cut short proves nothing about what came after.
 			conf = ConfidenceNoWaker
 		}
-		id := fmt.Sprintf("%s\x00%v\x00%s", k.reason, k.loc, conf)
+		// One finding per test, too: a leak at one line in three tests
+		// is three things to fix (or one, found three times).
+		id := fmt.Sprintf("%s\x00%v\x00%s\x00%s", k.reason, k.loc, conf, testOf(t, g))
 		gr := index[id]
 		if gr == nil {
 			gr = &group{key: k, confidence: conf}
@@ -436,6 +438,9 @@ func reconcileLeaks(fs []Finding) {
 // reason ("chan send").
 func describeWait(frames []parse.Frame, reason string) string {
 	what := reason
+	if reason == parse.ReasonForever {
+		what = "a nil channel or an empty select"
+	}
 	for _, f := range frames {
 		if f.IsUser() {
 			break

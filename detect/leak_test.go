@@ -683,3 +683,36 @@ func TestLeakGenerated(t *testing.T) {
 		})
 	}
 }
+
+// leakySend blocks for ever unless someone receives from ch.
+func leakySend(ch chan int) {
+	ch <- 1 // want leak pertest
+}
+
+// TestLeakPerTest: the same line leaking in two tests is two findings,
+// each naming its test.
+func TestLeakPerTest(t *testing.T) {
+	marks := leakMarks(t)
+	ch1, ch2 := make(chan int), make(chan int)
+	data := recordTrace(t, func() {
+		t.Run("a", func(t *testing.T) { go leakySend(ch1) })
+		t.Run("b", func(t *testing.T) { go leakySend(ch2) })
+		waitBlocked(t, "detect_test.leakySend", "chan send", 2)
+	})
+	<-ch1
+	<-ch2
+	tr, all := leakFindings(t, data, detect.LeakOptions{})
+	var tests []string
+	for _, f := range ownFindings(tr, all) {
+		if filepath.Base(f.Location.File) == "leak_test.go" && f.Location.Line == marks["pertest"] {
+			if len(f.Goroutines) != 1 {
+				t.Errorf("finding %q: %d goroutines; want 1", f.Message, len(f.Goroutines))
+			}
+			tests = append(tests, f.Test)
+		}
+	}
+	slices.Sort(tests)
+	if len(tests) != 2 || tests[0] == tests[1] || !strings.HasPrefix(tests[0], "TestLeakPerTest/") || !strings.HasPrefix(tests[1], "TestLeakPerTest/") {
+		t.Errorf("tests of the leaks at leakySend = %q; want two subtests of TestLeakPerTest", tests)
+	}
+}

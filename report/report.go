@@ -153,7 +153,7 @@ func Text(w io.Writer, res *detect.Result) error {
 			fmt.Fprintf(w, " (%s)", f.Confidence)
 		}
 		fmt.Fprintf(w, ":\n%s\n", wrap(f.Message, "    ", "    ", textWidth))
-		fmt.Fprintf(w, "    evidence: %s; goroutines: %s\n", f.Evidence, goList(f.Goroutines, 20))
+		fmt.Fprintf(w, "%s\n", wrap(fmt.Sprintf("evidence: %s; goroutines: %s", f.Evidence, goList(f.Goroutines, 20)), "    ", "      ", textWidth))
 		if f.Hint != "" {
 			fmt.Fprintf(w, "%s\n", wrap("hint: "+f.Hint, "    ", "          ", textWidth))
 		}

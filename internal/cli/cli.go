@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -58,14 +59,26 @@ func exitCode(err error, stderr io.Writer) int {
 		return ee.code
 	}
 	// cobra's own errors (unknown flag or command, bad arguments) are usage
-	// errors; so is anything else that reaches here.
-	msg := err.Error()
-	fmt.Fprintf(stderr, "blockscope: %s\n", msg)
+	// errors; so is anything else that reaches here. One line, in words.
+	msg := parseDetail.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		switch parseDetail.FindStringSubmatch(m)[1] {
+		case "Float":
+			return "not a number"
+		case "Bool":
+			return "not true or false"
+		}
+		return "not a whole number"
+	})
 	if strings.Contains(msg, "unknown") || strings.Contains(msg, "arg") || strings.Contains(msg, "flag") {
-		fmt.Fprintln(stderr, "Run 'blockscope help' for usage.")
+		msg += " (see blockscope help)"
 	}
+	fmt.Fprintf(stderr, "blockscope: %s\n", msg)
 	return ExitUsage
 }
+
+// parseDetail is strconv's wording of a flag value that does not parse,
+// which pflag passes on: "strconv.ParseInt: parsing "x": invalid syntax".
+var parseDetail = regexp.MustCompile(`strconv\.Parse(Int|Uint|Float|Bool)[^:]*: parsing "[^"]*": invalid syntax`)
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
