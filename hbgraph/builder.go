@@ -101,8 +101,8 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		if id == NoNode {
 			return
 		}
-		n := &b.g.nodes[id]
-		n.prim, n.obj, n.op, n.seq, n.n = a.Kind, a.Object, a.Op, a.Seq, a.N
+		b.g.nodes[id].ann = int32(len(b.g.anns))
+		b.g.anns = append(b.g.anns, annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
 		b.pair(id, a)
 	}
 }
@@ -184,7 +184,7 @@ func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.St
 	l.Nodes = append(l.Nodes, nid)
 	g.nodes = append(g.nodes, node{
 		time: t, lane: li, pos: int32(len(l.Nodes)), peer: p,
-		stack: stack, reason: r, kind: kind,
+		stack: stack, ann: -1, reason: r, kind: kind,
 	})
 	return nid
 }

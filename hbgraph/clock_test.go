@@ -24,7 +24,8 @@ func randomGraph(r *rand.Rand, cycles bool) *Graph {
 		li := r.IntN(nl)
 		l := &g.lanes[li]
 		l.Nodes = append(l.Nodes, NodeID(i))
-		g.nodes = append(g.nodes, node{time: parse.Time(i), lane: int32(li), pos: int32(len(l.Nodes)), peer: -1, kind: NodeAnnotation})
+		g.nodes = append(g.nodes, node{time: parse.Time(i), lane: int32(li), pos: int32(len(l.Nodes)), peer: -1, ann: int32(len(g.anns)), kind: NodeAnnotation})
+		g.anns = append(g.anns, annotation{})
 	}
 	if nn < 2 {
 		g.finish()

@@ -87,20 +87,26 @@ type Node struct {
 	N      int64
 }
 
-// node is a Node as the graph stores it.
+// node is a Node as the graph stores it: 32 bytes, the annotation of a
+// NodeAnnotation apart (most nodes have none).
 type node struct {
 	time   parse.Time
-	obj    wire.ObjectID
-	seq    uint64
-	n      int64
 	lane   int32
 	pos    int32 // 1-based position in the lane
 	peer   int32 // the peer's lane, or -1
 	stack  parse.StackID
+	ann    int32  // index into Graph.anns of a NodeAnnotation, or -1
 	reason uint16 // index into Graph.reasons
 	kind   NodeKind
-	prim   wire.Kind
-	op     wire.Op
+}
+
+// annotation is what a NodeAnnotation adds to its node.
+type annotation struct {
+	obj  wire.ObjectID
+	seq  uint64
+	n    int64
+	prim wire.Kind
+	op   wire.Op
 }
 
 // Lane is one goroutine's nodes, in program order.
@@ -146,6 +152,7 @@ type Graph struct {
 	outOff  []int32 // edges[outOff[n]:outOff[n+1]] leave node n
 	inOff   []int32 // inIdx[inOff[n]:inOff[n+1]] are the edges entering n
 	reasons []string
+	anns    []annotation
 	names   map[wire.ObjectID]string
 
 	clk     *clockArena
@@ -161,12 +168,22 @@ func (g *Graph) Node(id NodeID) Node {
 	out := Node{
 		ID: id, Kind: n.kind, G: g.lanes[n.lane].G, Time: n.time, Stack: n.stack,
 		Peer: parse.NoGoroutine, Reason: g.reasons[n.reason],
-		Prim: n.prim, Object: n.obj, Op: n.op, Seq: n.seq, N: n.n,
 	}
 	if n.peer >= 0 {
 		out.Peer = g.lanes[n.peer].G
 	}
+	if a := g.ann(id); a != nil {
+		out.Prim, out.Object, out.Op, out.Seq, out.N = a.prim, a.obj, a.op, a.seq, a.n
+	}
 	return out
+}
+
+// ann returns node id's annotation, or nil.
+func (g *Graph) ann(id NodeID) *annotation {
+	if i := g.nodes[id].ann; i >= 0 {
+		return &g.anns[i]
+	}
+	return nil
 }
 
 // Lanes returns every goroutine's lane, in order of first appearance.

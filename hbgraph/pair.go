@@ -176,7 +176,7 @@ func (b *Builder) target(k pairKey, id NodeID, single bool) {
 
 // link records the edge src → dst of a bucket.
 func (b *Builder) link(k pairKey, src, dst NodeID) {
-	n := &b.g.nodes[src]
+	n := b.g.ann(src)
 	var r Rule
 	switch k.slot {
 	case slotLock:
