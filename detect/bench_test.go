@@ -19,8 +19,8 @@ import (
 	exptrace "golang.org/x/exp/trace"
 
 	"github.com/blockscope/blockscope/detect"
-	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/hbgraph"
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/parse"
 	psync "github.com/blockscope/blockscope/primitives/sync"
 )

@@ -45,15 +45,16 @@ import (
 // --sema-wait=DURATION (default 10ms), --sema-window=DURATION (default
 // 1s).
 //
-// A burst is no buildup: a batch that starts all its goroutines at once
-// and lets the semaphore pace them fills the queue before anyone waiting
-// is admitted, and the queue only drains from then on. A rise counts
-// when its arrivals join a queue the semaphore is already working off, or
-// keep piling up for --sema-wait or longer.
+// A batch is no buildup: goroutines started together by one goroutine (a
+// loop of go statements with no pause in it), each going straight to
+// Acquire, fill the queue once, and it only drains from then on. A rise
+// counts when its arrivals come from at least --sema-depth batches: work
+// that keeps coming, such as a goroutine per request.
 //
-// Known false positives: a batch whose goroutines start over a long time
-// (more than --sema-wait) queues by design, and is reported; raise the
-// thresholds, or acquire before starting each goroutine, as below.
+// Known false positives: a batch started by a loop that pauses between
+// go statements (it waits on a channel, sleeps, takes a contended lock)
+// is several batches; raise --sema-depth, or acquire before starting each
+// goroutine, as below.
 //
 // Wrong: one goroutine per request, each queueing on the semaphore.
 //
@@ -106,7 +107,10 @@ func DefaultSemaphoreOptions() SemaphoreOptions {
 // evidences on one run.
 var (
 	semaAcquireFuncs = []string{"golang.org/x/sync/semaphore.(*Weighted).Acquire"}
-	semaGrantFuncs   = []string{
+	// semaAcquireAny is Acquire of either implementation: a block inside
+	// it (on its internal lock) is part of arriving, not a pause.
+	semaAcquireAny = []string{"golang.org/x/sync/semaphore.(*Weighted).Acquire", parse.PrimitivesPath + "semaphore.(*Weighted).Acquire"}
+	semaGrantFuncs = []string{
 		"golang.org/x/sync/semaphore.(*Weighted).Release",
 		"golang.org/x/sync/semaphore.(*Weighted).notifyWaiters",
 		"golang.org/x/sync/semaphore.(*Weighted).Acquire",
@@ -145,7 +149,7 @@ type semaPoint struct {
 	at, until        parse.Time // until: the next change; semaForever for the last
 	depth            int64
 	arrivals, grants int
-	served           int
+	batches          int
 }
 
 const semaForever = parse.Time(1<<63 - 1)
@@ -181,8 +185,12 @@ type semaObj struct {
 	waits            durDist
 	cancels          int
 	arrivals, grants int
-	served           int // grants of queued waiters
 	atEnd            int // still waiting at the end
+	// batches counts the batches arrivals came from (see semaBatch);
+	// recent holds the latest few, so that goroutines of a few batches
+	// arriving interleaved count once each.
+	batches int
+	recent  [8]semaBatch
 
 	siteWait  map[parse.Frame]time.Duration
 	siteStack map[parse.Frame]parse.StackID
@@ -208,6 +216,22 @@ type semaQueue struct {
 	annWait  map[parse.GoID]*semaWaiter // open annotated waits
 	rtWait   map[parse.GoID]*semaWaiter // open x/sync waits
 	findings []Finding
+
+	// spawned holds, for each goroutine started during the trace that
+	// has not paused yet, the batch it was started in; pauses counts the
+	// pauses of the goroutines that started others.
+	spawned map[parse.GoID]semaBatch
+	pauses  map[parse.GoID]int
+	lone    int // numbers arrivals that are no batch's
+}
+
+// semaBatch names the batch an Acquire arrives from: goroutines started
+// by one goroutine between two of its pauses (a loop of go statements),
+// each arriving before it pauses itself. Any other arrival is a batch of
+// its own.
+type semaBatch struct {
+	creator parse.GoID
+	pause   int
 }
 
 func newSemaQueue(opts SemaphoreOptions) *semaQueue {
@@ -224,7 +248,33 @@ func newSemaQueue(opts SemaphoreOptions) *semaQueue {
 		virtual: make(map[parse.Frame]*semaObj),
 		annWait: make(map[parse.GoID]*semaWaiter),
 		rtWait:  make(map[parse.GoID]*semaWaiter),
+		spawned: make(map[parse.GoID]semaBatch),
+		pauses:  make(map[parse.GoID]int),
 	}
+}
+
+// semaPauses are the waits that separate a creator's batches: the
+// user-level ones, not the runtime's own (GC assists, preemption).
+var semaPauses = map[string]bool{
+	parse.ReasonChanSend: true, parse.ReasonChanReceive: true, parse.ReasonSelect: true,
+	parse.ReasonSync: true, parse.ReasonCond: true, parse.ReasonSleep: true, parse.ReasonNetwork: true,
+}
+
+// arrive counts an arrival of g at o, and the batch it comes from.
+func (q *semaQueue) arrive(o *semaObj, g parse.GoID) {
+	o.arrivals++
+	b, ok := q.spawned[g]
+	if ok {
+		delete(q.spawned, g)
+	} else {
+		q.lone++
+		b = semaBatch{creator: parse.NoGoroutine, pause: q.lone}
+	}
+	if b.creator != parse.NoGoroutine && slices.Contains(o.recent[:min(o.batches, len(o.recent))], b) {
+		return
+	}
+	o.recent[o.batches%len(o.recent)] = b
+	o.batches++
 }
 
 func (q *semaQueue) newObj(now parse.Time) *semaObj {
@@ -275,14 +325,26 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		if ev.Annotation.Kind == wire.KindSemaphore {
 			q.annotation(st, ev)
 		}
+	case parse.EvCreate:
+		if ev.Peer != parse.NoGoroutine {
+			q.pauses[ev.Peer] += 0 // a creator from now on
+			q.spawned[ev.G] = semaBatch{creator: ev.Peer, pause: q.pauses[ev.Peer]}
+		}
 	case parse.EvBlock:
 		if ev.Reason == parse.ReasonSelect && hasAny(st, ev.Stack, semaAcquireFuncs) {
 			site, _ := st.Location(ev.Stack)
 			o := q.virtualAt(site, ev.Time)
 			o.advance(q.opts, ev.Time)
-			o.arrivals++
+			q.arrive(o, ev.G)
 			o.change(q.opts, ev.Time, o.depth+1, 0)
 			q.rtWait[ev.G] = &semaWaiter{obj: o, start: ev.Time, stack: ev.Stack, queued: true}
+			break
+		}
+		if !hasAny(st, ev.Stack, semaAcquireAny) {
+			delete(q.spawned, ev.G) // paused before any Acquire
+		}
+		if n, ok := q.pauses[ev.G]; ok && semaPauses[ev.Reason] {
+			q.pauses[ev.G] = n + 1
 		}
 	case parse.EvWake:
 		w := q.rtWait[ev.G]
@@ -296,7 +358,6 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		granted := ev.Peer != parse.NoGoroutine && hasAny(st, ev.PeerStack, semaGrantFuncs)
 		if granted {
 			o.grants++
-			o.served++
 		} else {
 			o.cancels++
 		}
@@ -318,6 +379,8 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 	case parse.EvExit:
 		delete(q.rtWait, ev.G)
 		delete(q.annWait, ev.G)
+		delete(q.spawned, ev.G)
+		delete(q.pauses, ev.G)
 	}
 }
 
@@ -329,7 +392,7 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 	case wire.OpName:
 		o.name = a.Key
 	case wire.OpWait:
-		o.arrivals++
+		q.arrive(o, ev.G)
 		w := &semaWaiter{obj: o, start: ev.Time, n: a.N, stack: ev.Stack, queued: a.Depth > 0}
 		q.annWait[ev.G] = w
 		if w.queued {
@@ -345,7 +408,6 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 			if w.queued {
 				// Admitted by a Release that already took it off the
 				// queue's depth, or (a waiter ahead gave up) not.
-				o.served++
 				o.queued--
 				depth := o.depth - 1
 				if o.admitted > 0 {
@@ -356,7 +418,7 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 			}
 			o.endWait(st, ev.G, w, ev.Time)
 		} else {
-			o.arrivals++
+			q.arrive(o, ev.G)
 		}
 		o.holds = append(o.holds, semaHold{g: ev.G, n: a.N, start: ev.Time, stack: ev.Stack})
 	case wire.OpCancel:
@@ -447,7 +509,7 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	for n := len(o.lows); n > 0 && o.lows[n-1].depth >= o.depth; n-- {
 		o.lows = o.lows[:n-1]
 	}
-	o.lows = append(o.lows, semaPoint{at: now, until: semaForever, depth: o.depth, arrivals: o.arrivals, grants: o.grants, served: o.served})
+	o.lows = append(o.lows, semaPoint{at: now, until: semaForever, depth: o.depth, arrivals: o.arrivals, grants: o.grants, batches: o.batches})
 	lo := now - parse.Time(opts.Window)
 	drop := 0
 	for drop < len(o.lows)-1 && o.lows[drop].until <= lo {
@@ -458,12 +520,11 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	}
 	low := o.lows[0]
 	from := max(low.at, lo)
-	// A buildup is arrivals joining a queue the semaphore is already
-	// working off (or piling up for longer than the wait worth
-	// reporting). A burst (Acquires arriving at once, before anyone
-	// waiting is admitted: a batch starting its goroutines together) only
-	// drains from then on.
-	sustained := arrival && (o.served > low.served || time.Duration(now-from) >= opts.Wait)
+	// A buildup is work that keeps coming: a rise made of arrivals from
+	// at least Depth batches. One batch (goroutines started together,
+	// each going straight to Acquire) fills the queue once, and it only
+	// drains from then on; so do a few.
+	sustained := arrival && o.batches-low.batches >= int(opts.Depth)
 	if r := o.depth - low.depth; r > o.best.growth() && sustained {
 		o.best = semaRise{
 			from: from, to: now, low: low.depth, high: o.depth,

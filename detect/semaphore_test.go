@@ -134,8 +134,8 @@ const (
 )
 
 // semaSim simulates a semaphore of the given size, weight 1 each,
-// FIFO: goroutine 100+i arrives at arrivals[i] ms and holds it for hold
-// ms. It writes annotations like primitives/semaphore's (stock false) or
+// FIFO: goroutine 100+i, started by goroutine 1, arrives at arrivals[i]
+// ms and holds it for hold ms. It writes annotations like primitives/semaphore's (stock false) or
 // runtime events like x/sync's (stock true), with Acquire at acqLine and
 // Release at relLine.
 type semaSim struct {
@@ -144,6 +144,7 @@ type semaSim struct {
 	size             int
 	stock            bool
 	acqLine, relLine int
+	oneBatch         bool // goroutine 1 never pauses: one loop of go statements
 }
 
 func (m semaSim) run(arrivals []float64, hold float64) {
@@ -198,6 +199,13 @@ func (m semaSim) run(arrivals []float64, hold float64) {
 			release()
 		}
 		g := parse.GoID(100 + i)
+		// Goroutine 1 starts every arriving goroutine, pausing (a sleep)
+		// between arrivals that are not at once: those at one time are
+		// one batch.
+		if i > 0 && at > arrivals[i-1] && !m.oneBatch {
+			s.block(at, 1, parse.ReasonSleep, parse.NoStack)
+		}
+		s.create(at, g, 1, parse.NoStack)
 		if len(holding) < m.size && len(queue) == 0 {
 			grant(g, at, 0, false)
 			continue
@@ -229,6 +237,7 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 		name     string
 		opts     SemaphoreOptions
 		stock    bool
+		oneBatch bool
 		size     int
 		arrivals []float64
 		hold     float64
@@ -257,6 +266,18 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 			name: "a batch at once", size: 3, arrivals: every(0, 0, 20), hold: 2,
 		},
 		{name: "a batch at once, from the trace alone", stock: true, size: 3, arrivals: every(0, 0, 20), hold: 2},
+		{
+			// A loop starting 1000 goroutines outlasts the first holds,
+			// but it is still one batch.
+			name: "a batch from a long loop", oneBatch: true, size: 4, arrivals: every(0, 0.012, 1000), hold: 10,
+		},
+		{name: "a batch from a long loop, from the trace alone", stock: true, oneBatch: true, size: 4, arrivals: every(0, 0.012, 1000), hold: 10},
+		{
+			// The same arrivals from a producer that pauses between
+			// them: work that keeps coming.
+			name: "the same arrivals, paced", size: 4, arrivals: every(0, 0.012, 1000), hold: 10,
+			want: map[string]int64{"max_depth": 992},
+		},
 		{name: "waits below the wait threshold", size: 10, arrivals: every(0, 0, 40), hold: 0.1},
 		{
 			// One arrival every 60 ms, served every 100 ms: the queue
@@ -273,7 +294,7 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s sqStream
-			semaSim{s: &s, obj: 7, size: tt.size, stock: tt.stock, acqLine: acq, relLine: rel}.run(tt.arrivals, tt.hold)
+			semaSim{s: &s, obj: 7, size: tt.size, stock: tt.stock, acqLine: acq, relLine: rel, oneBatch: tt.oneBatch}.run(tt.arrivals, tt.hold)
 			opts := DefaultSemaphoreOptions()
 			if tt.opts.Window != 0 {
 				opts.Window = tt.opts.Window
