@@ -101,7 +101,7 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		if id == NoNode {
 			return
 		}
-		b.g.nodes[id].ann = int32(len(b.g.anns))
+		b.g.node(id).ann = int32(len(b.g.anns))
 		b.g.anns = append(b.g.anns, annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
 		b.pair(id, a)
 	}
@@ -143,7 +143,7 @@ func (b *Builder) Finalize(t *parse.Trace) {
 // room reports whether n more nodes fit the budget, counting them as
 // dropped if not.
 func (b *Builder) room(n int) bool {
-	if b.opts.MaxNodes > 0 && len(b.g.nodes)+n > b.opts.MaxNodes {
+	if b.opts.MaxNodes > 0 && b.g.Len()+n > b.opts.MaxNodes {
 		b.g.Dropped += n
 		return false
 	}
@@ -156,10 +156,7 @@ func (b *Builder) lane(id parse.GoID) int32 {
 	if i, ok := g.byG[id]; ok {
 		return i
 	}
-	i := int32(len(g.lanes))
-	g.byG[id] = i
-	g.lanes = append(g.lanes, Lane{G: id})
-	return i
+	return g.addLane(id)
 }
 
 // add appends a node to goroutine id's lane; NoNode if over budget.
@@ -179,14 +176,10 @@ func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.St
 		b.reasons[reason] = r
 		g.reasons = append(g.reasons, reason)
 	}
-	nid := NodeID(len(g.nodes))
-	l := &g.lanes[li]
-	l.Nodes = append(l.Nodes, nid)
-	g.nodes = append(g.nodes, node{
-		time: t, lane: li, pos: int32(len(l.Nodes)), peer: p,
+	return g.addNode(node{
+		time: t, lane: li, peer: p,
 		stack: stack, ann: -1, reason: r, kind: kind,
 	})
-	return nid
 }
 
 // edge records from → to.
@@ -195,12 +188,12 @@ func (b *Builder) edge(from, to NodeID, r Rule, k wire.Kind, obj wire.ObjectID) 
 		return
 	}
 	g := b.g
-	nf, nt := &g.nodes[from], &g.nodes[to]
+	nf, nt := g.node(from), g.node(to)
 	if nf.lane == nt.lane && nf.pos > nt.pos {
 		g.warn("%s edge from G%d's node %d back to its earlier node %d ignored", r, g.lanes[nf.lane].G, from, to)
 		return
 	}
-	g.edges = append(g.edges, Edge{From: from, To: to, Rule: r, Prim: k, Object: obj})
+	g.addEdge(Edge{From: from, To: to, Rule: r, Prim: k, Object: obj})
 }
 
 const maxWarnings = 20

@@ -17,7 +17,7 @@ type Tick struct {
 // that happens before or at id, how many of its nodes do, ordered by
 // goroutine id.
 func (g *Graph) Clock(id NodeID) []Tick {
-	n := &g.nodes[id]
+	n := g.node(id)
 	var out []Tick
 	g.clk.each(g.clockOf[id], func(l, pos int32) {
 		if l != n.lane {
@@ -36,7 +36,7 @@ func (g *Graph) HappensBefore(a, b NodeID) bool {
 	if a == b {
 		return false
 	}
-	na, nb := &g.nodes[a], &g.nodes[b]
+	na, nb := g.node(a), g.node(b)
 	if na.lane == nb.lane {
 		return na.pos < nb.pos
 	}
@@ -55,12 +55,12 @@ func (g *Graph) Concurrent(a, b NodeID) bool {
 // predecessor's clock (see vclock.go). Edges that close a cycle are marked
 // Cyclic and left out.
 func (g *Graph) computeClocks() {
-	n := len(g.nodes)
+	n := g.Len()
 	g.clk = newClockArena(len(g.lanes))
 	g.clockOf = make([]int32, n)
 	indeg := make([]int32, n)
-	for i := range g.nodes {
-		if g.nodes[i].pos > 1 {
+	for i := range n {
+		if g.node(NodeID(i)).pos > 1 {
 			indeg[i]++
 		}
 	}
@@ -75,8 +75,9 @@ func (g *Graph) computeClocks() {
 			ready = append(ready, NodeID(i))
 		}
 	}
-	visited := make([]bool, n)
-	next := make([]int32, len(g.lanes)) // per lane: how many of its nodes are visited
+	// next says, per lane, how many of its nodes are visited: they are
+	// visited in program order.
+	next := make([]int32, len(g.lanes))
 	release := func(id NodeID) {
 		if indeg[id]--; indeg[id] == 0 {
 			ready = append(ready, id)
@@ -84,13 +85,12 @@ func (g *Graph) computeClocks() {
 	}
 	for done := 0; done < n; done++ {
 		if len(ready) == 0 {
-			ready = append(ready, g.breakCycle(next, visited))
+			ready = append(ready, g.breakCycle(next))
 		}
 		id := ready[len(ready)-1]
 		ready = ready[:len(ready)-1]
-		visited[id] = true
-		g.clockOf[id] = g.join(id, visited)
-		nd := &g.nodes[id]
+		g.clockOf[id] = g.join(id, next)
+		nd := g.node(id)
 		next[nd.lane] = nd.pos
 		if nxt := g.Next(id); nxt != NoNode {
 			release(nxt)
@@ -105,14 +105,20 @@ func (g *Graph) computeClocks() {
 
 // cross reports whether an edge joins two lanes and counts for clocks.
 func (g *Graph) cross(e Edge) bool {
-	return !e.Cyclic && g.nodes[e.From].lane != g.nodes[e.To].lane
+	return !e.Cyclic && g.node(e.From).lane != g.node(e.To).lane
+}
+
+// visited reports whether computeClocks has visited node id, given next.
+func (g *Graph) visited(id NodeID, next []int32) bool {
+	n := g.node(id)
+	return n.pos <= next[n.lane]
 }
 
 // breakCycle is called when no node is ready: the unvisited nodes all wait
 // on each other. It picks the first unvisited node of the lane whose first
 // unvisited node comes earliest in the trace, marks its edges from
 // unvisited nodes Cyclic, and returns it.
-func (g *Graph) breakCycle(next []int32, visited []bool) NodeID {
+func (g *Graph) breakCycle(next []int32) NodeID {
 	best := NoNode
 	for li := range g.lanes {
 		nodes := g.lanes[li].Nodes
@@ -124,9 +130,9 @@ func (g *Graph) breakCycle(next []int32, visited []bool) NodeID {
 	}
 	for _, ei := range g.inIdx[g.inOff[best]:g.inOff[best+1]] {
 		e := &g.edges[ei]
-		if g.cross(*e) && !visited[e.From] {
+		if g.cross(*e) && !g.visited(e.From, next) {
 			e.Cyclic = true
-			g.warn("happens-before cycle: %s edge from G%d to G%d at %v left out", e.Rule, g.lanes[g.nodes[e.From].lane].G, g.lanes[g.nodes[e.To].lane].G, g.nodes[e.To].time.Duration())
+			g.warn("happens-before cycle: %s edge from G%d to G%d at %v left out", e.Rule, g.lanes[g.node(e.From).lane].G, g.lanes[g.node(e.To).lane].G, g.node(e.To).time.Duration())
 		}
 	}
 	return best
@@ -134,17 +140,17 @@ func (g *Graph) breakCycle(next []int32, visited []bool) NodeID {
 
 // join returns the root of node id's clock: its predecessor's, merged
 // with the clocks of the sources of its edges and their own positions.
-func (g *Graph) join(id NodeID, visited []bool) int32 {
+func (g *Graph) join(id NodeID, next []int32) int32 {
 	cur := int32(0)
 	if p := g.Prev(id); p != NoNode {
 		cur = g.clockOf[p]
 	}
 	for _, ei := range g.inIdx[g.inOff[id]:g.inOff[id+1]] {
 		e := g.edges[ei]
-		if !g.cross(e) || !visited[e.From] {
+		if !g.cross(e) || !g.visited(e.From, next) {
 			continue
 		}
-		src := &g.nodes[e.From]
+		src := g.node(e.From)
 		cur = g.clk.merge(cur, g.clockOf[e.From])
 		cur = g.clk.raise(cur, src.lane, src.pos)
 	}
@@ -193,7 +199,7 @@ func (g *Graph) CriticalPath(id NodeID) []Edge {
 
 // later reports whether node a comes after node b in time (then in id).
 func (g *Graph) later(a, b NodeID) bool {
-	ta, tb := g.nodes[a].time, g.nodes[b].time
+	ta, tb := g.node(a).time, g.node(b).time
 	if ta != tb {
 		return ta > tb
 	}

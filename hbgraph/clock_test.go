@@ -16,39 +16,39 @@ func randomGraph(r *rand.Rand, cycles bool) *Graph {
 	g := &Graph{byG: make(map[parse.GoID]int32), reasons: []string{""}}
 	nl := 1 + r.IntN(5)
 	for i := 0; i < nl; i++ {
-		g.byG[parse.GoID(i+1)] = int32(i)
-		g.lanes = append(g.lanes, Lane{G: parse.GoID(i + 1)})
+		g.addLane(parse.GoID(i + 1))
 	}
 	nn := r.IntN(40)
 	for i := 0; i < nn; i++ {
-		li := r.IntN(nl)
-		l := &g.lanes[li]
-		l.Nodes = append(l.Nodes, NodeID(i))
-		g.nodes = append(g.nodes, node{time: parse.Time(i), lane: int32(li), pos: int32(len(l.Nodes)), peer: -1, ann: int32(len(g.anns)), kind: NodeAnnotation})
+		g.addNode(node{time: parse.Time(i), lane: int32(r.IntN(nl)), peer: -1, ann: int32(len(g.anns)), kind: NodeAnnotation})
 		g.anns = append(g.anns, annotation{})
 	}
 	if nn < 2 {
 		g.finish()
 		return g
 	}
+	var edges []Edge
 	for k, ne := 0, r.IntN(2*nn); k < ne; k++ {
 		a, b := NodeID(r.IntN(nn)), NodeID(r.IntN(nn))
-		na, nb := g.nodes[a], g.nodes[b]
+		na, nb := g.node(a), g.node(b)
 		if a == b || na.lane == nb.lane && na.pos > nb.pos {
 			continue
 		}
-		if !cycles && reachable(g, b, a) {
+		if !cycles && reachable(g, edges, b, a) {
 			continue
 		}
-		g.edges = append(g.edges, Edge{From: a, To: b, Rule: RuleChanSend})
+		e := Edge{From: a, To: b, Rule: RuleChanSend}
+		g.addEdge(e)
+		edges = append(edges, e)
 	}
 	g.finish()
 	return g
 }
 
 // reachable reports whether a path of program order and non-cyclic edges
-// leads from a to b, by depth-first search.
-func reachable(g *Graph, a, b NodeID) bool {
+// leads from a to b, by depth-first search; it needs only g's nodes, so
+// it works on a graph being built.
+func reachable(g *Graph, edges []Edge, a, b NodeID) bool {
 	seen := make(map[NodeID]bool)
 	var walk func(x NodeID) bool
 	walk = func(x NodeID) bool {
@@ -59,10 +59,15 @@ func reachable(g *Graph, a, b NodeID) bool {
 			return false
 		}
 		seen[x] = true
-		if n := g.nodes[x]; int(n.pos) < len(g.lanes[n.lane].Nodes) && walk(g.lanes[n.lane].Nodes[n.pos]) {
-			return true
+		for y := x + 1; int(y) < g.Len(); y++ {
+			if g.node(y).lane == g.node(x).lane {
+				if walk(y) {
+					return true
+				}
+				break
+			}
 		}
-		for _, e := range g.edges {
+		for _, e := range edges {
 			if e.From == x && !e.Cyclic && walk(e.To) {
 				return true
 			}
@@ -80,7 +85,7 @@ func TestClocksMatchReachability(t *testing.T) {
 			for i := 0; i < g.Len(); i++ {
 				for j := 0; j < g.Len(); j++ {
 					a, b := NodeID(i), NodeID(j)
-					want := a != b && reachable(g, a, b)
+					want := a != b && reachable(g, g.Edges(), a, b)
 					if got := g.HappensBefore(a, b); got != want {
 						t.Fatalf("cycles=%v seed %d: HappensBefore(%d, %d) = %v; want %v (edges %v)", cycles, seed, a, b, got, want, g.edges)
 					}
@@ -104,12 +109,13 @@ func TestClockArena(t *testing.T) {
 				i := r.IntN(len(roots))
 				model := maps.Clone(models[i])
 				var root int32
-				if r.IntN(2) == 0 {
-					l, pos := int32(r.IntN(lanes)), int32(1+r.IntN(50))
+				l, pos := int32(r.IntN(lanes)), int32(1+r.IntN(50))
+				j := r.IntN(len(roots))
+				switch r.IntN(2) {
+				case 0:
 					root = c.raise(roots[i], l, pos)
 					model[l] = max(model[l], pos)
-				} else {
-					j := r.IntN(len(roots))
+				case 1:
 					root = c.merge(roots[i], roots[j])
 					for l, pos := range models[j] {
 						model[l] = max(model[l], pos)

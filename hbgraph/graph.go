@@ -141,9 +141,14 @@ type Graph struct {
 	// Warnings says what the builder had to ignore.
 	Warnings []string
 
-	nodes []node
+	nodes chunks[node]
 	lanes []Lane
 	byG   map[parse.GoID]int32
+	// While the graph is built, laneLen counts each lane's nodes (its
+	// Nodes are made at the end, in one array) and newEdges holds the
+	// edges (copied into edges, in one array, at the end).
+	laneLen  []int32
+	newEdges chunks[Edge]
 	// quiet says, for each goroutine of the trace without a lane, why:
 	// it did nothing the graph records while the trace ran.
 	quiet   map[parse.GoID]string
@@ -160,11 +165,14 @@ type Graph struct {
 }
 
 // Len returns the number of nodes.
-func (g *Graph) Len() int { return len(g.nodes) }
+func (g *Graph) Len() int { return g.nodes.len() }
+
+// node returns the stored node with that id.
+func (g *Graph) node(id NodeID) *node { return g.nodes.at(int32(id)) }
 
 // Node returns the node with that id.
 func (g *Graph) Node(id NodeID) Node {
-	n := &g.nodes[id]
+	n := g.node(id)
 	out := Node{
 		ID: id, Kind: n.kind, G: g.lanes[n.lane].G, Time: n.time, Stack: n.stack,
 		Peer: parse.NoGoroutine, Reason: g.reasons[n.reason],
@@ -180,7 +188,7 @@ func (g *Graph) Node(id NodeID) Node {
 
 // ann returns node id's annotation, or nil.
 func (g *Graph) ann(id NodeID) *annotation {
-	if i := g.nodes[id].ann; i >= 0 {
+	if i := g.node(id).ann; i >= 0 {
 		return &g.anns[i]
 	}
 	return nil
@@ -217,7 +225,7 @@ func (g *Graph) In(id NodeID) []Edge {
 
 // Prev returns the node before id in its goroutine, or NoNode.
 func (g *Graph) Prev(id NodeID) NodeID {
-	n := &g.nodes[id]
+	n := g.node(id)
 	if n.pos <= 1 {
 		return NoNode
 	}
@@ -226,7 +234,7 @@ func (g *Graph) Prev(id NodeID) NodeID {
 
 // Next returns the node after id in its goroutine, or NoNode.
 func (g *Graph) Next(id NodeID) NodeID {
-	n := &g.nodes[id]
+	n := g.node(id)
 	nodes := g.lanes[n.lane].Nodes
 	if int(n.pos) >= len(nodes) {
 		return NoNode
@@ -240,7 +248,7 @@ func (g *Graph) NodeAt(id parse.GoID, t parse.Time) NodeID {
 	if l == nil {
 		return NoNode
 	}
-	i := sort.Search(len(l.Nodes), func(i int) bool { return g.nodes[l.Nodes[i]].time > t })
+	i := sort.Search(len(l.Nodes), func(i int) bool { return g.node(l.Nodes[i]).time > t })
 	if i == 0 {
 		return NoNode
 	}
@@ -256,7 +264,7 @@ func (g *Graph) Location(id NodeID) (parse.Frame, bool) {
 	if g.Stacks == nil {
 		return parse.Frame{}, false
 	}
-	return g.Stacks.Location(g.nodes[id].stack)
+	return g.Stacks.Location(g.node(id).stack)
 }
 
 // Label describes the node in a few words: "go G7", "block (sync)",
@@ -309,15 +317,50 @@ func (g *Graph) EdgeLabel(e Edge) string {
 	return g.objectLabel(e.Prim, e.Object) + " " + e.Rule.String()
 }
 
-// finish indexes the edges; called once, by Builder.Finalize.
+// addLane adds goroutine id's lane and returns its index.
+func (g *Graph) addLane(id parse.GoID) int32 {
+	i := int32(len(g.lanes))
+	g.byG[id] = i
+	g.lanes = append(g.lanes, Lane{G: id})
+	g.laneLen = append(g.laneLen, 0)
+	return i
+}
+
+// addNode appends n to the end of its lane, setting its position.
+func (g *Graph) addNode(n node) NodeID {
+	g.laneLen[n.lane]++
+	n.pos = g.laneLen[n.lane]
+	return NodeID(g.nodes.push(n))
+}
+
+// addEdge records e; finish indexes it.
+func (g *Graph) addEdge(e Edge) { g.newEdges.push(e) }
+
+// finish makes the lanes' node lists and indexes the edges; called once,
+// by Builder.Finalize.
 func (g *Graph) finish() {
+	n := g.nodes.len()
+	all := make([]NodeID, n)
+	off := int32(0)
+	for i, k := range g.laneLen {
+		if k > 0 {
+			g.lanes[i].Nodes = all[off : off : off+k]
+		}
+		off += k
+	}
+	for i := range n {
+		l := &g.lanes[g.node(NodeID(i)).lane]
+		l.Nodes = append(l.Nodes, NodeID(i))
+	}
+	g.laneLen = nil
+	g.edges = g.newEdges.appendTo(make([]Edge, 0, g.newEdges.len()))
+	g.newEdges = chunks[Edge]{}
 	slices.SortStableFunc(g.edges, func(a, b Edge) int {
 		if a.From != b.From {
 			return int(a.From - b.From)
 		}
 		return int(a.To - b.To)
 	})
-	n := len(g.nodes)
 	g.outOff = make([]int32, n+1)
 	g.inOff = make([]int32, n+1)
 	for _, e := range g.edges {
@@ -328,11 +371,13 @@ func (g *Graph) finish() {
 		g.outOff[i+1] += g.outOff[i]
 		g.inOff[i+1] += g.inOff[i]
 	}
+	// Fill inIdx moving each inOff[k] up to inOff[k+1], then shift back.
 	g.inIdx = make([]int32, len(g.edges))
-	fill := slices.Clone(g.inOff[:n])
 	for i, e := range g.edges {
-		g.inIdx[fill[e.To]] = int32(i)
-		fill[e.To]++
+		g.inIdx[g.inOff[e.To]] = int32(i)
+		g.inOff[e.To]++
 	}
+	copy(g.inOff[1:], g.inOff[:n])
+	g.inOff[0] = 0
 	g.computeClocks()
 }

@@ -258,7 +258,7 @@ func (b *Builder) pairChan(id NodeID, a *wire.Event) {
 		}
 		b.chans[a.Object] = st
 	}
-	lane := b.g.nodes[id].lane
+	lane := b.g.node(id).lane
 	switch a.Op {
 	case wire.OpWait:
 		if a.N == 2 {

@@ -19,13 +19,14 @@ type clockNode [clockFan]int32
 
 // clockArena holds the nodes of every clock of a graph.
 type clockArena struct {
-	nodes  []clockNode
+	nodes  chunks[clockNode]
 	height int // levels of internal nodes above the leaves
 }
 
 // newClockArena returns an arena for clocks over lanes lanes.
 func newClockArena(lanes int) *clockArena {
-	c := &clockArena{nodes: make([]clockNode, 1, 1024)}
+	c := &clockArena{}
+	c.nodes.push(clockNode{})
 	for span := clockFan; span < lanes; span <<= clockBits {
 		c.height++
 	}
@@ -33,20 +34,19 @@ func newClockArena(lanes int) *clockArena {
 }
 
 func (c *clockArena) add(n clockNode) int32 {
-	c.nodes = append(c.nodes, n)
-	return int32(len(c.nodes) - 1)
+	return c.nodes.push(n)
 }
 
 // get returns the component of clock root for lane l.
 func (c *clockArena) get(root int32, l int32) int32 {
 	x := root
 	for h := c.height; h > 0 && x != 0; h-- {
-		x = c.nodes[x][(l>>(h*clockBits))&clockMask]
+		x = c.nodes.at(x)[(l>>(h*clockBits))&clockMask]
 	}
 	if x == 0 {
 		return 0
 	}
-	return c.nodes[x][l&clockMask]
+	return c.nodes.at(x)[l&clockMask]
 }
 
 // raise returns clock root with lane l's component raised to at least pos.
@@ -56,7 +56,7 @@ func (c *clockArena) raise(root int32, l, pos int32) int32 {
 
 func (c *clockArena) raiseAt(x int32, l, pos int32, h int) int32 {
 	i := (l >> (h * clockBits)) & clockMask
-	n := c.nodes[x]
+	n := *c.nodes.at(x)
 	if h == 0 {
 		if n[i] >= pos {
 			return x
@@ -85,7 +85,7 @@ func (c *clockArena) mergeAt(a, b int32, h int) int32 {
 	if a == 0 {
 		return b
 	}
-	na, nb := c.nodes[a], c.nodes[b]
+	na, nb := *c.nodes.at(a), *c.nodes.at(b)
 	var out clockNode
 	sameA, sameB := true, true
 	for i := range out {
@@ -115,7 +115,7 @@ func (c *clockArena) eachAt(x int32, base int32, h int, f func(l, pos int32)) {
 	if x == 0 {
 		return
 	}
-	for i, v := range c.nodes[x] {
+	for i, v := range c.nodes.at(x) {
 		l := base | int32(i)<<(h*clockBits)
 		if h == 0 {
 			if v != 0 {

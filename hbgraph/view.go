@@ -79,7 +79,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		if f.Related {
 			named := slices.Clone(lanes)
 			for _, e := range g.edges {
-				a, b := g.nodes[e.From].lane, g.nodes[e.To].lane
+				a, b := g.node(e.From).lane, g.node(e.To).lane
 				if named[a] && (f.System || !g.lanes[b].System) {
 					lanes[b] = true
 				}
@@ -90,7 +90,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		}
 	}
 	keep := func(id NodeID) bool {
-		n := &g.nodes[id]
+		n := g.node(id)
 		if !lanes[n.lane] || n.time < f.From || f.To != 0 && n.time > f.To {
 			return false
 		}
@@ -100,7 +100,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		return f.Object == wire.NoObject || n.kind == NodeAnnotation && g.anns[n.ann].obj == f.Object
 	}
 	var ids []NodeID
-	for i := range g.nodes {
+	for i := range g.Len() {
 		if keep(NodeID(i)) {
 			ids = append(ids, NodeID(i))
 		}
@@ -112,14 +112,14 @@ func (g *Graph) Select(f Filter) (*View, error) {
 	v.Cut.Selected = len(ids)
 	if f.MaxNodes > 0 && len(ids) > f.MaxNodes {
 		v.Cut.Nodes = len(ids) - f.MaxNodes
-		v.Cut.After = g.nodes[ids[f.MaxNodes]].time
+		v.Cut.After = g.node(ids[f.MaxNodes]).time
 		ids = ids[:f.MaxNodes]
 	}
 	in := make(map[NodeID]bool, len(ids))
 	byLane := make(map[int32][]NodeID)
 	for _, id := range ids {
 		in[id] = true
-		l := g.nodes[id].lane
+		l := g.node(id).lane
 		byLane[l] = append(byLane[l], id)
 	}
 	for i := range g.lanes {
@@ -140,8 +140,8 @@ func (g *Graph) Select(f Filter) (*View, error) {
 
 // hasObject reports whether any node is an annotation about obj.
 func (g *Graph) hasObject(obj wire.ObjectID) bool {
-	for i := range g.nodes {
-		if n := &g.nodes[i]; n.kind == NodeAnnotation && g.anns[n.ann].obj == obj {
+	for i := range g.Len() {
+		if n := g.node(NodeID(i)); n.kind == NodeAnnotation && g.anns[n.ann].obj == obj {
 			return true
 		}
 	}
