@@ -151,8 +151,7 @@ func (g *Graph) join(id NodeID, next []int32) int32 {
 			continue
 		}
 		src := g.node(e.From)
-		cur = g.clk.merge(cur, g.clockOf[e.From])
-		cur = g.clk.raise(cur, src.lane, src.pos)
+		cur = g.clk.mergeRaise(cur, g.clockOf[e.From], src.lane, src.pos)
 	}
 	return cur
 }

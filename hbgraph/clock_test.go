@@ -95,9 +95,9 @@ func TestClocksMatchReachability(t *testing.T) {
 	}
 }
 
-// TestClockArena checks the persistent clocks against maps: random raises
-// and merges of random earlier clocks, over lane counts that give trees of
-// one to four levels.
+// TestClockArena checks the persistent clocks against maps: random raises,
+// merges and merge-raises of random earlier clocks, over lane counts that
+// give trees of one to four levels.
 func TestClockArena(t *testing.T) {
 	for _, lanes := range []int{1, 7, 8, 9, 64, 65, 600} {
 		t.Run(fmt.Sprint(lanes), func(t *testing.T) {
@@ -111,7 +111,7 @@ func TestClockArena(t *testing.T) {
 				var root int32
 				l, pos := int32(r.IntN(lanes)), int32(1+r.IntN(50))
 				j := r.IntN(len(roots))
-				switch r.IntN(2) {
+				switch r.IntN(3) {
 				case 0:
 					root = c.raise(roots[i], l, pos)
 					model[l] = max(model[l], pos)
@@ -120,6 +120,12 @@ func TestClockArena(t *testing.T) {
 					for l, pos := range models[j] {
 						model[l] = max(model[l], pos)
 					}
+				case 2:
+					root = c.mergeRaise(roots[i], roots[j], l, pos)
+					for l, pos := range models[j] {
+						model[l] = max(model[l], pos)
+					}
+					model[l] = max(model[l], pos)
 				}
 				roots, models = append(roots, root), append(models, model)
 			}

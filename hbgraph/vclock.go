@@ -106,6 +106,40 @@ func (c *clockArena) mergeAt(a, b int32, h int) int32 {
 	return c.add(out)
 }
 
+// mergeRaise returns merge(a, b) with lane l's component raised to at
+// least pos, making only the nodes of the result that neither a nor b has,
+// where a merge then a raise would first make the merge's own copy of the
+// path to l.
+func (c *clockArena) mergeRaise(a, b int32, l, pos int32) int32 {
+	return c.mergeRaiseAt(a, b, l, pos, c.height)
+}
+
+func (c *clockArena) mergeRaiseAt(a, b int32, l, pos int32, h int) int32 {
+	i := (l >> (h * clockBits)) & clockMask
+	na, nb := *c.nodes.at(a), *c.nodes.at(b)
+	var out clockNode
+	for j := range out {
+		switch {
+		case h == 0:
+			out[j] = max(na[j], nb[j])
+		case int32(j) == i:
+			out[j] = c.mergeRaiseAt(na[j], nb[j], l, pos, h-1)
+		default:
+			out[j] = c.mergeAt(na[j], nb[j], h-1)
+		}
+	}
+	if h == 0 {
+		out[i] = max(out[i], pos)
+	}
+	switch out {
+	case na:
+		return a
+	case nb:
+		return b
+	}
+	return c.add(out)
+}
+
 // each calls f for every non-zero component of clock root, by lane.
 func (c *clockArena) each(root int32, f func(l, pos int32)) {
 	c.eachAt(root, 0, c.height, f)
