@@ -46,8 +46,16 @@ import (
 // detectors: it counts in a finding's still_waiting stat but is never
 // reported on its own.
 //
+// An annotated wait leaves out the time its goroutine was runnable
+// (woken or preempted, waiting for a processor): that is the machine's
+// load, not the lock. Waits on the internal locks of x/sync's semaphore
+// and singleflight are left to their own detectors.
+//
 // Severity is warning when the longest wait is at least twice the
-// threshold, info when every wait is only just over it. Stats (durations
+// threshold, info when every wait is only just over it, and info when the
+// lock was held by others less than a quarter of the time its waiters
+// waited (annotated): then the critical section is not what they waited
+// for. Stats (durations
 // in ns): waits (all waits seen, short ones included), long_waits,
 // total_ns, p50_ns, p99_ns and max_ns (over the long waits),
 // still_waiting, blamed_ns (long-wait time the blamed holder's site
@@ -142,9 +150,11 @@ type mwHold struct {
 
 // mwWait is one goroutine's open wait for an annotated lock.
 type mwWait struct {
-	g     parse.GoID
-	start parse.Time
-	stack parse.StackID
+	g         parse.GoID
+	start     parse.Time
+	stack     parse.StackID
+	readyBase time.Duration // the goroutine's ready time at the start
+	held      time.Duration // how long others held the lock during the wait
 	// best is the hold that overlapped the wait most so far.
 	best        *mwHold
 	bestOverlap time.Duration
@@ -158,6 +168,7 @@ type mwLong struct {
 	// Annotated blame: the hold that overlapped the wait most.
 	hold    *mwHold
 	overlap time.Duration
+	held    time.Duration // the lock held by others, all holds together
 	// Plain blame: the goroutine that woke the waiter, its stack at the
 	// wake, and its last contended Lock.
 	waker      parse.GoID
@@ -252,6 +263,11 @@ type mutexWait struct {
 	objects map[wire.ObjectID]*mwObject
 	gwaits  map[mwGoObj]*mwWait // open annotated lock waits
 	annByG  map[parse.GoID]int  // open annotated lock waits per goroutine
+	// ready sums the time goroutines with open annotated waits spent
+	// runnable (woken or preempted, waiting for a processor): scheduling
+	// delay, not lock wait. readyAt is when the current such spell began.
+	ready   map[parse.GoID]time.Duration
+	readyAt map[parse.GoID]parse.Time
 
 	calls    map[parse.StackID]mwCall
 	parks    map[parse.GoID]mwPark
@@ -271,6 +287,8 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 		objects:   make(map[wire.ObjectID]*mwObject),
 		gwaits:    make(map[mwGoObj]*mwWait),
 		annByG:    make(map[parse.GoID]int),
+		ready:     make(map[parse.GoID]time.Duration),
+		readyAt:   make(map[parse.GoID]parse.Time),
 		calls:     make(map[parse.StackID]mwCall),
 		parks:     make(map[parse.GoID]mwPark),
 		lastLock:  make(map[parse.GoID]parse.StackID),
@@ -291,7 +309,21 @@ func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 		if ev.Reason == parse.ReasonSync {
 			m.park(ev)
 		}
+	case parse.EvRun:
+		if t0, ok := m.readyAt[ev.G]; ok {
+			delete(m.readyAt, ev.G)
+			m.ready[ev.G] += time.Duration(ev.Time - t0)
+		}
+	case parse.EvStop:
+		if m.annByG[ev.G] > 0 {
+			if g := t.Goroutine(ev.G); g != nil && g.State == parse.StateRunnable {
+				m.readyAt[ev.G] = ev.Time // preempted
+			}
+		}
 	case parse.EvWake:
+		if m.annByG[ev.G] > 0 {
+			m.readyAt[ev.G] = ev.Time
+		}
 		if p, ok := m.parks[ev.G]; ok {
 			delete(m.parks, ev.G)
 			m.unpark(ev, p)
@@ -326,7 +358,7 @@ func (m *mutexWait) annotation(ev *parse.Event) {
 		o.name = a.Key
 	case wire.OpWait:
 		if m.gwaits[k] == nil {
-			w := &mwWait{g: ev.G, start: now, stack: ev.Stack}
+			w := &mwWait{g: ev.G, start: now, stack: ev.Stack, readyBase: m.ready[ev.G]}
 			m.gwaits[k] = w
 			m.annByG[ev.G]++
 			o.waits = append(o.waits, w)
@@ -435,7 +467,9 @@ func credit(w *mwWait, h *mwHold, now parse.Time) {
 		return
 	}
 	from := max(h.at, w.start)
-	if ov := time.Duration(now - from); ov > w.bestOverlap {
+	ov := time.Duration(now - from)
+	w.held += ov
+	if ov > w.bestOverlap {
 		w.best, w.bestOverlap = h, ov
 	}
 }
@@ -447,13 +481,21 @@ func (m *mutexWait) endWait(o *mwObject, k mwGoObj, now parse.Time) {
 		return
 	}
 	delete(m.gwaits, k)
+	// The time it was runnable, waiting for a processor rather than for
+	// the lock, does not count (an overloaded machine is no lock's fault).
+	ready := m.ready[k.g] - w.readyBase
+	if t0, ok := m.readyAt[k.g]; ok {
+		ready += time.Duration(now - t0)
+	}
 	if m.annByG[k.g]--; m.annByG[k.g] <= 0 {
 		delete(m.annByG, k.g)
+		delete(m.ready, k.g)
+		delete(m.readyAt, k.g)
 	}
 	o.waits = slices.DeleteFunc(o.waits, func(x *mwWait) bool { return x == w })
 	o.nwaits++
-	if d := time.Duration(now - w.start); d > m.threshold {
-		o.long = append(o.long, mwLong{dur: d, g: w.g, stack: w.stack, hold: w.best, overlap: w.bestOverlap})
+	if d := time.Duration(now-w.start) - ready; d > m.threshold {
+		o.long = append(o.long, mwLong{dur: d, g: w.g, stack: w.stack, hold: w.best, overlap: w.bestOverlap, held: w.held})
 	}
 }
 
@@ -490,6 +532,11 @@ func (m *mutexWait) plainCall(stack parse.StackID) mwCall {
 	if i < n && c.kind != mwPlainNone {
 		if f := st.Frame(stack, i); !f.IsUser() {
 			c.via = f.Func
+			if p := f.Package(); p == "golang.org/x/sync/semaphore" || p == "golang.org/x/sync/singleflight" {
+				// Their internal locks guard a few instructions; waits
+				// there are semaphore-queue's and singleflight-fanin's.
+				c.kind = mwPlainNone
+			}
 		}
 	}
 	for j := 0; j < n; j++ {
@@ -766,6 +813,19 @@ func (m *mutexWait) objectFinding(o *mwObject) Finding {
 		if b.sum < f.Total {
 			f.Message += fmt.Sprintf(" (%v of the %v waited)", roundDuration(b.sum), roundDuration(f.Total))
 		}
+	}
+	var held time.Duration
+	for _, l := range o.long {
+		held += min(l.held, l.dur)
+	}
+	f.Stats["held_ns"] = int64(held)
+	if held*4 < f.Total {
+		// Free most of the time they waited: not the critical section's
+		// length but getting to run (more runnable goroutines than
+		// processors) or losing races to newcomers.
+		f.Severity = SeverityInfo
+		f.Message += fmt.Sprintf("; the lock was held only %v of the %v waited", roundDuration(held), roundDuration(f.Total))
+		f.Hint = "the lock was free most of the time: waiters lost the race for it or waited for a processor, so a shorter critical section will not help; look at CPU saturation (more busy goroutines than GOMAXPROCS) or at how often the lock is taken"
 	}
 	if o.starveEntries > 0 {
 		f.Stats["starvation_entries"] = int64(o.starveEntries)

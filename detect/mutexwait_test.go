@@ -257,6 +257,40 @@ func TestMutexWaitAnnotated(t *testing.T) {
 		end:  10,
 		want: []lkWant{{line: 40, severity: SeverityInfo, stats: map[string]int64{"max_ns": ms(1.5)}}},
 	}, {
+		// Goroutine 1 takes the lock for 0.1ms every 1ms while
+		// goroutine 2 waits 10ms: the lock was free nine tenths of it.
+		name: "waits while the lock is mostly free are info",
+		build: func(b *lkTrace) {
+			b.ann(0.5, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			for i := range 10 {
+				at := float64(i) + 0.6
+				b.ann(at, 1, 30, mu, 7, wire.OpLock, uint64(i+1), 0)
+				b.ann(at+0.1, 1, 33, mu, 7, wire.OpUnlock, uint64(i+1), 0)
+			}
+			b.ann(10.5, 2, 40, mu, 7, wire.OpLock, 11, 0)
+		},
+		end: 12,
+		want: []lkWant{{
+			line: 40, severity: SeverityInfo,
+			msg:   `; the lock was held only 1ms of the 10ms waited$`,
+			stats: map[string]int64{"max_ns": ms(10), "held_ns": ms(1)},
+		}},
+	}, {
+		// Woken at 2.5ms, goroutine 2 gets a processor only at 9ms: of
+		// its 8ms, 6.5 were scheduling delay, not lock wait.
+		name: "time runnable is not lock wait",
+		build: func(b *lkTrace) {
+			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
+			b.ann(1, 2, 40, mu, 7, wire.OpWait, 0, 0)
+			b.ann(2.5, 1, 33, mu, 7, wire.OpUnlock, 1, 0)
+			b.evs = append(b.evs,
+				parse.Event{Kind: parse.EvWake, Time: lkMs(2.5), G: 2, Peer: 1, Reason: parse.ReasonChanReceive},
+				parse.Event{Kind: parse.EvRun, Time: lkMs(9), G: 2, Peer: parse.NoGoroutine})
+			b.ann(9, 2, 40, mu, 7, wire.OpLock, 2, 0)
+		},
+		end:  10,
+		want: []lkWant{{line: 40, severity: SeverityInfo, stats: map[string]int64{"max_ns": ms(1.5)}}},
+	}, {
 		name: "next Lock read before the Unlock it follows",
 		build: func(b *lkTrace) {
 			b.ann(0, 1, 30, mu, 7, wire.OpLock, 1, 0)
@@ -459,11 +493,22 @@ func TestMutexWaitPlain(t *testing.T) {
 	}, {
 		name: "Lock called by a library",
 		build: func(b *lkTrace) {
-			s := b.park(0, 1, lkMutexLock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Acquire"), lkUser(20))
-			b.wake(5, 1, s, 0, 2, lkMutexUnlock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Release"), lkUser(25))
+			s := b.park(0, 1, lkMutexLock, lkLib("database/sql.(*DB).conn"), lkUser(20))
+			b.wake(5, 1, s, 0, 2, lkMutexUnlock, lkLib("database/sql.(*DB).putConn"), lkUser(25))
 		},
 		end:  10,
-		want: []lkWant{{line: 20, msg: `sync.Mutex at main.go:20 \(in semaphore.\(\*Weighted\).Acquire\)`}},
+		want: []lkWant{{line: 20, msg: `sync.Mutex at main.go:20 \(in sql.\(\*DB\).conn\)`}},
+	}, {
+		// x/sync's semaphore and singleflight guard a few instructions
+		// with their locks; their own detectors judge their waits.
+		name: "x/sync's internal locks are not reported",
+		build: func(b *lkTrace) {
+			s := b.park(0, 1, lkMutexLock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Acquire"), lkUser(20))
+			b.wake(5, 1, s, 0, 2, lkMutexUnlock, lkLib("golang.org/x/sync/semaphore.(*Weighted).Release"), lkUser(25))
+			s = b.park(0, 3, lkMutexLock, lkLib("golang.org/x/sync/singleflight.(*Group).Do"), lkUser(30))
+			b.wake(5, 3, s, 0, 4, lkMutexUnlock, lkLib("golang.org/x/sync/singleflight.(*Group).doCall"), lkUser(35))
+		},
+		end: 10,
 	}, {
 		name: "park begun before the trace",
 		build: func(b *lkTrace) {
