@@ -54,11 +54,16 @@ func (g *Graph) Concurrent(a, b NodeID) bool {
 // clock says; a node with no edge from another goroutine shares its
 // predecessor's clock (see vclock.go). Edges that close a cycle are marked
 // Cyclic and left out.
+//
+// Until a node is visited, its entry of clockOf holds its in-degree
+// instead: nothing reads an unvisited node's clock, and a visited node's
+// in-degree is never touched again (its predecessor and the sources of its
+// edges are visited, or the edges from them Cyclic).
 func (g *Graph) computeClocks() {
 	n := g.Len()
 	g.clk = newClockArena(len(g.lanes))
 	g.clockOf = make([]int32, n)
-	indeg := make([]int32, n)
+	indeg := g.clockOf
 	for i := range n {
 		if g.node(NodeID(i)).pos > 1 {
 			indeg[i]++
