@@ -101,8 +101,7 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		if id == NoNode {
 			return
 		}
-		b.g.node(id).ann = int32(len(b.g.anns))
-		b.g.anns = append(b.g.anns, annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
+		b.g.node(id).ann = b.g.anns.push(annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
 		b.pair(id, a)
 	}
 }

@@ -20,8 +20,7 @@ func randomGraph(r *rand.Rand, cycles bool) *Graph {
 	}
 	nn := r.IntN(40)
 	for i := 0; i < nn; i++ {
-		g.addNode(node{time: parse.Time(i), lane: int32(r.IntN(nl)), peer: -1, ann: int32(len(g.anns)), kind: NodeAnnotation})
-		g.anns = append(g.anns, annotation{})
+		g.addNode(node{time: parse.Time(i), lane: int32(r.IntN(nl)), peer: -1, ann: g.anns.push(annotation{}), kind: NodeAnnotation})
 	}
 	if nn < 2 {
 		g.finish()

@@ -157,7 +157,7 @@ type Graph struct {
 	outOff  []int32 // edges[outOff[n]:outOff[n+1]] leave node n
 	inOff   []int32 // inIdx[inOff[n]:inOff[n+1]] are the edges entering n
 	reasons []string
-	anns    []annotation
+	anns    chunks[annotation]
 	names   map[wire.ObjectID]string
 
 	clk     *clockArena
@@ -189,7 +189,7 @@ func (g *Graph) Node(id NodeID) Node {
 // ann returns node id's annotation, or nil.
 func (g *Graph) ann(id NodeID) *annotation {
 	if i := g.node(id).ann; i >= 0 {
-		return &g.anns[i]
+		return g.anns.at(i)
 	}
 	return nil
 }

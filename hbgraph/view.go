@@ -97,7 +97,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		if (n.kind == NodeGo || n.kind == NodeUnblock) && n.peer >= 0 && !lanes[n.peer] && !f.System && g.lanes[n.peer].System {
 			return false // about a hidden runtime goroutine only
 		}
-		return f.Object == wire.NoObject || n.kind == NodeAnnotation && g.anns[n.ann].obj == f.Object
+		return f.Object == wire.NoObject || n.kind == NodeAnnotation && g.anns.at(n.ann).obj == f.Object
 	}
 	var ids []NodeID
 	for i := range g.Len() {
@@ -141,7 +141,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 // hasObject reports whether any node is an annotation about obj.
 func (g *Graph) hasObject(obj wire.ObjectID) bool {
 	for i := range g.Len() {
-		if n := g.node(NodeID(i)); n.kind == NodeAnnotation && g.anns[n.ann].obj == obj {
+		if n := g.node(NodeID(i)); n.kind == NodeAnnotation && g.anns.at(n.ann).obj == obj {
 			return true
 		}
 	}
