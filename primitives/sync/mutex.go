@@ -115,22 +115,23 @@ func (m *Mutex) TryLock() bool {
 // Annotations: unlock(SEQ=g of the Lock it releases), written before the
 // mutex is released.
 func (m *Mutex) Unlock() {
+	// Fast path: drop the lock bit, unless a trace is being recorded
+	// (trace.IsEnabled is wire.Enabled, spelled out to fit the inlining
+	// budget, as in Lock). One outlined call for the rest.
 	var new int32
-	traced := wire.Enabled()
-	if !traced {
-		// Fast path: drop the lock bit.
+	if !trace.IsEnabled() {
 		if new = atomic.AddInt32(&m.state, -mutexLocked); new == 0 {
 			return
 		}
 	}
-	m.unlockSlow(new, traced)
+	m.unlockSlow(new)
 }
 
-// unlockSlow completes Unlock. If traced, the lock bit has not been
-// dropped yet: it annotates the release and drops it; otherwise new is
-// the state Unlock's fast path left.
-func (m *Mutex) unlockSlow(new int32, traced bool) {
-	if traced {
+// unlockSlow completes Unlock. new is the state Unlock's fast path left,
+// or 0 if a trace is being recorded: then the lock bit is still set, and
+// the release is annotated before it is dropped.
+func (m *Mutex) unlockSlow(new int32) {
+	if new == 0 {
 		if atomic.LoadInt32(&m.state)&mutexLocked == 0 {
 			panic("sync: unlock of unlocked mutex")
 		}
