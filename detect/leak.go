@@ -16,17 +16,22 @@ import (
 //
 // Goroutines blocked in sleep, network I/O or a syscall, the runtime's and
 // the tracer's own goroutines, and the testing framework's idle goroutines
-// are never leaks. Goroutines leaked at the same line are one finding.
+// are never leaks. Goroutines leaked at the same line in the same test are
+// one finding, which names the test (see testOf).
 //
 // Confidence "no-waker-alive" (severity error): no goroutine that could wake
 // it is left: every goroutine that ever woke a waiter at the same blocked
 // site has exited or is itself stuck, and so has, for each of them that
 // exited, the goroutine that started it (which might start another); for a
 // site nobody was ever woken at, the goroutine's creator stands in; and no
-// timer or network poller ever woke a waiter there; or it waits on a nil channel or an empty select,
-// which nothing can end. Confidence "blocked-at-end" (severity warning):
-// blocked when the trace ended, but a live goroutine might still wake it;
-// idle workers of a server traced mid-run look like this.
+// timer or network poller ever woke a waiter there (a goroutine running a
+// timer's function, such as a context's deadline, is a timer); or it waits
+// on a nil channel or an empty select, which nothing can end. Confidence
+// "blocked-at-end" (severity warning): blocked when the trace ended, but a
+// live goroutine might still wake it; idle workers of a server traced
+// mid-run look like this, and so does every leak of a trace that was cut
+// short, since what came after the cut is unknown. Run makes a leak that a
+// deadlock finding proves stuck no-waker-alive (see reconcileLeaks).
 //
 // Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction, MinBlocked
 // (default 0: a short trace still reports).
