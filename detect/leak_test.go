@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -136,9 +137,7 @@ func findingAt(fs []detect.Finding, line int) *detect.Finding {
 // "IO wait"), so that scenarios need no sleeps.
 func waitBlocked(t *testing.T, fn, state string, n int) {
 	t.Helper()
-	if !awaitBlocked(fn, state, n) {
-		t.Fatalf("fewer than %d goroutines blocked in %s on %s after 30s", n, fn, state)
-	}
+	tracetest.WaitParked(t, n, fn+"(", state)
 }
 
 // awaitBlocked is waitBlocked for goroutines other than the test's: it

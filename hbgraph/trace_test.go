@@ -3,14 +3,13 @@ package hbgraph_test
 import (
 	"bytes"
 	"context"
-	"runtime"
 	"runtime/trace"
 	"strings"
 	stdsync "sync"
 	"testing"
-	"time"
 
 	"github.com/blockscope/blockscope/hbgraph"
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
 	"github.com/blockscope/blockscope/primitives/chans"
@@ -52,19 +51,7 @@ func record(t *testing.T, f func()) *hbgraph.Graph {
 // where the test wants it.
 func waitBlocked(t *testing.T, fn string, states ...string) {
 	t.Helper()
-	buf := make([]byte, 1<<20)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		n := runtime.Stack(buf, true)
-		for _, st := range strings.Split(string(buf[:n]), "\n\n") {
-			head, _, _ := strings.Cut(st, "\n")
-			for _, state := range states {
-				if strings.Contains(head, "["+state) && strings.Contains(st, "hbgraph_test."+fn+"(") {
-					return
-				}
-			}
-		}
-	}
-	t.Fatalf("goroutine in %s never parked in %q", fn, states)
+	tracetest.WaitParked(t, 1, "hbgraph_test."+fn+"(", states...)
 }
 
 // laneOf returns the lane of the one goroutine that started in fn.

@@ -496,9 +496,15 @@ func (b *builder) classify(g *Goroutine, id StackID) {
 		g.System = isSystemEntry(outer)
 	}
 	for i := 1; i < n && g.TestFunc == ""; i++ {
-		if s.Frame(id, i).Func == "testing.tRunner" {
-			g.TestFunc = s.Frame(id, i-1).Func
+		if s.Frame(id, i).Func != "testing.tRunner" {
+			continue
 		}
+		// The test's function is what tRunner calls; a stack caught in
+		// tRunner's own work (a call into package testing) does not say.
+		if f := s.Frame(id, i-1); f.Package() != "testing" {
+			g.TestFunc = f.Func
+		}
+		break
 	}
 }
 

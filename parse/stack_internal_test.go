@@ -158,3 +158,20 @@ func TestInferReason(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyTestFunc: a test goroutine's function is what tRunner
+// calls; a stack caught inside tRunner's own calls into package testing
+// leaves it unknown, for a later stack to tell.
+func TestClassifyTestFunc(t *testing.T) {
+	b := newBuilder(Options{}, "1.26", nil)
+	s := b.t.Stacks
+	g := &Goroutine{}
+	b.classify(g, stackOf(t, s, fr("testing.callerName"), fr("testing.tRunner"), fr("runtime.goexit")))
+	if g.Entry != "testing.tRunner" || g.TestFunc != "" {
+		t.Errorf("in tRunner's own work: Entry, TestFunc = %q, %q; want testing.tRunner, none", g.Entry, g.TestFunc)
+	}
+	b.classify(g, stackOf(t, s, fr("runtime.gopark"), fr("example.com/p.TestX.func1"), fr("testing.tRunner"), fr("runtime.goexit")))
+	if g.TestFunc != "example.com/p.TestX.func1" {
+		t.Errorf("in the test: TestFunc = %q; want example.com/p.TestX.func1", g.TestFunc)
+	}
+}
