@@ -320,11 +320,14 @@ func TestLeakScenarios(t *testing.T) {
 		mutexLeak(&mu)
 		idleWorkers(jobs, dispatched, &stopDispatcher)
 		timerWoken(fired, stop)
-		expired, cancelExpired := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		// The first wait ends by a timer's function, as a deadline's
+		// does, once it is surely parked.
+		expired, cancelExpired := context.WithCancel(context.Background())
 		first := make(chan struct{})
 		go deadlineWait(expired, first)
+		waitBlocked(t, "detect_test.deadlineWait", "chan receive", 1)
+		time.AfterFunc(time.Millisecond, cancelExpired)
 		<-first
-		cancelExpired()
 		go deadlineWait(hourAway, make(chan struct{}))
 		// A collector fed by goroutines the test starts, and one fed by
 		// goroutines a spawner that has exited started.
