@@ -105,8 +105,9 @@ func (m *Mutex) TryLock() bool {
 }
 
 // Unlock unlocks m.
-// It is a run-time error if m is not locked on entry to Unlock: Unlock
-// panics with "sync: unlock of unlocked mutex".
+// It is a run-time error if m is not locked on entry to Unlock: as in the
+// standard library, a fatal error "sync: unlock of unlocked mutex" that
+// recover cannot catch.
 //
 // A locked [Mutex] is not associated with a particular goroutine.
 // It is allowed for one goroutine to lock a Mutex and then
@@ -133,7 +134,7 @@ func (m *Mutex) Unlock() {
 func (m *Mutex) unlockSlow(new int32) {
 	if new == 0 {
 		if atomic.LoadInt32(&m.state)&mutexLocked == 0 {
-			panic("sync: unlock of unlocked mutex")
+			fatal("sync: unlock of unlocked mutex")
 		}
 		lockEvent(wire.KindMutex, &m.ident, wire.OpUnlock, m.g, 0, 0)
 		if new = atomic.AddInt32(&m.state, -mutexLocked); new == 0 {
@@ -312,7 +313,7 @@ func (m *Mutex) acquireSlow(x *wire.Ident, kind wire.Kind) {
 func (m *Mutex) releaseSlow(new int32) {
 	if (new+mutexLocked)&mutexLocked == 0 {
 		atomic.AddInt32(&m.state, mutexLocked) // undo, for a recovered panic
-		panic("sync: unlock of unlocked mutex")
+		fatal("sync: unlock of unlocked mutex")
 	}
 	if new&mutexStarving != 0 {
 		// Starvation mode: hand the mutex to the next waiter. The lock

@@ -108,8 +108,8 @@ func (rw *RWMutex) TryRLock() bool {
 // RUnlock undoes a single [RWMutex.RLock] call;
 // it does not affect other simultaneous readers.
 // It is a run-time error if rw is not locked for reading
-// on entry to RUnlock: RUnlock panics with
-// "sync: RUnlock of unlocked RWMutex".
+// on entry to RUnlock: as in the standard library, a fatal error
+// "sync: RUnlock of unlocked RWMutex" that recover cannot catch.
 //
 // Annotations: runlock(SEQ=the g its RLock carried), written before the
 // read lock is released.
@@ -129,7 +129,7 @@ func (rw *RWMutex) RUnlock() {
 func (rw *RWMutex) rUnlockSlow(r int32, traced bool) {
 	if traced {
 		if c := rw.readerCount.Load(); c == 0 || c == -rwmutexMaxReaders {
-			panic("sync: RUnlock of unlocked RWMutex")
+			fatal("sync: RUnlock of unlocked RWMutex")
 		}
 		lockEvent(wire.KindRWMutex, &rw.ident, wire.OpRUnlock, rw.g, 0, 0)
 		if r = rw.readerCount.Add(-1); r >= 0 {
@@ -138,7 +138,7 @@ func (rw *RWMutex) rUnlockSlow(r int32, traced bool) {
 	}
 	if r+1 == 0 || r+1 == -rwmutexMaxReaders {
 		rw.readerCount.Add(1) // undo, for a recovered panic
-		panic("sync: RUnlock of unlocked RWMutex")
+		fatal("sync: RUnlock of unlocked RWMutex")
 	}
 	// A writer is pending: the last departing reader lets it in.
 	if rw.readerWait.Add(-1) == 0 {
@@ -201,8 +201,9 @@ func (rw *RWMutex) TryLock() bool {
 }
 
 // Unlock unlocks rw for writing. It is a run-time error if rw is
-// not locked for writing on entry to Unlock: Unlock panics with
-// "sync: Unlock of unlocked RWMutex".
+// not locked for writing on entry to Unlock: as in the standard library,
+// a fatal error "sync: Unlock of unlocked RWMutex" that recover cannot
+// catch.
 //
 // As with Mutexes, a locked [RWMutex] is not associated with a particular
 // goroutine. One goroutine may [RWMutex.RLock] ([RWMutex.Lock]) a RWMutex and then
@@ -213,7 +214,7 @@ func (rw *RWMutex) TryLock() bool {
 func (rw *RWMutex) Unlock() {
 	if wire.Enabled() {
 		if rw.readerCount.Load() >= 0 {
-			panic("sync: Unlock of unlocked RWMutex")
+			fatal("sync: Unlock of unlocked RWMutex")
 		}
 		lockEvent(wire.KindRWMutex, &rw.ident, wire.OpUnlock, rw.g, 0, 0)
 	}
@@ -221,7 +222,7 @@ func (rw *RWMutex) Unlock() {
 	r := rw.readerCount.Add(rwmutexMaxReaders)
 	if r >= rwmutexMaxReaders {
 		rw.readerCount.Add(-rwmutexMaxReaders) // undo, for a recovered panic
-		panic("sync: Unlock of unlocked RWMutex")
+		fatal("sync: Unlock of unlocked RWMutex")
 	}
 	// Unblock the readers that arrived while the writer was pending.
 	for i := 0; i < int(r); i++ {
