@@ -458,25 +458,28 @@ func describeWait(frames []parse.Frame, reason string) string {
 	return what
 }
 
+// leakPrimitiveHints say what usually fixes a wait in a primitive's method,
+// by a part of describeWait's name for it; leakHint tries them in order.
+var leakPrimitiveHints = []struct{ method, hint string }{
+	{"Mutex).Lock", "the lock is never released: check for a missing Unlock on an early return or panic (use defer), and for locks taken in different orders"},
+	{"Mutex).RLock", "the lock is never released: check for a missing Unlock on an early return or panic (use defer), and for locks taken in different orders"},
+	{"WaitGroup).Wait", "the WaitGroup never reaches zero: every Add needs a Done on every path (defer wg.Done()), and Add must happen before the goroutine starts"},
+	{"Cond).Wait", "nobody will Signal/Broadcast: signal after every state change the waiters check, and wait in a loop"},
+	{"Weighted).Acquire", "the semaphore's weight is never released: Release what every Acquire took (defer), or pass a context that is cancelled"},
+	{"Once).Do", "the Once's function never returns (or calls Do on the same Once): make it return, and never re-enter it"},
+	{"OnceErr).Do", "the Once's function never returns (or calls Do on the same Once): make it return, and never re-enter it"},
+	{"singleflight.(*Group).", "the flight's leader never returns: bound the leader's work with a context or timeout, or use DoChan and select on ctx.Done()"},
+	{"errgroup.(*Group).", "a goroutine of the group never returns: pass the group's context to every task and return when it is done"},
+}
+
 // leakHint says what usually fixes a wait on what (see describeWait) for
 // the reason: the primitive's method first, since our primitives park on
 // channels whatever they are.
 func leakHint(what, reason string) string {
-	switch {
-	case strings.Contains(what, "Mutex).Lock"), strings.Contains(what, "Mutex).RLock"):
-		return "the lock is never released: check for a missing Unlock on an early return or panic (use defer), and for locks taken in different orders"
-	case strings.Contains(what, "WaitGroup).Wait"):
-		return "the WaitGroup never reaches zero: every Add needs a Done on every path (defer wg.Done()), and Add must happen before the goroutine starts"
-	case strings.Contains(what, "Cond).Wait"):
-		return "nobody will Signal/Broadcast: signal after every state change the waiters check, and wait in a loop"
-	case strings.Contains(what, "Weighted).Acquire"):
-		return "the semaphore's weight is never released: Release what every Acquire took (defer), or pass a context that is cancelled"
-	case strings.Contains(what, "Once).Do"), strings.Contains(what, "OnceErr).Do"):
-		return "the Once's function never returns (or calls Do on the same Once): make it return, and never re-enter it"
-	case strings.Contains(what, "singleflight.(*Group)."):
-		return "the flight's leader never returns: bound the leader's work with a context or timeout, or use DoChan and select on ctx.Done()"
-	case strings.Contains(what, "errgroup.(*Group)."):
-		return "a goroutine of the group never returns: pass the group's context to every task and return when it is done"
+	for _, h := range leakPrimitiveHints {
+		if strings.Contains(what, h.method) {
+			return h.hint
+		}
 	}
 	switch reason {
 	case parse.ReasonChanSend:

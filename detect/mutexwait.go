@@ -309,19 +309,24 @@ func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 		if ev.Reason == parse.ReasonSync {
 			m.park(ev)
 		}
+	// Runs, stops and wakes are most events: the ready-time books are
+	// looked at only while some annotated wait is open.
 	case parse.EvRun:
+		if len(m.readyAt) == 0 {
+			break
+		}
 		if t0, ok := m.readyAt[ev.G]; ok {
 			delete(m.readyAt, ev.G)
 			m.ready[ev.G] += time.Duration(ev.Time - t0)
 		}
 	case parse.EvStop:
-		if m.annByG[ev.G] > 0 {
+		if len(m.annByG) > 0 && m.annByG[ev.G] > 0 {
 			if g := t.Goroutine(ev.G); g != nil && g.State == parse.StateRunnable {
 				m.readyAt[ev.G] = ev.Time // preempted
 			}
 		}
 	case parse.EvWake:
-		if m.annByG[ev.G] > 0 {
+		if len(m.annByG) > 0 && m.annByG[ev.G] > 0 {
 			m.readyAt[ev.G] = ev.Time
 		}
 		if p, ok := m.parks[ev.G]; ok {

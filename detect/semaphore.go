@@ -327,8 +327,11 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		}
 	case parse.EvCreate:
 		if ev.Peer != parse.NoGoroutine {
-			q.pauses[ev.Peer] += 0 // a creator from now on
-			q.spawned[ev.G] = semaBatch{creator: ev.Peer, pause: q.pauses[ev.Peer]}
+			n, ok := q.pauses[ev.Peer]
+			if !ok {
+				q.pauses[ev.Peer] = 0 // a creator from now on: count its pauses
+			}
+			q.spawned[ev.G] = semaBatch{creator: ev.Peer, pause: n}
 		}
 	case parse.EvBlock:
 		if ev.Reason == parse.ReasonSelect && hasAny(st, ev.Stack, semaAcquireFuncs) {
@@ -340,7 +343,7 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 			q.rtWait[ev.G] = &semaWaiter{obj: o, start: ev.Time, stack: ev.Stack, queued: true}
 			break
 		}
-		if !hasAny(st, ev.Stack, semaAcquireAny) {
+		if _, ok := q.spawned[ev.G]; ok && !hasAny(st, ev.Stack, semaAcquireAny) {
 			delete(q.spawned, ev.G) // paused before any Acquire
 		}
 		if n, ok := q.pauses[ev.G]; ok && semaPauses[ev.Reason] {
@@ -519,7 +522,6 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 		o.lows = append(o.lows[:0], o.lows[drop:]...)
 	}
 	low := o.lows[0]
-	from := max(low.at, lo)
 	// A buildup is work that keeps coming: a rise made of arrivals from
 	// at least Depth batches. One batch (goroutines started together,
 	// each going straight to Acquire) fills the queue once, and it only
@@ -527,7 +529,7 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	sustained := arrival && o.batches-low.batches >= int(opts.Depth)
 	if r := o.depth - low.depth; r > o.best.growth() && sustained {
 		o.best = semaRise{
-			from: from, to: now, low: low.depth, high: o.depth,
+			from: max(low.at, lo), to: now, low: low.depth, high: o.depth,
 			arrivals: o.arrivals - low.arrivals, grants: o.grants - low.grants,
 		}
 	}
