@@ -45,9 +45,10 @@ func (e *Error) Error() string {
 	}
 	// One line: x/exp/trace may follow its first with a dump of the
 	// reader's state, which helps nobody reading an error message.
-	if d, _, _ := strings.Cut(e.Detail, "\n"); strings.TrimSpace(strings.TrimSuffix(d, ":")) != "" {
+	first, _, _ := strings.Cut(e.Detail, "\n")
+	if first = strings.TrimSpace(strings.TrimSuffix(first, ":")); first != "" {
 		b.WriteString(": ")
-		b.WriteString(strings.TrimSpace(strings.TrimSuffix(d, ":")))
+		b.WriteString(first)
 	}
 	return b.String()
 }

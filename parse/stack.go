@@ -226,33 +226,37 @@ func (s *Stacks) Location(id StackID) (f Frame, ok bool) {
 
 // location returns the index in the stack of the frame Location returns.
 func (s *Stacks) location(id StackID) int {
-	n := s.Depth(id)
-	for i := 0; i < n; i++ {
-		if s.Frame(id, i).IsUser() {
-			return i
-		}
-	}
-	for i := 0; i < n; i++ {
-		fr := s.Frame(id, i)
-		if pkg := fr.Package(); !fr.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !fr.isBlockscope() {
-			return i
-		}
-	}
-	for i := 0; i < n; i++ {
-		if fr := s.Frame(id, i); !fr.IsRuntime() && fr.Package() != wirePath {
+	for _, pick := range []func(Frame) bool{
+		Frame.IsUser,
+		func(f Frame) bool {
+			pkg := f.Package()
+			return !f.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !f.isBlockscope()
+		},
+		func(f Frame) bool { return !f.IsRuntime() && f.Package() != wirePath },
+	} {
+		if i := s.innermost(id, pick); i >= 0 {
 			return i
 		}
 	}
 	return 0
 }
 
+// innermost returns the index of the innermost frame of the stack that
+// pick accepts, or -1.
+func (s *Stacks) innermost(id StackID, pick func(Frame) bool) int {
+	for i, n := 0, s.Depth(id); i < n; i++ {
+		if pick(s.Frame(id, i)) {
+			return i
+		}
+	}
+	return -1
+}
+
 // UserFrame returns the innermost user frame of the stack (see
 // Frame.IsUser); ok is false when it has none.
 func (s *Stacks) UserFrame(id StackID) (f Frame, ok bool) {
-	for i, n := 0, s.Depth(id); i < n; i++ {
-		if fr := s.Frame(id, i); fr.IsUser() {
-			return fr, true
-		}
+	if i := s.innermost(id, Frame.IsUser); i >= 0 {
+		return s.Frame(id, i), true
 	}
 	return Frame{}, false
 }
