@@ -117,20 +117,7 @@ func (b *Builder) Finalize(t *parse.Trace) {
 			l.Entry, l.System = gr.Entry, gr.System
 		}
 	}
-	for _, gr := range t.Goroutines() {
-		if _, ok := g.byG[gr.ID]; ok {
-			continue
-		}
-		if g.quiet == nil {
-			g.quiet = make(map[parse.GoID]string)
-		}
-		switch {
-		case gr.State == parse.StateWaiting:
-			g.quiet[gr.ID] = fmt.Sprintf("it was blocked (%s) throughout", gr.Reason)
-		default:
-			g.quiet[gr.ID] = fmt.Sprintf("it was %s throughout", gr.State)
-		}
-	}
+	g.trace = t
 	if g.Dropped > 0 {
 		g.Warnings = append(g.Warnings, fmt.Sprintf("graph limited to %d nodes: %d later nodes and their edges left out", b.opts.MaxNodes, g.Dropped))
 	}

@@ -149,9 +149,9 @@ type Graph struct {
 	// edges (copied into edges, in one array, at the end).
 	laneLen  []int32
 	newEdges chunks[Edge]
-	// quiet says, for each goroutine of the trace without a lane, why:
-	// it did nothing the graph records while the trace ran.
-	quiet   map[parse.GoID]string
+	// trace is what the graph was built from: Select tells a goroutine
+	// the trace has but the graph has no lane for from one it lacks.
+	trace   *parse.Trace
 	edges   []Edge // sorted by From, then To
 	inIdx   []int32
 	outOff  []int32 // edges[outOff[n]:outOff[n+1]] leave node n

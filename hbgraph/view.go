@@ -68,11 +68,8 @@ func (g *Graph) Select(f Filter) (*View, error) {
 	} else {
 		for _, id := range f.Goroutines {
 			i, ok := g.byG[id]
-			if why, quiet := g.quiet[id]; !ok && quiet {
-				return nil, fmt.Errorf("goroutine %d took part in no synchronization the trace shows: %s", id, why)
-			}
 			if !ok {
-				return nil, fmt.Errorf("no goroutine %d in the trace", id)
+				return nil, g.noLane(id)
 			}
 			lanes[i] = true
 		}
@@ -155,4 +152,20 @@ func (v *View) Len() int {
 		n += len(l.Nodes)
 	}
 	return n
+}
+
+// noLane says why goroutine id has no lane: the trace lacks it, or it took
+// part in no synchronization while the trace ran (blocked throughout).
+func (g *Graph) noLane(id parse.GoID) error {
+	var gr *parse.Goroutine
+	if g.trace != nil {
+		gr = g.trace.Goroutine(id)
+	}
+	switch {
+	case gr == nil:
+		return fmt.Errorf("no goroutine %d in the trace", id)
+	case gr.State == parse.StateWaiting:
+		return fmt.Errorf("goroutine %d took part in no synchronization the trace shows: it was blocked (%s) throughout", id, gr.Reason)
+	}
+	return fmt.Errorf("goroutine %d took part in no synchronization the trace shows: it was %s throughout", id, gr.State)
 }
