@@ -27,7 +27,11 @@ func analyzed(t *testing.T) *detect.Result {
 		Message:    "1 goroutine blocked on ch <- v & <-done at app.go:12",
 		Goroutines: []parse.GoID{7},
 		Location:   parse.Frame{Func: "example.com/app.send", File: "/src/app/app.go", Line: 12},
-		Stack:      []parse.Frame{{Func: "example.com/app.send", File: "/src/app/app.go", Line: 12}},
+		Stack: []parse.Frame{
+			{Func: "runtime/trace.Log", File: "runtime/trace/annotation.go", Line: 1},
+			{Func: "github.com/blockscope/blockscope/internal/wire.Emit", File: "internal/wire/wire.go", Line: 1},
+			{Func: "example.com/app.send", File: "/src/app/app.go", Line: 12},
+		},
 		Evidence:   detect.EvidenceRuntime,
 		Duration:   1500 * time.Millisecond,
 	})
@@ -78,6 +82,11 @@ func TestText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
+	for _, hidden := range []string{"runtime/trace.Log", "internal/wire.Emit"} {
+		if strings.Contains(out, hidden) {
+			t.Errorf("text report shows the annotation encoder's frame %s:\n%s", hidden, out)
+		}
+	}
 	for _, want := range []string{
 		res.Trace.GoVersion,
 		"ch <- v & <-done at app.go:12",

@@ -111,7 +111,13 @@ func newHelp() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target, rest, err := cmd.Root().Find(args)
 			if err != nil || len(rest) > 0 || len(args) > 0 && target == cmd.Root() {
-				return usageError("unknown help topic %q; commands: analyze, hb, demo, version", strings.Join(args, " "))
+				var names []string
+				for _, c := range cmd.Root().Commands() {
+					if c.IsAvailableCommand() && c != cmd {
+						names = append(names, c.Name())
+					}
+				}
+				return usageError("unknown help topic %q; commands: %s", strings.Join(args, " "), strings.Join(names, ", "))
 			}
 			return target.Help()
 		},

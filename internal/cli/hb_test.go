@@ -307,3 +307,20 @@ func TestHBCorpusGraphviz(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalyzeStdin: analyze - reads the command's standard input, not the
+// process's (cli.Main is given it).
+func TestAnalyzeStdin(t *testing.T) {
+	trace, err := os.ReadFile(hbFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	code := cli.Main([]string{"analyze", "--format", "json", "-"}, strings.NewReader(string(trace)), &out, &errOut)
+	if code != cli.ExitOK || errOut.String() != "" {
+		t.Fatalf("analyze - = %d, stderr %q; want 0, none", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), `"path": "<stdin>"`) || !strings.Contains(out.String(), `"complete": true`) {
+		t.Errorf("analyze - read something else than the given trace:\n%.400s", out.String())
+	}
+}
