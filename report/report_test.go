@@ -32,8 +32,8 @@ func analyzed(t *testing.T) *detect.Result {
 			{Func: "github.com/blockscope/blockscope/internal/wire.Emit", File: "internal/wire/wire.go", Line: 1},
 			{Func: "example.com/app.send", File: "/src/app/app.go", Line: 12},
 		},
-		Evidence:   detect.EvidenceRuntime,
-		Duration:   1500 * time.Millisecond,
+		Evidence: detect.EvidenceRuntime,
+		Duration: 1500 * time.Millisecond,
 	})
 	return res
 }
