@@ -169,11 +169,11 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 	if t == nil {
 		return nil, err
 	}
+	reconcileLeaks(analyzers)
 	res := &Result{Trace: t}
 	for _, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
 	}
-	reconcileLeaks(res.Findings)
 	Sort(res.Findings)
 	return res, err
 }

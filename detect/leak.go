@@ -99,6 +99,7 @@ type siteWakers struct {
 
 type leak struct {
 	opts  LeakOptions
+	trace *parse.Trace // set by Finalize
 	sites map[siteKey]*siteWakers
 	// byStack caches sites by blocked stack: the site of the reason last
 	// seen with the stack (a stack almost always has one).
@@ -178,6 +179,16 @@ func timerCallback(t *parse.Trace, id parse.GoID) bool {
 
 // Finalize finds the goroutines blocked at the end and groups them.
 func (l *leak) Finalize(t *parse.Trace) {
+	l.trace = t
+	l.report(nil)
+}
+
+// report makes the findings, again if need be: stuck holds the goroutines
+// a deadlock finding proves stuck, which the runtime's events alone cannot
+// tell (see reconcileLeaks).
+func (l *leak) report(stuck map[parse.GoID]bool) {
+	t := l.trace
+	l.findings = nil
 	end := parse.Time(t.End - t.Start)
 	gs := t.Goroutines()
 	var leaked []*parse.Goroutine
@@ -201,30 +212,31 @@ func (l *leak) Finalize(t *parse.Trace) {
 	type group struct {
 		key        siteKey
 		confidence string
+		proven     bool // by a deadlock finding
 		gs         []*parse.Goroutine
 	}
 	var groups []*group
 	index := make(map[string]*group)
 	for _, g := range leaked {
 		k := siteKey{g.Reason, l.loc(t, g.Stack)}
-		conf := ConfidenceBlockedAtEnd
-		if !wakeable[g.ID] && t.Complete {
+		conf, proven := ConfidenceBlockedAtEnd, stuck[g.ID]
+		if proven || !wakeable[g.ID] && t.Complete {
 			// A trace cut short proves nothing about what came after.
 			conf = ConfidenceNoWaker
 		}
 		// One finding per test, too: a leak at one line in three tests
 		// is three things to fix (or one, found three times).
-		id := fmt.Sprintf("%s\x00%v\x00%s\x00%s", k.reason, k.loc, conf, testOf(t, g))
+		id := fmt.Sprintf("%s\x00%v\x00%s\x00%t\x00%s", k.reason, k.loc, conf, proven, testOf(t, g))
 		gr := index[id]
 		if gr == nil {
-			gr = &group{key: k, confidence: conf}
+			gr = &group{key: k, confidence: conf, proven: proven}
 			index[id] = gr
 			groups = append(groups, gr)
 		}
 		gr.gs = append(gr.gs, g)
 	}
 	for _, gr := range groups {
-		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.gs))
+		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.proven, gr.gs))
 	}
 }
 
@@ -343,7 +355,7 @@ func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
 	return false
 }
 
-func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, gs []*parse.Goroutine) Finding {
+func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, proven bool, gs []*parse.Goroutine) Finding {
 	slices.SortFunc(gs, func(a, b *parse.Goroutine) int { return int(a.ID - b.ID) })
 	f := Finding{
 		Kind:       "leak",
@@ -376,12 +388,14 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 	}
 	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d %s %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, since, roundDuration(f.Duration))
 	switch {
+	case proven:
+		f.Message += "; stuck for good (see the deadlock finding)"
 	case conf == ConfidenceNoWaker:
-		f.Message += leakNoWaker
+		f.Message += "; no goroutine that could wake it is left"
 	case !t.Complete:
 		f.Message += "; the trace was cut short, so what came after is unknown"
 	default:
-		f.Message += leakMayWake
+		f.Message += "; a live goroutine might still wake it"
 	}
 	if f.Test != "" {
 		f.Message += "; started by " + f.Test
@@ -400,39 +414,28 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 	return f
 }
 
-// The leak message's verdicts; Run's reconcile rewrites the second when a
-// deadlock finding proves the goroutines stuck.
-const (
-	leakNoWaker    = "; no goroutine that could wake it is left"
-	leakMayWake    = "; a live goroutine might still wake it"
-	leakDeadlocked = "; stuck for good (see the deadlock finding)"
-)
-
-// reconcileLeaks makes leak findings agree with deadlock findings: a
-// leak whose goroutines are all in a proven deadlock is no-waker-alive.
-// The runtime's events alone cannot see that the goroutine that might
-// wake it is itself stuck on an annotated primitive; the annotations can.
-func reconcileLeaks(fs []Finding) {
+// reconcileLeaks makes leak findings agree with deadlock findings: the
+// leak analyzers report again, with the goroutines a deadlock finding
+// proves stuck as no-waker-alive. The runtime's events alone cannot see
+// that the goroutine that might wake a waiter is itself stuck on an
+// annotated primitive; the annotations can.
+func reconcileLeaks(analyzers []Analyzer) {
 	stuck := make(map[parse.GoID]bool)
-	for _, f := range fs {
-		if f.Kind == Deadlock.Name {
-			for _, id := range f.Goroutines {
-				stuck[id] = true
+	for _, a := range analyzers {
+		if d, ok := a.(*deadlock); ok {
+			for _, f := range d.Findings() {
+				for _, id := range f.Goroutines {
+					stuck[id] = true
+				}
 			}
 		}
 	}
 	if len(stuck) == 0 {
 		return
 	}
-	for i := range fs {
-		f := &fs[i]
-		if f.Kind != Leak.Name || f.Confidence != ConfidenceBlockedAtEnd || !strings.Contains(f.Message, leakMayWake) {
-			continue
-		}
-		if !slices.ContainsFunc(f.Goroutines, func(id parse.GoID) bool { return !stuck[id] }) {
-			f.Confidence, f.Severity = ConfidenceNoWaker, SeverityError
-			f.Message = strings.Replace(f.Message, leakMayWake, leakDeadlocked, 1)
-			f.Hint = leakHint(describeWait(f.Stack, f.Reason), f.Reason)
+	for _, a := range analyzers {
+		if l, ok := a.(*leak); ok && l.trace != nil {
+			l.report(stuck)
 		}
 	}
 }
