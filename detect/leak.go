@@ -30,8 +30,9 @@ import (
 // "blocked-at-end" (severity warning): blocked when the trace ended, but a
 // live goroutine might still wake it; idle workers of a server traced
 // mid-run look like this, and so does every leak of a trace that was cut
-// short, since what came after the cut is unknown. Run makes a leak that a
-// deadlock finding proves stuck no-waker-alive (see reconcileLeaks).
+// short, since what came after the cut is unknown. Goroutines of a deadlock
+// finding are that finding's alone, and stuck for leak's fixpoint (see
+// reconcileLeaks).
 //
 // Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction, MinBlocked
 // (default 0: a short trace still reports).
@@ -185,7 +186,7 @@ func (l *leak) Finalize(t *parse.Trace) {
 
 // report makes the findings, again if need be: stuck holds the goroutines
 // a deadlock finding proves stuck, which the runtime's events alone cannot
-// tell (see reconcileLeaks).
+// tell (see reconcileLeaks); they are left to that finding.
 func (l *leak) report(stuck map[parse.GoID]bool) {
 	t := l.trace
 	l.findings = nil
@@ -202,41 +203,40 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 			continue
 		}
 		candidate[g.ID] = true
-		if time.Duration(end-g.Since) < l.opts.MinBlocked {
+		if stuck[g.ID] || time.Duration(end-g.Since) < l.opts.MinBlocked {
 			continue
 		}
 		leaked = append(leaked, g)
 	}
-	wakeable := l.wakeable(t, candidate)
+	wakeable := l.wakeable(t, candidate, stuck)
 
 	type group struct {
 		key        siteKey
 		confidence string
-		proven     bool // by a deadlock finding
 		gs         []*parse.Goroutine
 	}
 	var groups []*group
 	index := make(map[string]*group)
 	for _, g := range leaked {
 		k := siteKey{g.Reason, l.loc(t, g.Stack)}
-		conf, proven := ConfidenceBlockedAtEnd, stuck[g.ID]
-		if proven || !wakeable[g.ID] && t.Complete {
+		conf := ConfidenceBlockedAtEnd
+		if !wakeable[g.ID] && t.Complete {
 			// A trace cut short proves nothing about what came after.
 			conf = ConfidenceNoWaker
 		}
 		// One finding per test, too: a leak at one line in three tests
 		// is three things to fix (or one, found three times).
-		id := fmt.Sprintf("%s\x00%v\x00%s\x00%t\x00%s", k.reason, k.loc, conf, proven, testOf(t, g))
+		id := fmt.Sprintf("%s\x00%v\x00%s\x00%s", k.reason, k.loc, conf, testOf(t, g))
 		gr := index[id]
 		if gr == nil {
-			gr = &group{key: k, confidence: conf, proven: proven}
+			gr = &group{key: k, confidence: conf}
 			index[id] = gr
 			groups = append(groups, gr)
 		}
 		gr.gs = append(gr.gs, g)
 	}
 	for _, gr := range groups {
-		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.proven, gr.gs))
+		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.gs))
 	}
 }
 
@@ -266,8 +266,9 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 
 // wakeable decides, for each candidate, whether some goroutine that could
 // wake it is still able to run: a fixpoint over "woken by a live goroutine,
-// or by a candidate that is itself wakeable".
-func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse.GoID]bool {
+// or by a candidate that is itself wakeable". Stuck goroutines (of a
+// deadlock finding) are not.
+func (l *leak) wakeable(t *parse.Trace, candidate, stuck map[parse.GoID]bool) map[parse.GoID]bool {
 	live := func(id parse.GoID) bool {
 		g := t.Goroutine(id)
 		if g == nil || g.State == parse.StateExited {
@@ -284,6 +285,9 @@ func (l *leak) wakeable(t *parse.Trace, candidate map[parse.GoID]bool) map[parse
 	potential := make(map[parse.GoID][]parse.GoID, len(candidate))
 	result := make(map[parse.GoID]bool, len(candidate))
 	for id := range candidate {
+		if stuck[id] {
+			continue
+		}
 		g := t.Goroutine(id)
 		sw := l.sites[siteKey{g.Reason, l.loc(t, g.Stack)}]
 		switch {
@@ -355,7 +359,7 @@ func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
 	return false
 }
 
-func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, proven bool, gs []*parse.Goroutine) Finding {
+func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, gs []*parse.Goroutine) Finding {
 	slices.SortFunc(gs, func(a, b *parse.Goroutine) int { return int(a.ID - b.ID) })
 	f := Finding{
 		Kind:       "leak",
@@ -388,8 +392,6 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, p
 	}
 	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d %s %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, since, roundDuration(f.Duration))
 	switch {
-	case proven:
-		f.Message += "; stuck for good (see the deadlock finding)"
 	case conf == ConfidenceNoWaker:
 		f.Message += "; no goroutine that could wake it is left"
 	case !t.Complete:
@@ -415,10 +417,11 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, p
 }
 
 // reconcileLeaks makes leak findings agree with deadlock findings: the
-// leak analyzers report again, with the goroutines a deadlock finding
-// proves stuck as no-waker-alive. The runtime's events alone cannot see
-// that the goroutine that might wake a waiter is itself stuck on an
-// annotated primitive; the annotations can.
+// leak analyzers report again, leaving out the goroutines a deadlock
+// finding names (one bug, one finding) and counting them as stuck for the
+// goroutines that wait on them. The runtime's events alone cannot see that
+// the goroutine that might wake a waiter is itself stuck on an annotated
+// primitive; the annotations can.
 func reconcileLeaks(analyzers []Analyzer) {
 	stuck := make(map[parse.GoID]bool)
 	for _, a := range analyzers {

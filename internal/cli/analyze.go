@@ -35,7 +35,9 @@ findings.
 
 Exit status: 0 when no finding is of a kind named by --fail-on, 1 when one
 is, 2 for a usage error, an unreadable trace, or a trace that could not be
-read whole (unless --allow-incomplete).
+read whole (unless --allow-incomplete). A deadlock is the strongest leak:
+--fail-on leak fails on deadlock findings too (their goroutines are not
+reported again as leaks).
 
 Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 		Example: `  go test -trace trace.out ./yourpkg && blockscope analyze trace.out
@@ -50,7 +52,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none")
+	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none; leak includes deadlock")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
@@ -157,6 +159,11 @@ func parseFailOn(spec string) (failGate, error) {
 			gate[kind] = min
 		default:
 			return nil, usageError("--fail-on: unknown finding kind %q (want one of %s, all, or none)", kind, strings.Join(kindNames(), ", "))
+		}
+	}
+	if min, ok := gate["leak"]; ok {
+		if _, ok := gate["deadlock"]; !ok {
+			gate["deadlock"] = min // a deadlock is the strongest leak
 		}
 	}
 	return gate, nil

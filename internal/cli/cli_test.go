@@ -56,10 +56,14 @@ func exitcode() {
 }
 
 // TestScripts runs the scripts in testdata/script. They find parse's
-// checked-in traces in $TRACES and the shared corpus in $CORPUS; the
+// checked-in traces in $TRACES, the fixtures' in $FIXTURES, and the shared corpus in $CORPUS; the
 // condition [corpus] says whether there is one.
 func TestScripts(t *testing.T) {
 	traces, err := filepath.Abs(filepath.Join("..", "..", "parse", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixtures, err := filepath.Abs(filepath.Join("..", "..", "fixtures"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +73,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: false,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TRACES", traces)
+			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("CORPUS", corpus)
 			return nil
 		},
