@@ -26,6 +26,7 @@ var detectorFlags []func(f *pflag.FlagSet, cfg *detect.Config)
 
 func newAnalyze() *cobra.Command {
 	o := &analyzeOptions{cfg: detect.DefaultConfig()}
+	prof := &profileFlags{}
 	cmd := &cobra.Command{
 		Use:   "analyze [flags] TRACE",
 		Short: "Report blocking, leaks and contention in a trace",
@@ -47,7 +48,9 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
   blockscope analyze --ignore-top 'example.com/pool.(*Pool).worker' trace.out`,
 		Args: exactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			return prof.run(func() error {
+				return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -57,6 +60,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
 	}
+	prof.bind(f)
 	return cmd
 }
 

@@ -33,6 +33,7 @@ type hbOptions struct {
 
 func newHB() *cobra.Command {
 	o := &hbOptions{}
+	prof := &profileFlags{}
 	cmd := &cobra.Command{
 		Use:   "hb [flags] TRACE",
 		Short: "Draw the happens-before graph of a trace (Graphviz DOT or JSON)",
@@ -59,7 +60,9 @@ could not be read whole (unless --allow-incomplete).`,
   blockscope hb --format json trace.out > hb.json`,
 		Args: exactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			return prof.run(func() error {
+				return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -74,6 +77,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit)")
 	f.BoolVar(&o.system, "system", false, "include the runtime's and the tracer's goroutines")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "draw a damaged trace's graph without exiting 2")
+	prof.bind(f)
 	return cmd
 }
 
