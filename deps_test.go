@@ -24,7 +24,7 @@ var allowed = []struct {
 	{"internal/demo", nil},
 	{"internal/corpus", nil}, // tests only
 	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only
-	{"internal/tracegen", []string{"primitives/", "golang.org/x/sync/"}},          // benchmarks only
+	{"internal/tracegen", []string{"primitives/", "golang.org/x/sync/"}},        // benchmarks only
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
 	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
 	{"cmd/blockscope", []string{"internal/cli"}},
