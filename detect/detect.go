@@ -68,6 +68,10 @@ type Site struct {
 	Goroutine parse.GoID    `json:"goroutine,omitempty"`
 	Location  parse.Frame   `json:"location"`
 	Stack     []parse.Frame `json:"stack,omitempty"`
+	// UserFrame is the index in Stack of the frame the user's code begins
+	// at (see [parse.LocationIndex]); frames before it are the runtime's,
+	// sync's or blockscope's primitives'.
+	UserFrame int `json:"user_frame,omitempty"`
 }
 
 // Related is another goroutine that plays a part in a finding: the holder
@@ -79,14 +83,20 @@ type Related struct {
 
 // Finding is one thing blockscope reports. Its JSON field names are stable.
 type Finding struct {
-	Kind       string        `json:"kind"`
-	Severity   Severity      `json:"severity"`
-	Confidence string        `json:"confidence,omitempty"`
-	Message    string        `json:"message"`
-	Goroutines []parse.GoID  `json:"goroutines"`
-	Location   parse.Frame   `json:"location"`
-	Stack      []parse.Frame `json:"stack"`
-	Evidence   Evidence      `json:"evidence"`
+	Kind       string       `json:"kind"`
+	Severity   Severity     `json:"severity"`
+	Confidence string       `json:"confidence,omitempty"`
+	Message    string       `json:"message"`
+	Goroutines []parse.GoID `json:"goroutines"`
+	// Count is the number of goroutines involved when Goroutines lists
+	// only some of them (0: Goroutines lists them all).
+	Count    int           `json:"count,omitempty"`
+	Location parse.Frame   `json:"location"`
+	Stack    []parse.Frame `json:"stack"`
+	// UserFrame is the index in Stack of the frame the user's code begins
+	// at (see [parse.LocationIndex]).
+	UserFrame int      `json:"user_frame"`
+	Evidence  Evidence `json:"evidence"`
 	// Reason is the wait reason, for findings about blocked goroutines.
 	Reason string `json:"reason,omitempty"`
 	// Duration is the finding's main duration (the longest block or wait);
@@ -147,6 +157,8 @@ func Lookup(name string) *Detector {
 type Result struct {
 	Trace    *parse.Trace
 	Findings []Finding
+	// Summary counts the program's own goroutines (see [Summary]).
+	Summary Summary
 }
 
 // Run parses the trace at path ("-" for opts.Stdin) with every detector in
@@ -158,6 +170,8 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 	if cfg == nil {
 		cfg = DefaultConfig()
 	}
+	sum := newSummarizer()
+	consumers = append(consumers, sum)
 	var analyzers []Analyzer
 	for _, d := range Detectors() {
 		a := d.New(cfg)
@@ -170,12 +184,24 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 		return nil, err
 	}
 	reconcileLeaks(analyzers)
-	res := &Result{Trace: t}
+	res := &Result{Trace: t, Summary: sum.sum}
 	for _, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
 	}
 	Sort(res.Findings)
+	markUserFrames(res.Findings)
 	return res, err
+}
+
+// markUserFrames sets where the user's code begins in findings' stacks.
+func markUserFrames(fs []Finding) {
+	for i := range fs {
+		f := &fs[i]
+		f.UserFrame = parse.LocationIndex(f.Stack)
+		for j := range f.Related {
+			f.Related[j].UserFrame = parse.LocationIndex(f.Related[j].Stack)
+		}
+	}
 }
 
 // Sort orders findings by kind, file, line and first goroutine, so output

@@ -262,6 +262,7 @@ func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown in
 	}
 	const maxIDs = 20
 	f.Goroutines = live[:min(len(live), maxIDs)]
+	f.Count = len(live)
 	f.Related = append(f.Related, Related{Role: "creator", Site: siteOf(st, s.creator, s.stack)})
 	// Where the live ones are now: the commonest blocked line.
 	where, n, example := "", 0, parse.NoGoroutine

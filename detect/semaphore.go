@@ -660,6 +660,9 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 	if len(o.holders) > 0 {
 		f.Stats["hold_max_ns"] = int64(o.holders[0].d)
 	}
+	// The goroutines listed are a sample of the waiters; the buildup's
+	// arrivals are the goroutines involved.
+	f.Count = o.best.arrivals
 	for _, w := range o.waiters {
 		f.Goroutines = append(f.Goroutines, w.g)
 		f.Related = append(f.Related, Related{Role: "waiter", Site: siteOf(st, w.g, w.stack)})

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -224,17 +225,32 @@ func (s *Stacks) Location(id StackID) (f Frame, ok bool) {
 	return s.Frame(id, i), true
 }
 
+// locationPicks are Location's tries, in order.
+var locationPicks = []func(Frame) bool{
+	Frame.IsUser,
+	func(f Frame) bool {
+		pkg := f.Package()
+		return !f.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !f.isBlockscope()
+	},
+	func(f Frame) bool { return !f.IsRuntime() && f.Package() != wirePath },
+}
+
 // location returns the index in the stack of the frame Location returns.
 func (s *Stacks) location(id StackID) int {
-	for _, pick := range []func(Frame) bool{
-		Frame.IsUser,
-		func(f Frame) bool {
-			pkg := f.Package()
-			return !f.IsRuntime() && pkg != "sync" && !strings.HasPrefix(pkg, "internal/") && !f.isBlockscope()
-		},
-		func(f Frame) bool { return !f.IsRuntime() && f.Package() != wirePath },
-	} {
+	for _, pick := range locationPicks {
 		if i := s.innermost(id, pick); i >= 0 {
+			return i
+		}
+	}
+	return 0
+}
+
+// LocationIndex returns the index in frames (innermost first) of the
+// frame [Stacks.Location] would return for them: where the user's code
+// begins. It is 0 for an empty stack.
+func LocationIndex(frames []Frame) int {
+	for _, pick := range locationPicks {
+		if i := slices.IndexFunc(frames, pick); i >= 0 {
 			return i
 		}
 	}

@@ -17,6 +17,8 @@ type analyzeOptions struct {
 	format          string
 	failOn          string
 	allowIncomplete bool
+	system          bool
+	stacks          string
 	cfg             *detect.Config
 }
 
@@ -57,6 +59,8 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	f.StringVar(&o.format, "format", "text", "output format: text or json")
 	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none; leak includes deadlock")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
+	f.BoolVar(&o.system, "system", false, "count the runtime's, the tracer's and package testing's goroutines and waits in the summaries")
+	f.StringVar(&o.stacks, "stacks", "user", "stacks in text: user (from the user's code on) or full (every frame)")
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
 	}
@@ -87,7 +91,7 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, path str
 	if err != nil {
 		return err
 	}
-	render, err := renderer(o.format)
+	render, err := o.renderer(gate)
 	if err != nil {
 		return err
 	}
@@ -121,14 +125,21 @@ func pluralFindings(n int) string {
 	return fmt.Sprintf("%d findings", n)
 }
 
-func renderer(format string) (func(io.Writer, *detect.Result) error, error) {
-	switch format {
+func (o *analyzeOptions) renderer(gate failGate) (func(io.Writer, *detect.Result) error, error) {
+	if o.stacks != "user" && o.stacks != "full" {
+		return nil, usageError("unknown --stacks %q: want user or full", o.stacks)
+	}
+	switch o.format {
 	case "text":
-		return report.Text, nil
+		text := report.TextOptions{
+			System: o.system, FullStacks: o.stacks == "full",
+			FailOn: o.failOn, Fails: gate.fails, Paths: report.WorkingPaths(),
+		}
+		return text.Write, nil
 	case "json":
 		return report.JSON, nil
 	}
-	return nil, usageError("unknown --format %q: want text or json", format)
+	return nil, usageError("unknown --format %q: want text or json", o.format)
 }
 
 // failGate says which findings fail the run: kind → minimum severity rank.
@@ -176,11 +187,17 @@ func parseFailOn(spec string) (failGate, error) {
 func (g failGate) count(fs []detect.Finding) int {
 	n := 0
 	for _, f := range fs {
-		if min, ok := g[f.Kind]; ok && atLeast(f.Severity, min) {
+		if g.fails(f) {
 			n++
 		}
 	}
 	return n
+}
+
+// fails reports whether a finding is of a failing kind and severity.
+func (g failGate) fails(f detect.Finding) bool {
+	min, ok := g[f.Kind]
+	return ok && atLeast(f.Severity, min)
 }
 
 func atLeast(s, min detect.Severity) bool {
