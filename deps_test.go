@@ -27,6 +27,7 @@ var allowed = []struct {
 	{"internal/tracegen", []string{"primitives/", "golang.org/x/sync/"}},        // benchmarks only
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
 	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
+	{"leaktest", []string{"detect", "parse"}}, // linked into users' test binaries
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},
 	{"fixtures/", []string{"primitives/", "fixtures/internal/harness", "golang.org/x/sync/"}},

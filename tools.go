@@ -7,6 +7,7 @@ import (
 	_ "github.com/olekukonko/tablewriter"
 	_ "github.com/rogpeppe/go-internal/testscript"
 	_ "github.com/spf13/cobra"
+	_ "go.uber.org/goleak"
 	_ "golang.org/x/exp/trace"
 	_ "golang.org/x/sync/semaphore"
 )

@@ -10,6 +10,7 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -167,6 +168,19 @@ type Result struct {
 // partial result together with the error when the trace could be read
 // only in part.
 func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
+	opts.DropBlocks = true
+	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.File(path, opts, cs...) }, cfg, consumers)
+}
+
+// RunReader is Run on a trace read from r, such as a flight recorder's
+// snapshot held in memory; opts.Path names it in errors.
+func RunReader(r io.Reader, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
+	opts.DropBlocks = true
+	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.Parse(r, opts, cs...) }, cfg, consumers)
+}
+
+// run is Run and RunReader, parsing with read.
+func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consumers []parse.Consumer) (*Result, error) {
 	if cfg == nil {
 		cfg = DefaultConfig()
 	}
@@ -178,8 +192,7 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 		analyzers = append(analyzers, a)
 		consumers = append(consumers, a)
 	}
-	opts.DropBlocks = true
-	t, err := parse.File(path, opts, consumers...)
+	t, err := read(consumers)
 	if t == nil {
 		return nil, err
 	}

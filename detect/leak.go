@@ -72,6 +72,14 @@ type LeakOptions struct {
 	IgnoreAnyFunction []string
 	// MinBlocked ignores goroutines blocked for less than this at the end.
 	MinBlocked time.Duration
+	// Finished are goroutines that count as exited although the trace
+	// ends while they run: a test's goroutine judging its own leaks
+	// (package leaktest) cannot wake them any more.
+	Finished []parse.GoID
+	// Only, when not nil, limits the goroutines judged to these (package
+	// leaktest judges those still blocked when it looks, and not another
+	// test's).
+	Only []parse.GoID
 }
 
 // leakReasons are the waits nothing but another goroutine can end.
@@ -199,7 +207,7 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		if g.State != parse.StateWaiting || !leakReasons[g.Reason] || g.System {
 			continue
 		}
-		if idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, g.Stack) {
+		if idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, g.Stack) || l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID) {
 			continue
 		}
 		candidate[g.ID] = true
@@ -271,7 +279,7 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 func (l *leak) wakeable(t *parse.Trace, candidate, stuck map[parse.GoID]bool) map[parse.GoID]bool {
 	live := func(id parse.GoID) bool {
 		g := t.Goroutine(id)
-		if g == nil || g.State == parse.StateExited {
+		if g == nil || g.State == parse.StateExited || slices.Contains(l.opts.Finished, id) {
 			return false
 		}
 		if g.System || g.State != parse.StateWaiting {
