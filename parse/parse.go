@@ -130,17 +130,25 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 		return nil, fail(ErrEmpty, 0, "empty file")
 	}
 	compressed := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	var zr *gzipReader
 	if compressed {
-		zr, err := gzip.NewReader(br)
+		gz, err := gzip.NewReader(br)
+		if errors.Is(err, io.ErrUnexpectedEOF) || err == io.EOF {
+			return nil, fail(ErrTruncated, 0, "gzip-compressed, but truncated in its gzip header")
+		}
 		if err != nil {
 			return nil, fail(ErrNotTrace, 0, "bad gzip data: "+err.Error())
 		}
-		defer zr.Close()
+		defer gz.Close()
+		zr = &gzipReader{r: gz}
 		br = bufio.NewReaderSize(zr, 1<<16)
 	}
 	hdr, _ := br.Peek(16)
 	version, ok := headerVersion(hdr)
 	if !ok {
+		if zr.truncated() {
+			return nil, fail(ErrTruncated, 0, "gzip-compressed, but truncated before the end of the trace's header")
+		}
 		what := describeForeign(hdr, compressed)
 		return nil, fail(ErrNotTrace, 0, what)
 	}
@@ -158,6 +166,9 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 
 	b := newBuilder(opts, version, consumers)
 	if err := b.read(er); err != nil {
+		if zr.truncated() {
+			err = fmt.Errorf("the gzip-compressed file is truncated: %w", err)
+		}
 		if b.real == 0 {
 			return nil, fail(ErrTruncated, 0, err.Error()+" (nothing readable)")
 		}
@@ -212,6 +223,26 @@ func (b *builder) read(er *exptrace.Reader) (err error) {
 }
 
 // headerVersion returns "1.26" from "go 1.26 trace\x00\x00\x00".
+// gzipReader remembers whether a gzip stream ended before its end: a
+// truncated file, which the trace reader may report as a short batch.
+type gzipReader struct {
+	r   io.Reader
+	err error
+}
+
+func (z *gzipReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	if err != nil && z.err == nil {
+		z.err = err
+	}
+	return n, err
+}
+
+// truncated reports whether the stream ended early; false for nil.
+func (z *gzipReader) truncated() bool {
+	return z != nil && errors.Is(z.err, io.ErrUnexpectedEOF)
+}
+
 func headerVersion(hdr []byte) (string, bool) {
 	if len(hdr) < 16 || !bytes.HasPrefix(hdr, []byte("go 1.")) {
 		return "", false

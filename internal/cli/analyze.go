@@ -36,11 +36,14 @@ func newAnalyze() *cobra.Command {
 or gzip-compressed; Go 1.11 to 1.26) and prints a summary of it and its
 findings.
 
-Exit status: 0 when no finding is of a kind named by --fail-on, 1 when one
-is, 2 for a usage error, an unreadable trace, or a trace that could not be
-read whole (unless --allow-incomplete). A deadlock is the strongest leak:
---fail-on leak fails on deadlock findings too (their goroutines are not
-reported again as leaks).
+Exit status:
+  0  no finding of a kind named by --fail-on; findings alone do not fail
+     the run: without --fail-on (default none) it exits 0, findings or not
+  1  a finding of a kind --fail-on names (at its severity or worse)
+  2  a usage error, an unreadable trace, or a trace that could not be read
+     whole (unless --allow-incomplete)
+A deadlock is the strongest leak: --fail-on leak fails on deadlock findings
+too (their goroutines are not reported again as leaks).
 
 Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 		Example: `  go test -trace trace.out ./yourpkg && blockscope analyze trace.out
@@ -105,6 +108,7 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, path str
 	if err := render(stdout, res); err != nil {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("writing report: %w", err)}
 	}
+	warnUnmatchedIgnores(stderr, res.Trace.Stacks, o.cfg.Leak)
 	if readErr != nil {
 		if !o.allowIncomplete {
 			return &exitError{code: ExitUsage, err: fmt.Errorf("%v (the report covers what was read; --allow-incomplete accepts it)", readErr)}

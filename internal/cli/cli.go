@@ -6,10 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/blockscope/blockscope/detect"
 )
 
 // Exit codes.
@@ -60,25 +64,69 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	// cobra's own errors (unknown flag or command, bad arguments) are usage
 	// errors; so is anything else that reaches here. One line, in words.
-	msg := parseDetail.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		switch parseDetail.FindStringSubmatch(m)[1] {
-		case "Float":
-			return "not a number"
-		case "Bool":
-			return "not true or false"
-		}
-		return "not a whole number"
-	})
-	if strings.Contains(msg, "unknown") || strings.Contains(msg, "arg") || strings.Contains(msg, "flag") {
+	msg := err.Error()
+	if m := badFlagValue.FindStringSubmatch(msg); m != nil {
+		msg = flagValueError(m[2], m[1], m[3])
+	} else if strings.Contains(msg, "unknown") || strings.Contains(msg, "arg") || strings.Contains(msg, "flag") {
 		msg += " (see blockscope help)"
 	}
 	fmt.Fprintf(stderr, "blockscope: %s\n", msg)
 	return ExitUsage
 }
 
-// parseDetail is strconv's wording of a flag value that does not parse,
-// which pflag passes on: "strconv.ParseInt: parsing "x": invalid syntax".
-var parseDetail = regexp.MustCompile(`strconv\.Parse(Int|Uint|Float|Bool)[^:]*: parsing "[^"]*": invalid syntax`)
+// badFlagValue is pflag's wording of a flag value that does not parse:
+// invalid argument "x" for "--sema-depth" flag: strconv.ParseInt: parsing
+// "x": invalid syntax.
+var badFlagValue = regexp.MustCompile(`^invalid argument ("(?:[^"\\]|\\.)*") for "(?:-\w, )?(--[\w-]+)" flag: (.*)$`)
+
+// strconvDetail is strconv's part of such a message.
+var strconvDetail = regexp.MustCompile(`^strconv\.Parse(Int|Uint|Float|Bool)[^:]*: parsing "(?:[^"\\]|\\.)*": (invalid syntax|value out of range)$`)
+
+// flagValueError says, in words, what is wrong with a flag's value and
+// which values the flag accepts.
+func flagValueError(flag, value, detail string) string {
+	problem := detail
+	kind := ""
+	if m := strconvDetail.FindStringSubmatch(detail); m != nil {
+		kind = m[1]
+		switch {
+		case m[2] == "value out of range":
+			problem = "out of range"
+		case kind == "Float":
+			problem = "not a number"
+		case kind == "Bool":
+			problem = "not true or false"
+		default:
+			problem = "not a whole number"
+		}
+	} else if strings.HasPrefix(detail, "time: ") {
+		problem = "not a duration (say 500us, 10ms or 1.5s)"
+	}
+	want := flagWants[flag]
+	if want == "" {
+		want = detect.DefaultConfig().Want(flag)
+	}
+	switch {
+	case want == "" && (kind == "Int" || kind == "Uint"):
+		want = "a whole number"
+	case want == "":
+		return fmt.Sprintf("%s %s: %s (see blockscope help)", flag, value, problem)
+	}
+	if problem == "out of range" && (kind == "Int" || kind == "Uint") {
+		want += ", at most " + strconv.FormatInt(math.MaxInt64, 10)
+	}
+	return fmt.Sprintf("%s %s: %s: want %s", flag, value, problem, want)
+}
+
+// flagWants says which values the commands' own number flags accept
+// (the detectors' say it in detect.Config.Want).
+var flagWants = map[string]string{
+	"--max-nodes": "0 (no limit) or more nodes",
+	"--goroutine": "goroutine ids (whole numbers)",
+	"--object":    "an object id as reports write it (Mutex#2, or 2)",
+	"--from":      "a time after the trace's start, such as 10ms",
+	"--to":        "a time after the trace's start, such as 20ms",
+}
 
 func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{

@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,7 +23,36 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"blockscope": func() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 		"exitcode":   exitcode,
+		"gzipcut":    gzipcut,
 	})
+}
+
+// gzipcut runs "gzipcut SRC N DST": it writes to DST the first N bytes of
+// SRC gzip-compressed (all of them when N is -1), to make truncated
+// compressed traces.
+func gzipcut() {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: gzipcut SRC N DST")
+		os.Exit(1)
+	}
+	data, err := os.ReadFile(os.Args[1])
+	n, nerr := strconv.Atoi(os.Args[2])
+	if err != nil || nerr != nil {
+		fmt.Fprintf(os.Stderr, "gzipcut: %v %v\n", err, nerr)
+		os.Exit(1)
+	}
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write(data)
+	zw.Close()
+	if n < 0 || n > b.Len() {
+		n = b.Len()
+	}
+	if err := os.WriteFile(os.Args[3], b.Bytes()[:n], 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "gzipcut: %v\n", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // exitcode runs "exitcode N COMMAND ARGS...": it runs the command with this

@@ -8,6 +8,6 @@ import (
 
 func init() {
 	detectorFlags = append(detectorFlags, func(f *pflag.FlagSet, cfg *detect.Config) {
-		f.DurationVar(&cfg.MutexWait.Threshold, "mutex-wait", cfg.MutexWait.Threshold, "mutex-wait: report waits for a mutex longer than this `DURATION` (sync.Mutex's starvation threshold; 0 means the default)")
+		f.DurationVar(&cfg.MutexWait.Threshold, "mutex-wait", cfg.MutexWait.Threshold, "mutex-wait: report waits for a mutex longer than this `DURATION`, above 0 (the default is sync.Mutex's starvation threshold; 1ns reports every wait that parked)")
 	})
 }

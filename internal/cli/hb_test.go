@@ -212,7 +212,7 @@ func TestHBFlags(t *testing.T) {
 		{name: "negative max nodes", args: []string{"--max-nodes", "-1"}, wantCode: cli.ExitUsage, wantStderr: "--max-nodes -1"},
 		{name: "unknown goroutine", args: []string{"--goroutine", "999"}, wantCode: cli.ExitUsage, wantStderr: "blockscope: no goroutine 999 in the trace"},
 		{name: "unknown object", args: []string{"--object", "999"}, wantCode: cli.ExitUsage, wantStderr: "blockscope: no annotations about object 999 in the trace"},
-		{name: "bad goroutine id", args: []string{"--goroutine", "x"}, wantCode: cli.ExitUsage, wantStderr: "invalid argument"},
+		{name: "bad goroutine id", args: []string{"--goroutine", "x"}, wantCode: cli.ExitUsage, wantStderr: `--goroutine "x": not a whole number: want goroutine ids`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
