@@ -52,10 +52,29 @@ import (
 // use (a trace started mid-run) are not judged this way.
 //
 // Each cycle is one finding at the blocked line of its lowest-numbered
-// goroutine, naming every goroutine, the objects and where each goroutine
-// took what the next one waits for (related "holder" sites). Goroutines
-// stuck behind a cycle or an exited holder are one finding per object and
-// blocked line. Severity error; evidence annotations.
+// goroutine, naming every goroutine, the objects, where each waits and
+// where each took what the next one waits for (related "holder" sites).
+// Goroutines stuck behind a cycle or an exited holder are one finding per
+// object and blocked line. Severity error; evidence annotations.
+//
+// Every finding has a cause (Finding.Cause) and a hint written for it:
+//
+//   - lock-cycle: goroutines each hold a lock the next one waits for (ab-ba,
+//     dining philosophers; any length): take locks in one global order;
+//   - recursive-rlock: a goroutine holding a read lock calls RLock again
+//     while a writer is queued (the writer waits for its read lock, the
+//     RLock waits behind the writer): not lock order, re-entry;
+//   - self-lock: a goroutine locks a Mutex it holds, write-locks an RWMutex
+//     it read-holds or read-locks one it write-holds (or acquires weight
+//     only its own Release would free); the message shows the path from
+//     where it took the lock to where it asks again;
+//   - once-reentry: Once.Do called from inside that Once's own f;
+//   - wait-cycle: any other cycle: channel, WaitGroup, Cond, singleflight
+//     or errgroup waits (possibly mixed with locks) among goroutines that
+//     only each other can wake;
+//   - no-waker: outside any cycle, everyone who could end the wait has
+//     exited (holding the lock, the weight, or without Done) or is itself
+//     deadlocked (then the hint says to fix that deadlock first).
 //
 // Plain sync and channels carry no identity: the runtime says a goroutine
 // is blocked in sync.(*Mutex).Lock at a line, not which mutex, and an
@@ -97,6 +116,27 @@ const (
 	// ConfidenceNoUserAlive: no goroutine that used the object, or was
 	// started by one, is left to wake the waiters.
 	ConfidenceNoUserAlive = "no-user-alive"
+)
+
+// Deadlock causes (Finding.Cause).
+const (
+	// CauseLockCycle: goroutines each hold a lock the next one waits for.
+	CauseLockCycle = "lock-cycle"
+	// CauseRecursiveRLock: a goroutine holding a read lock asks for it
+	// again while a writer waits: the writer waits for its read lock, its
+	// RLock waits behind the writer.
+	CauseRecursiveRLock = "recursive-rlock"
+	// CauseSelfLock: a goroutine locks a lock it already holds (or
+	// acquires semaphore weight only its own release would free).
+	CauseSelfLock = "self-lock"
+	// CauseOnceReentry: Once.Do called from inside that Once's own f.
+	CauseOnceReentry = "once-reentry"
+	// CauseWaitCycle: other waits (channels, WaitGroups, Conds,
+	// singleflight, errgroup) among goroutines only each other can wake.
+	CauseWaitCycle = "wait-cycle"
+	// CauseNoWaker: every goroutine that could end the wait has exited
+	// or is itself deadlocked.
+	CauseNoWaker = "no-waker"
 )
 
 // dlMode is what an open wait waits for.
@@ -951,19 +991,19 @@ func (s *dlSolver) edge(c *dlCand, h parse.GoID) string {
 		case dlAcquire:
 			return fmt.Sprintf("goroutine %d waits in Acquire on %v while it %s itself (Acquire at %s)", g, o, what, s.at(stack))
 		}
-		return fmt.Sprintf("goroutine %d waits in %s on %v, which it already %s (at %s)", g, verb, o, strings.TrimSuffix(what, " it"), s.at(stack))
+		return fmt.Sprintf("goroutine %d waits in %s on %v, which it already %s (%s)", g, verb, o, strings.TrimSuffix(what, " it"), s.reentry("at", c.g.Stack, stack))
 	}
 	var rel string
 	switch {
 	case c.need.users:
 		rel = fmt.Sprintf("which goroutine %d, stuck too, could otherwise wake", h)
 	case c.wait.mode == dlLock && o.kind != wire.KindRWMutex:
-		rel = fmt.Sprintf("held by goroutine %d", h)
+		rel = fmt.Sprintf("at %s, held by goroutine %d (locked at %s)", s.at(c.g.Stack), h, s.at(stack))
 	case c.wait.mode == dlLock || c.wait.mode == dlRLock:
 		if what == "is queued to write-lock it" {
-			rel = fmt.Sprintf("behind the pending Lock of goroutine %d", h)
+			rel = fmt.Sprintf("at %s, behind the pending Lock of goroutine %d (at %s)", s.at(c.g.Stack), h, s.at(stack))
 		} else {
-			rel = fmt.Sprintf("%s by goroutine %d", strings.TrimSuffix(what, " it"), h)
+			rel = fmt.Sprintf("at %s, %s by goroutine %d (at %s)", s.at(c.g.Stack), strings.TrimSuffix(what, " it"), h, s.at(stack))
 		}
 	case c.wait.mode == dlAcquire:
 		rel = fmt.Sprintf("whose weight goroutine %d holds", h)
@@ -993,7 +1033,10 @@ func (s *dlSolver) reentry(took string, blocked, held parse.StackID) string {
 			path = append(path, fmt.Sprintf("%s at %s", shortFunc(f.Func), dlWhere(f)))
 		}
 	}
-	if common == 0 || len(path) < 2 {
+	// Stacks that share no frame may still branch in one function: the
+	// goroutine's own, at two lines.
+	branch := common < len(b) && common < len(h) && b[len(b)-1-common].Func == h[len(h)-1-common].Func
+	if common == 0 && !branch || len(path) < 2 {
 		return took + " " + s.at(held)
 	}
 	return took + " " + s.at(held) + " → " + strings.Join(path, " → ")
@@ -1080,21 +1123,66 @@ func (s *dlSolver) cycleFinding(scc []parse.GoID) Finding {
 	} else {
 		f.Message = fmt.Sprintf("goroutines %s are deadlocked: %s", dlList(cycle), strings.Join(steps, "; "))
 	}
-	if extra := ids[len(cycle):]; len(extra) > 0 {
-		f.Message += fmt.Sprintf("; %s %s stuck in the same knot", plural(len(extra), "more goroutine"), dlList(extra))
-	}
 	first := s.cands[cycle[0]].wait.mode
 	switch {
 	case len(cycle) == 1 && first == dlOnce:
+		f.Cause = CauseOnceReentry
 		f.Hint = "f must not call Do on its own Once, directly or through a callee: split the initialization so that f does not need what it initializes"
-	case len(cycle) == 1 && locks:
+	case len(cycle) == 1 && (locks || first == dlAcquire):
+		f.Cause = CauseSelfLock
 		f.Hint = "Go's locks are not reentrant: a goroutine that holds a lock must not lock it again (RLock while holding Lock, or Lock while holding RLock, never returns); release it first, or split the function into a locked and an unlocked variant"
+		if first == dlAcquire {
+			f.Hint = "a goroutine holding weight waits for weight only its own Release would free: acquire all it needs in one Acquire, or release before acquiring again"
+		}
 	case locks:
+		if r, ok := s.recursiveRLock(cycle); ok {
+			f.Cause = CauseRecursiveRLock
+			f.Message = r
+			f.Hint = "a read lock is not reentrant once a writer queues: the writer waits for every reader, and a new RLock waits behind the writer, so a goroutine that holds RLock and calls RLock again (often through a callee) hangs with it; take the read lock once, at the outermost call, and give callees an unlocked variant"
+			break
+		}
+		f.Cause = CauseLockCycle
 		f.Hint = "the goroutines take the same locks in different orders: take them in one global order everywhere (say, by id), or under one lock, and do not call code that may lock while holding a lock"
 	default:
-		f.Hint = "each goroutine waits for the next one in the cycle: make one of them release what it holds, or stop waiting, before it waits"
+		f.Cause = CauseWaitCycle
+		f.Hint = "each goroutine waits for the next one in the cycle, and only they could wake each other: make one of them release what it holds, send or call Done before it waits, or stop waiting (select on a done channel)"
+	}
+	if extra := ids[len(cycle):]; len(extra) > 0 {
+		f.Message += fmt.Sprintf("; %s %s stuck in the same knot", plural(len(extra), "more goroutine"), dlList(extra))
 	}
 	return f
+}
+
+// recursiveRLock describes a lock cycle in which a goroutine that holds a
+// read lock waits in RLock on the same RWMutex behind a queued writer,
+// which waits for that reader: the cycle's cause whatever the rest of it.
+func (s *dlSolver) recursiveRLock(cycle []parse.GoID) (string, bool) {
+	for i, id := range cycle {
+		c := s.cands[id]
+		o := c.wait.obj
+		held := o.shares[id]
+		if c.wait.mode != dlRLock || held == nil {
+			continue
+		}
+		w := cycle[(i+1)%len(cycle)]
+		wc := s.cands[w]
+		if wc.wait.obj != o || wc.wait.mode != dlLock {
+			continue
+		}
+		msg := fmt.Sprintf("goroutine %d read-locked %v at %s and read-locks it again at %s, while goroutine %d waits to write-lock it at %s: the writer waits for goroutine %d's read lock, and the second RLock waits behind the writer",
+			id, o, s.at(held.stack), s.at(c.g.Stack), w, s.at(wc.g.Stack), id)
+		if len(cycle) > 2 {
+			var steps []string
+			for j, x := range cycle {
+				if x != id && x != w {
+					steps = append(steps, s.edge(s.cands[x], cycle[(j+1)%len(cycle)]))
+				}
+			}
+			msg += "; " + strings.Join(steps, "; ")
+		}
+		return fmt.Sprintf("goroutines %s are deadlocked: %s", dlList(cycle), msg), true
+	}
+	return "", false
 }
 
 // status says why goroutine h will never run again.
@@ -1113,6 +1201,7 @@ func (s *dlSolver) status(h parse.GoID) string {
 // wakers are all gone or stuck, outside any cycle.
 func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 	f := s.base(ids)
+	f.Cause = CauseNoWaker
 	c := s.cands[ids[0]]
 	o := c.wait.obj
 	f.Object = o.String()

@@ -135,7 +135,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceProven,
-				`^goroutines 1 and 2 are deadlocked: goroutine 1 waits in Lock on Mutex #2 held by goroutine 2; goroutine 2 waits in Lock on Mutex #1 held by goroutine 1$`}},
+				`^goroutines 1 and 2 are deadlocked: goroutine 1 waits in Lock on Mutex #2 at \?, held by goroutine 2 \(locked at \?\); goroutine 2 waits in Lock on Mutex #1 at \?, held by goroutine 1 \(locked at \?\)$`}},
 		},
 		{
 			name: "three philosophers: a cycle of three",
@@ -151,7 +151,7 @@ func TestDeadlock(t *testing.T) {
 				}
 			},
 			want: []dlWant{{[]parse.GoID{5, 6, 7}, ConfidenceProven,
-				`^goroutines 5, 6 and 7 are deadlocked: goroutine 5 waits in Lock on Mutex #3 held by goroutine 6; goroutine 6 waits .* held by goroutine 7; goroutine 7 waits .* held by goroutine 5$`}},
+				`^goroutines 5, 6 and 7 are deadlocked: goroutine 5 waits in Lock on Mutex #3 at \?, held by goroutine 6 \(locked at \?\); goroutine 6 waits .* held by goroutine 7 .*; goroutine 7 waits .* held by goroutine 5 \(locked at \?\)$`}},
 		},
 		{
 			name: "a live holder: no deadlock",
@@ -283,7 +283,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceProven,
-				`goroutine 1 waits in RLock on RWMutex #1 behind the pending Lock of goroutine 2; goroutine 2 waits in Lock on RWMutex #1 read-locked by goroutine 1`}},
+				`^goroutines 1 and 2 are deadlocked: goroutine 1 read-locked RWMutex #1 at \? and read-locks it again at \?, while goroutine 2 waits to write-lock it at \?: the writer waits for goroutine 1's read lock, and the second RLock waits behind the writer$`}},
 		},
 		{
 			name: "writer waits for a reader that exited",
@@ -418,7 +418,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceNoUserAlive,
-				`goroutine 1 waits in Wait on WaitGroup #2 which goroutine 2, stuck too, could otherwise wake; goroutine 2 waits in Lock on Mutex #1 held by goroutine 1`}},
+				`goroutine 1 waits in Wait on WaitGroup #2 which goroutine 2, stuck too, could otherwise wake; goroutine 2 waits in Lock on Mutex #1 at \?, held by goroutine 1`}},
 		},
 		{
 			name: "Cond nobody left can signal",
@@ -580,6 +580,23 @@ func TestDeadlock(t *testing.T) {
 			},
 		},
 	}
+	// The cause of each finding, in order, for the tests that name one;
+	// every deadlock finding has a cause.
+	causes := map[string][]string{
+		"lock twice: a cycle of one":                                 {CauseSelfLock},
+		"RLock while holding Lock":                                   {CauseSelfLock},
+		"Lock while holding RLock":                                   {CauseSelfLock},
+		"ab-ba: a cycle of two":                                      {CauseLockCycle},
+		"three philosophers: a cycle of three":                       {CauseLockCycle},
+		"holder exited without Unlock":                               {CauseNoWaker},
+		"behind a cycle":                                             {CauseLockCycle, CauseNoWaker},
+		"RLock behind a pending writer while holding a read lock":    {CauseRecursiveRLock},
+		"Once re-entered from its own f":                             {CauseOnceReentry},
+		"WaitGroup whose counter cannot reach zero":                  {CauseNoWaker},
+		"holds a lock while waiting on a WaitGroup its worker needs": {CauseWaitCycle},
+		"singleflight leader joins its own flight":                   {CauseWaitCycle, CauseNoWaker},
+		"errgroup Wait from one of its own goroutines":               {CauseWaitCycle, CauseNoWaker},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newDLScript()
@@ -589,8 +606,20 @@ func TestDeadlock(t *testing.T) {
 			if len(got) != len(tt.want) {
 				t.Fatalf("findings = %s; want %d", dlDump(got), len(tt.want))
 			}
+			if want, ok := causes[tt.name]; ok {
+				var have []string
+				for _, f := range got {
+					have = append(have, f.Cause)
+				}
+				if !slices.Equal(have, want) {
+					t.Errorf("causes = %q; want %q", have, want)
+				}
+			}
 			for i, w := range tt.want {
 				f := got[i]
+				if f.Cause == "" {
+					t.Errorf("finding %d has no cause", i)
+				}
 				if !slices.Equal(f.Goroutines, w.goroutines) {
 					t.Errorf("finding %d goroutines = %v; want %v", i, f.Goroutines, w.goroutines)
 				}

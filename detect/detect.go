@@ -87,6 +87,7 @@ type Finding struct {
 	Kind       string       `json:"kind"`
 	Severity   Severity     `json:"severity"`
 	Confidence string       `json:"confidence,omitempty"`
+	Cause      string       `json:"cause,omitempty"` // the kind of bug, where a detector tells them apart (see Deadlock)
 	Message    string       `json:"message"`
 	Goroutines []parse.GoID `json:"goroutines"`
 	// Count is the number of goroutines involved when Goroutines lists
