@@ -20,7 +20,7 @@ var allowed = []struct {
 	{"parse", []string{"internal/wire", "golang.org/x/exp/trace"}},
 	{"hbgraph", []string{"parse", "internal/wire"}},
 	{"detect", []string{"hbgraph", "parse", "internal/wire"}},
-	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot"}},
+	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot", "github.com/google/pprof/profile"}},
 	{"internal/demo", nil},
 	{"internal/corpus", nil}, // tests only
 	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/emicklei/dot v1.6.2
+	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b
 	github.com/olekukonko/tablewriter v1.1.5
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/cobra v1.10.2

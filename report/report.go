@@ -1,8 +1,9 @@
-// Package report renders an analysis for people (text) and for tools (JSON).
+// Package report renders an analysis for people and for tools: one file a
+// format (text, JSON, JUnit, SARIF, Markdown, GitHub annotations, pprof),
+// every format a printer over one shared type, [Analysis].
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -10,32 +11,15 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/parse"
 )
 
-// Schema is the version of the JSON document; it changes only when a
-// field changes meaning or goes away (added fields keep it).
-const Schema = 1
-
-// Document is the JSON report.
-//
-//	{
-//	  "schema": 1,
-//	  "trace": {"path", "go_version", "duration_ns", "events", "goroutines",
-//	            "goroutines_created", "goroutines_exited", "goroutines_blocked_at_end",
-//	            "complete", "error", "warnings", "blocked_ns_by_reason"},
-//	  "findings": [detect.Finding ...]
-//	}
-type Document struct {
-	Schema   int              `json:"schema"`
-	Trace    TraceInfo        `json:"trace"`
-	Findings []detect.Finding `json:"findings"`
-}
-
 // TraceInfo summarizes the trace read.
 type TraceInfo struct {
-	Path            string           `json:"path"`
+	Path string `json:"path"`
+	// Package is the Go package whose tests a go test run traced into
+	// this trace; empty for analyze.
+	Package         string           `json:"package,omitempty"`
 	GoVersion       string           `json:"go_version"`
 	Duration        time.Duration    `json:"duration_ns"`
 	Events          int              `json:"events"`
@@ -48,9 +32,25 @@ type TraceInfo struct {
 	Warnings        []string         `json:"warnings,omitempty"`
 	BlockedByReason map[string]int64 `json:"blocked_ns_by_reason"`
 	Annotations     int              `json:"annotations"`
+	// Program counts the program's own goroutines (detect.Summary):
+	// what the text summary shows unless --system.
+	Program ProgramInfo `json:"program"`
 }
 
-// Info summarizes a trace for the report.
+// ProgramInfo is detect.Summary in the JSON report: the program's own
+// goroutines, leaving out the runtime's, the tracer's and package
+// testing's.
+type ProgramInfo struct {
+	Goroutines      int              `json:"goroutines"`
+	Created         int              `json:"goroutines_created"`
+	Exited          int              `json:"goroutines_exited"`
+	BlockedAtEnd    int              `json:"goroutines_blocked_at_end"`
+	Left            int              `json:"goroutines_left_out"`
+	BlockedByReason map[string]int64 `json:"blocked_ns_by_reason"`
+}
+
+// Info summarizes a trace for the report; the program's counts are left
+// to [FromResult], which has them.
 func Info(t *parse.Trace) TraceInfo {
 	created, exited, waiting := t.Counts()
 	info := TraceInfo{
@@ -74,18 +74,6 @@ func Info(t *parse.Trace) TraceInfo {
 		info.BlockedByReason[r] = int64(d)
 	}
 	return info
-}
-
-// JSON writes the report as one indented JSON document.
-func JSON(w io.Writer, res *detect.Result) error {
-	doc := Document{Schema: Schema, Trace: Info(res.Trace), Findings: res.Findings}
-	if doc.Findings == nil {
-		doc.Findings = []detect.Finding{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false) // messages show "<-" and "->", not \u003c-
-	return enc.Encode(doc)
 }
 
 func newTable(w io.Writer) *tablewriter.Table {

@@ -14,7 +14,7 @@ import (
 
 // analyzed returns the analysis of the checked-in trace with one extra,
 // synthetic finding whose text needs escaping in HTML but not in JSON.
-func analyzed(t *testing.T) *detect.Result {
+func analyzed(t *testing.T) *report.Analysis {
 	t.Helper()
 	res, err := detect.Run("testdata/hb.trace", parse.Options{}, nil)
 	if err != nil {
@@ -35,7 +35,7 @@ func analyzed(t *testing.T) *detect.Result {
 		Evidence: detect.EvidenceRuntime,
 		Duration: 1500 * time.Millisecond,
 	})
-	return res
+	return report.FromResult(res)
 }
 
 func TestJSON(t *testing.T) {
@@ -53,6 +53,9 @@ func TestJSON(t *testing.T) {
 	}
 	if doc.Schema != report.Schema {
 		t.Errorf("schema = %d; want %d", doc.Schema, report.Schema)
+	}
+	if doc.Trace == nil || len(doc.Traces) != 1 || doc.Traces[0].Path != doc.Trace.Path {
+		t.Fatalf("trace = %+v, traces = %+v; want one trace in both", doc.Trace, doc.Traces)
 	}
 	if tr := doc.Trace; !tr.Complete || tr.Path != "testdata/hb.trace" || tr.GoVersion == "" || tr.Events == 0 || tr.Goroutines == 0 || tr.Duration <= 0 {
 		t.Errorf("trace = %+v; want a complete trace of testdata/hb.trace with events, goroutines and a duration", tr)
@@ -88,7 +91,7 @@ func TestText(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		res.Trace.GoVersion,
+		res.Traces[0].GoVersion,
 		"ch <- v & <-done at app.go:12",
 		"/src/app/app.go:12", // clickable file:line
 		"example.com/app.send",

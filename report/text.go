@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/blockscope/blockscope/detect"
@@ -31,28 +32,45 @@ type TextOptions struct {
 	Paths Paths
 }
 
+var _ = register(&Format{
+	Name:  "text",
+	Doc:   "for a terminal: a verdict, each finding with its stacks, a summary of each trace",
+	Write: Text,
+})
+
 // Text writes the default text report (see [TextOptions.Write]).
-func Text(w io.Writer, res *detect.Result) error {
-	return TextOptions{}.Write(w, res)
+func Text(w io.Writer, a *Analysis) error {
+	return TextOptions{}.Write(w, a)
 }
 
 // Write writes the report for a terminal: a verdict line, the findings,
 // each with its goroutines' stacks from the user's code on as file:line
-// lines that terminals make clickable, then a summary of the trace.
-func (o TextOptions) Write(w io.Writer, res *detect.Result) error {
-	t := res.Trace
-	fmt.Fprintln(w, o.verdict(res.Findings))
-	if !t.Complete {
-		fmt.Fprintf(w, "WARNING: the trace was not read whole (%v); this report covers only what was read.\n", t.Err)
+// lines that terminals make clickable, the suppressed findings with their
+// reasons, then a summary of the trace (a table of the traces when there
+// are several).
+func (o TextOptions) Write(w io.Writer, a *Analysis) error {
+	fs := make([]detect.Finding, len(a.Findings))
+	for i, f := range a.Findings {
+		fs[i] = f.Finding
 	}
-	for _, warn := range t.Warnings {
-		fmt.Fprintf(w, "warning: %s\n", warn)
+	fmt.Fprintln(w, o.verdict(fs)+setAside(a))
+	for _, info := range a.Traces {
+		name := "the trace"
+		if len(a.Traces) > 1 {
+			name = info.Path
+		}
+		if !info.Complete {
+			fmt.Fprintf(w, "WARNING: %s was not read whole (%s); this report covers only what was read.\n", name, info.Error)
+		}
+		for _, warn := range info.Warnings {
+			fmt.Fprintf(w, "warning: %s\n", warn)
+		}
 	}
-	if len(res.Findings) > 0 {
+	if len(fs) > 0 {
 		fmt.Fprintln(w)
 		tbl := newTable(w)
 		tbl.Header("#", "Kind", "Severity", "Goroutines", "Location", "Duration")
-		for i, f := range res.Findings {
+		for i, f := range fs {
 			tbl.Append(fmt.Sprint(i+1), f.Kind, string(f.Severity), fmt.Sprint(goroutineCount(f)),
 				shortLocation(f.Location), round(f.Duration).String())
 		}
@@ -60,10 +78,57 @@ func (o TextOptions) Write(w io.Writer, res *detect.Result) error {
 			return err
 		}
 	}
-	for i, f := range res.Findings {
-		o.finding(w, i+1, f)
+	for i, f := range a.Findings {
+		seen := ""
+		if len(a.Traces) > 1 {
+			seen = fmt.Sprintf(" in %d of %d traces", len(f.Traces), len(a.Traces))
+		}
+		o.finding(w, i+1, f.Finding, seen)
 	}
-	return o.summary(w, res)
+	writeSuppressed(w, a.Suppressed)
+	if len(a.Traces) > 1 {
+		return tracesTable(w, a.Traces)
+	}
+	return o.summary(w, a.Traces[0])
+}
+
+// setAside says how many findings a baseline set aside: "" when none.
+func setAside(a *Analysis) string {
+	var parts []string
+	if a.Baselined > 0 {
+		parts = append(parts, fmt.Sprintf("%d baselined", a.Baselined))
+	}
+	if n := len(a.Suppressed); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d suppressed", n))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (and " + strings.Join(parts, ", ") + ")"
+}
+
+// writeSuppressed lists the findings a suppression matched, each with its
+// reason: suppressed, never silently dropped.
+func writeSuppressed(w io.Writer, sup []Suppressed) {
+	if len(sup) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nSuppressed\n")
+	for _, s := range sup {
+		fmt.Fprintf(w, "  %s %s at %s: %s\n", s.Severity, s.Kind, shortLocation(s.Location), s.Reason)
+	}
+}
+
+// tracesTable is the summary of several traces: a row each.
+func tracesTable(w io.Writer, infos []TraceInfo) error {
+	fmt.Fprintf(w, "\n%s\n", plural(len(infos), "trace"))
+	tbl := newTable(w)
+	tbl.Header("#", "Trace", "Go", "Wall-clock", "Goroutines", "Blocked at end")
+	for i, info := range infos {
+		tbl.Append(fmt.Sprint(i+1), info.Path, orDash(info.GoVersion), round(info.Duration).String(),
+			fmt.Sprint(info.Program.Goroutines), fmt.Sprint(info.Program.BlockedAtEnd))
+	}
+	return tbl.Render()
 }
 
 // verdict is the report's first line: the findings by kind and severity,
@@ -124,11 +189,12 @@ func severityRank(s detect.Severity) int {
 
 // finding writes one finding: its message, evidence and hint, then each
 // goroutine's stack once.
-func (o TextOptions) finding(w io.Writer, n int, f detect.Finding) {
+func (o TextOptions) finding(w io.Writer, n int, f detect.Finding, seen string) {
 	fmt.Fprintf(w, "\n[%d] %s %s", n, f.Severity, f.Kind)
 	if f.Confidence != "" {
 		fmt.Fprintf(w, " (%s)", f.Confidence)
 	}
+	fmt.Fprint(w, seen)
 	fmt.Fprintf(w, ":\n%s\n", wrap(f.Message, "    ", "    ", textWidth))
 	if f.Object != "" {
 		fmt.Fprintf(w, "%s\n", wrap("object: "+f.Object, "    ", "      ", textWidth))
@@ -243,16 +309,15 @@ func goList(ids []parse.GoID) string {
 
 // summary writes the trace's summary: the program's goroutines, and the
 // goroutine-time they spent blocked, by reason.
-func (o TextOptions) summary(w io.Writer, res *detect.Result) error {
-	t := res.Trace
-	info := Info(t)
+func (o TextOptions) summary(w io.Writer, info TraceInfo) error {
 	fmt.Fprintf(w, "\nTrace %s\nGo %s, %s wall-clock, %d events\n", info.Path, orDash(info.GoVersion), round(info.Duration), info.Events)
-	counts := [4]int{res.Summary.Goroutines, res.Summary.Created, res.Summary.Exited, res.Summary.BlockedAtEnd}
-	byReason := res.Summary.BlockedByReason
+	prog := info.Program
+	counts := [4]int{prog.Goroutines, prog.Created, prog.Exited, prog.BlockedAtEnd}
+	byReason := prog.BlockedByReason
 	header := "Goroutines"
 	if o.System {
 		counts = [4]int{info.Goroutines, info.Created, info.Exited, info.BlockedAtEnd}
-		byReason = t.BlockedByReason
+		byReason = info.BlockedByReason
 		header = "Goroutines (all)"
 	}
 	tbl := newTable(w)
@@ -261,7 +326,7 @@ func (o TextOptions) summary(w io.Writer, res *detect.Result) error {
 	if err := tbl.Render(); err != nil {
 		return err
 	}
-	if n := res.Summary.Left; !o.System && n > 0 {
+	if n := prog.Left; !o.System && n > 0 {
 		fmt.Fprintf(w, "Left out: %s of the runtime, the tracer and testing (--system).\n", plural(n, "goroutine"))
 	}
 	reasons := make([]string, 0, len(byReason))
@@ -280,7 +345,7 @@ func (o TextOptions) summary(w io.Writer, res *detect.Result) error {
 	tbl = newTable(w)
 	tbl.Header("Reason", "Goroutine-time")
 	for _, r := range reasons {
-		tbl.Append(r, round(byReason[r]).String())
+		tbl.Append(r, round(time.Duration(byReason[r])).String())
 	}
 	return tbl.Render()
 }

@@ -37,7 +37,7 @@ func TestTextGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b bytes.Buffer
-			if err := (report.TextOptions{Paths: goldenPaths}).Write(&b, res); err != nil {
+			if err := (report.TextOptions{Paths: goldenPaths}).Write(&b, report.FromResult(res)); err != nil {
 				t.Fatal(err)
 			}
 			out := b.String()
@@ -127,7 +127,7 @@ func TestTextCounts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var b bytes.Buffer
-		if err := report.Text(&b, res); err != nil {
+		if err := report.Text(&b, report.FromResult(res)); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

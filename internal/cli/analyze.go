@@ -1,9 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -14,11 +19,9 @@ import (
 )
 
 type analyzeOptions struct {
-	format          string
-	failOn          string
+	reporting
 	allowIncomplete bool
-	system          bool
-	stacks          string
+	jobs            int
 	cfg             *detect.Config
 }
 
@@ -30,11 +33,16 @@ func newAnalyze() *cobra.Command {
 	o := &analyzeOptions{cfg: detect.DefaultConfig()}
 	prof := &profileFlags{}
 	cmd := &cobra.Command{
-		Use:   "analyze [flags] TRACE",
-		Short: "Report blocking, leaks and contention in a trace",
-		Long: `analyze reads one execution trace (a path, or - for standard input; plain
-or gzip-compressed; Go 1.11 to 1.26) and prints a summary of it and its
-findings.
+		Use:   "analyze [flags] TRACE...",
+		Short: "Report blocking, leaks and contention in traces",
+		Long: `analyze reads execution traces (paths, directories of them, or - for
+standard input; plain or gzip-compressed; Go 1.11 to 1.26) and prints a
+summary of each and their findings. Several traces are analyzed in
+parallel (--jobs), and a finding seen in several is reported once, with
+the traces that showed it.
+
+--format chooses what goes to standard output; --output FORMAT=FILE writes
+more formats in the same run (repeatable). Formats: ` + strings.Join(report.FormatNames(), ", ") + `.
 
 Exit status:
   0  no finding of a kind named by --fail-on; findings alone do not fail
@@ -50,24 +58,24 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
   blockscope analyze --fail-on leak trace.out          # CI: fail on any leak
   blockscope analyze --fail-on leak:error trace.out    # only on proven leaks
   blockscope analyze --format json trace.out > report.json
+  blockscope analyze --output sarif=blockscope.sarif --output junit=junit.xml trace.out
+  blockscope analyze --jobs 4 snapshots/                # every trace in a directory
   blockscope analyze --ignore-top 'example.com/pool.(*Pool).worker' trace.out`,
-		Args: exactArgs(1, "TRACE"),
+		Args: minArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return prof.run(func() error {
-				return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
+				return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args)
 			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.format, "format", "text", "output format: text or json")
-	f.StringVar(&o.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none; leak includes deadlock")
+	o.reporting.bind(f)
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
-	f.BoolVar(&o.system, "system", false, "count the runtime's, the tracer's and package testing's goroutines and waits in the summaries")
-	f.StringVar(&o.stacks, "stacks", "user", "stacks in text: user (from the user's code on) or full (every frame)")
+	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "analyze up to `N` traces at once")
+	prof.bind(f)
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
 	}
-	prof.bind(f)
 	return cmd
 }
 
@@ -75,6 +83,16 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 func exactArgs(n int, name string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
+			return usageError("%s: want %s, got %d arguments (see 'blockscope %s --help')", cmd.Name(), name, len(args), cmd.Name())
+		}
+		return nil
+	}
+}
+
+// minArgs is cobra.MinimumNArgs with a message that names the argument.
+func minArgs(n int, name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
 			return usageError("%s: want %s, got %d arguments (see 'blockscope %s --help')", cmd.Name(), name, len(args), cmd.Name())
 		}
 		return nil
@@ -89,37 +107,139 @@ func kindNames() []string {
 	return names
 }
 
-func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) error {
-	gate, err := parseFailOn(o.failOn)
-	if err != nil {
-		return err
-	}
-	render, err := o.renderer(gate)
+func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []string) error {
+	p, err := o.plan()
 	if err != nil {
 		return err
 	}
 	if err := o.cfg.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	res, readErr := detect.Run(path, parse.Options{Stdin: stdin}, o.cfg)
-	if res == nil {
-		return &exitError{code: ExitUsage, err: readErr}
+	if o.jobs < 1 {
+		return usageError("--jobs %d: want at least 1", o.jobs)
 	}
-	if err := render(stdout, res); err != nil {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("writing report: %w", err)}
+	paths, err := tracePaths(args)
+	if err != nil {
+		return err
 	}
-	warnUnmatchedIgnores(stderr, res.Trace.Stacks, o.cfg.Leak)
-	if readErr != nil {
-		if !o.allowIncomplete {
-			return &exitError{code: ExitUsage, err: fmt.Errorf("%v (the report covers what was read; --allow-incomplete accepts it)", readErr)}
+	runs := make([]traceRun, len(paths))
+	sem := make(chan struct{}, o.jobs)
+	var wg sync.WaitGroup
+	for i, path := range paths {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			runs[i] = analyzeOne(path, stdin, o.cfg, p.gatherers())
+			if len(paths) == 1 && runs[i].trace != nil {
+				var warn bytes.Buffer
+				warnUnmatchedIgnores(&warn, runs[i].trace.Stacks, o.cfg.Leak)
+				runs[i].warnings = warn.String()
+			}
+			runs[i].trace = nil // the findings are what is kept of a trace
+		})
+	}
+	wg.Wait()
+
+	var analyses []*report.Analysis
+	var unreadable, incomplete []error
+	for _, r := range runs {
+		switch {
+		case r.analysis == nil:
+			unreadable = append(unreadable, r.err)
+		case r.err != nil:
+			incomplete = append(incomplete, r.err)
+			analyses = append(analyses, r.analysis)
+		default:
+			analyses = append(analyses, r.analysis)
 		}
-		fmt.Fprintf(stderr, "blockscope: warning: %v\n", readErr)
 	}
-	if n := gate.count(res.Findings); n > 0 {
-		fmt.Fprintf(stderr, "blockscope: %s of a failing kind (--fail-on %s)\n", pluralFindings(n), o.failOn)
-		return &exitError{code: ExitFindings}
+	if len(analyses) == 0 {
+		for _, err := range unreadable {
+			fmt.Fprintf(stderr, "blockscope: %v\n", err)
+		}
+		return &exitError{code: ExitUsage}
 	}
-	return nil
+	a := report.Merge(analyses...)
+	for _, r := range runs {
+		for _, g := range r.gatherers {
+			g.AddTo(a)
+		}
+	}
+	if err := p.write(a, stdout); err != nil {
+		return err
+	}
+	// What could not be read, or read whole, is said after the report and
+	// exits 2 (a trace cut short: unless --allow-incomplete).
+	for _, r := range runs {
+		fmt.Fprint(stderr, r.warnings)
+	}
+	for _, err := range unreadable {
+		fmt.Fprintf(stderr, "blockscope: %v\n", err)
+	}
+	for _, err := range incomplete {
+		if o.allowIncomplete {
+			fmt.Fprintf(stderr, "blockscope: warning: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "blockscope: %v (the report covers what was read; --allow-incomplete accepts it)\n", err)
+		}
+	}
+	if len(unreadable) > 0 || len(incomplete) > 0 && !o.allowIncomplete {
+		return &exitError{code: ExitUsage}
+	}
+	return p.check(a, stderr)
+}
+
+// traceRun is the outcome of analyzing one trace.
+type traceRun struct {
+	analysis  *report.Analysis // nil when the trace could not be read at all
+	err       error            // with an analysis: read only in part
+	gatherers []report.Gatherer
+	trace     *parse.Trace // nil once the run is looked at
+	warnings  string       // for stderr, after the report
+}
+
+func analyzeOne(path string, stdin io.Reader, cfg *detect.Config, gs []report.Gatherer) traceRun {
+	res, err := detect.Run(path, parse.Options{Stdin: stdin}, cfg, consumers(gs)...)
+	if res == nil {
+		return traceRun{err: err}
+	}
+	return traceRun{analysis: report.FromResult(res), err: err, gatherers: gs, trace: res.Trace}
+}
+
+// tracePaths expands the arguments: a directory stands for every regular
+// file in it (not recursive, in name order); "-" for standard input, once.
+func tracePaths(args []string) ([]string, error) {
+	var paths []string
+	stdin := false
+	for _, arg := range args {
+		if arg == "-" {
+			if stdin {
+				return nil, usageError("standard input (-) can be read only once")
+			}
+			stdin = true
+			paths = append(paths, arg)
+			continue
+		}
+		st, err := os.Stat(arg)
+		if err != nil || !st.IsDir() {
+			paths = append(paths, arg) // the parser says what is wrong with it
+			continue
+		}
+		entries, err := os.ReadDir(arg)
+		if err != nil {
+			return nil, &exitError{code: ExitUsage, err: fmt.Errorf("%s: %v", arg, err)}
+		}
+		n := len(paths)
+		for _, e := range entries {
+			if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
+				paths = append(paths, filepath.Join(arg, e.Name()))
+			}
+		}
+		if len(paths) == n {
+			return nil, usageError("%s: a directory with no trace files", arg)
+		}
+	}
+	return paths, nil
 }
 
 func pluralFindings(n int) string {
@@ -127,23 +247,6 @@ func pluralFindings(n int) string {
 		return "1 finding"
 	}
 	return fmt.Sprintf("%d findings", n)
-}
-
-func (o *analyzeOptions) renderer(gate failGate) (func(io.Writer, *detect.Result) error, error) {
-	if o.stacks != "user" && o.stacks != "full" {
-		return nil, usageError("unknown --stacks %q: want user or full", o.stacks)
-	}
-	switch o.format {
-	case "text":
-		text := report.TextOptions{
-			System: o.system, FullStacks: o.stacks == "full",
-			FailOn: o.failOn, Fails: gate.fails, Paths: report.WorkingPaths(),
-		}
-		return text.Write, nil
-	case "json":
-		return report.JSON, nil
-	}
-	return nil, usageError("unknown --format %q: want text or json", o.format)
 }
 
 // failGate says which findings fail the run: kind → minimum severity rank.
@@ -188,17 +291,7 @@ func parseFailOn(spec string) (failGate, error) {
 	return gate, nil
 }
 
-func (g failGate) count(fs []detect.Finding) int {
-	n := 0
-	for _, f := range fs {
-		if g.fails(f) {
-			n++
-		}
-	}
-	return n
-}
-
-// fails reports whether a finding is of a failing kind and severity.
+// fails reports whether f fails the run.
 func (g failGate) fails(f detect.Finding) bool {
 	min, ok := g[f.Kind]
 	return ok && atLeast(f.Severity, min)

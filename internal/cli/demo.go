@@ -46,7 +46,7 @@ runtime/trace, analyzes the trace and prints the report.`,
 			if err != nil {
 				return fmt.Errorf("internal error: analyzing the demo trace: %w", err)
 			}
-			if err := (report.TextOptions{Paths: report.WorkingPaths()}).Write(out, res); err != nil {
+			if err := (report.TextOptions{Paths: report.WorkingPaths()}).Write(out, report.FromResult(res)); err != nil {
 				return err
 			}
 			fmt.Fprint(out, `
