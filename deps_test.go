@@ -26,7 +26,8 @@ var allowed = []struct {
 	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only
 	{"internal/tracegen", []string{"primitives/", "golang.org/x/sync/"}},        // benchmarks only
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
-	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/wire", "github.com/spf13/"}},
+	{"internal/gotest", []string{"detect", "parse"}},
+	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
 	{"leaktest", []string{"detect", "parse"}}, // linked into users' test binaries
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},

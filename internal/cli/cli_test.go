@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -106,6 +107,19 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TRACES", traces)
 			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("CORPUS", corpus)
+			// blockscope test runs go: on the build cache of this test's,
+			// offline (the scripts' modules need nothing).
+			for _, v := range []string{"GOCACHE", "GOROOT"} {
+				out, err := exec.Command("go", "env", v).Output()
+				if err != nil {
+					return fmt.Errorf("go env %s: %v", v, err)
+				}
+				env.Setenv(v, strings.TrimSpace(string(out)))
+			}
+			env.Setenv("GOPATH", filepath.Join(env.WorkDir, ".gopath"))
+			env.Setenv("GOPROXY", "off")
+			env.Setenv("GOTOOLCHAIN", "local")
+			env.Setenv("GOFLAGS", "-mod=mod")
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

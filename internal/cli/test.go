@@ -1,0 +1,223 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/gotest"
+	"github.com/blockscope/blockscope/report"
+)
+
+type testOptions struct {
+	failOn          string
+	allowIncomplete bool
+	cfg             *detect.Config
+	jobs            int
+	traceDir        string
+	quiet           bool
+}
+
+func newTest() *cobra.Command {
+	o := &testOptions{cfg: detect.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "test [flags] [packages] [-- go test flags]",
+		Short: "Run go test with a trace per package and report test results and findings",
+		Long: `test runs the tests of each package (go list patterns, ./... by default)
+with go test -json -trace, packages in parallel (--jobs), analyzes each
+package's trace as analyze does, and prints one report: per package, the
+test results and the findings, each finding with the test it is
+attributed to, then a one-line summary. Packages without test files are
+skipped, saying so. Flags after -- go to go test (-run, -count, -race,
+-timeout, build tags...).
+
+Exit status: 0 when every test passed and no finding is of a kind named by
+--fail-on; 1 when a test failed or a finding is; 2 for a usage error, a
+package that did not build, or a trace that could not be read (whole,
+unless --allow-incomplete), with the package named.
+
+Traces go to --trace-dir, or to a temporary directory that is removed
+unless something failed (its path is then printed). While packages run on
+a terminal, a status line on standard error says which (not with --quiet).`,
+		Example: `  blockscope test ./...                         # every package; fails on leaks
+  blockscope test --fail-on leak:error ./...    # only proven leaks fail
+  blockscope test --jobs 2 ./pkg/... -- -run TestServe -count 1
+  blockscope test --trace-dir traces ./...      # keep every package's trace`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			patterns, flags := args, []string(nil)
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+				patterns, flags = args[:dash], args[dash:]
+			}
+			return o.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), patterns, flags)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.failOn, "fail-on", "leak", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none")
+	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "a trace that could not be read whole fails on its findings only, not with exit 2")
+	for _, bind := range detectorFlags {
+		bind(f, o.cfg)
+	}
+	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "run up to `N` packages at once")
+	f.StringVar(&o.traceDir, "trace-dir", "", "keep each package's trace in `DIR` (default: a temporary directory, kept only if something failed)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no status line while packages run")
+	return cmd
+}
+
+func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) error {
+	gate, err := parseFailOn(o.failOn)
+	if err != nil {
+		return err
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	if o.jobs < 1 {
+		return usageError("--jobs %d: want at least 1", o.jobs)
+	}
+	dir, temporary := o.traceDir, o.traceDir == ""
+	if temporary {
+		if dir, err = os.MkdirTemp("", "blockscope-test-"); err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("creating a directory for traces: %w", err)}
+		}
+	} else if err := os.MkdirAll(dir, 0o777); err != nil {
+		return usageError("--trace-dir: %v", err)
+	}
+
+	status := newStatusLine(stderr, !o.quiet && isTerminal(stderr))
+	pkgs, err := gotest.Run(gotest.Options{
+		Patterns: patterns, Flags: goFlags, Jobs: o.jobs, TraceDir: dir, Config: o.cfg,
+		Listed: status.listed, Started: status.start, Finished: status.finish,
+	})
+	status.stop()
+	if err != nil {
+		os.RemoveAll(dir)
+		return &exitError{code: ExitUsage, err: err}
+	}
+
+	text := gotest.TextOptions{
+		Fails:           func(f detect.Finding) bool { return gate.count([]detect.Finding{f}) > 0 },
+		FailOn:          o.failOn,
+		AllowIncomplete: o.allowIncomplete,
+		Short:           report.WorkingPaths().Short,
+	}
+	if err := text.Write(stdout, pkgs); err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("writing report: %w", err)}
+	}
+	v := text.Judge(pkgs)
+	code := ExitOK
+	switch {
+	case len(v.Broken) > 0:
+		code = ExitUsage
+	case v.FailedPackages > 0:
+		code = ExitFindings
+	}
+	switch {
+	case code != ExitOK && temporary:
+		fmt.Fprintf(stderr, "blockscope: traces kept in %s\n", dir)
+	case temporary:
+		os.RemoveAll(dir)
+	}
+	if len(v.Broken) > 0 {
+		return &exitError{code: code, err: fmt.Errorf("not built or trace unreadable: %s", strings.Join(v.Broken, ", "))}
+	}
+	if code != ExitOK {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// statusLine is the live line on a terminal while packages run: the
+// packages running, for how long, and how many are done.
+type statusLine struct {
+	w       io.Writer
+	mu      sync.Mutex
+	running map[string]time.Time
+	done    int
+	total   int
+	quit    chan struct{}
+	stopped sync.WaitGroup
+}
+
+// newStatusLine starts redrawing the line on w every 200ms, if on.
+func newStatusLine(w io.Writer, on bool) *statusLine {
+	s := &statusLine{w: w, running: make(map[string]time.Time)}
+	if !on {
+		return s
+	}
+	s.quit = make(chan struct{})
+	s.stopped.Go(func() {
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.quit:
+				fmt.Fprint(s.w, "\r\033[K")
+				return
+			case <-tick.C:
+				fmt.Fprint(s.w, "\r\033[K"+s.line(time.Now()))
+			}
+		}
+	})
+	return s
+}
+
+func (s *statusLine) listed(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total = n
+}
+
+func (s *statusLine) start(pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running[pkg] = time.Now()
+}
+
+func (s *statusLine) finish(pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.running, pkg)
+	s.done++
+}
+
+// line is the status: "[2/5 done] example.com/a 1.2s, example.com/b 0.3s".
+func (s *statusLine) line(now time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var pkgs []string
+	for pkg := range s.running {
+		pkgs = append(pkgs, pkg)
+	}
+	slices.Sort(pkgs)
+	var parts []string
+	for _, pkg := range pkgs {
+		parts = append(parts, fmt.Sprintf("%s %.1fs", pkg, now.Sub(s.running[pkg]).Seconds()))
+	}
+	return fmt.Sprintf("[%d/%d done] %s", s.done, s.total, strings.Join(parts, ", "))
+}
+
+// stop ends the redrawing and clears the line.
+func (s *statusLine) stop() {
+	if s.quit != nil {
+		close(s.quit)
+		s.stopped.Wait()
+	}
+}

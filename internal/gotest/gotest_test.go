@@ -1,0 +1,105 @@
+package gotest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blockscope/blockscope/detect"
+)
+
+// A test2json stream as go test -json writes it (abridged), with a build
+// failure's events and a line that is not an event.
+const stream = `{"Action":"start","Package":"example.com/m/a"}
+{"Action":"run","Package":"example.com/m/a","Test":"TestA"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestA","Output":"=== RUN   TestA\n"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestA","Output":"    a_test.go:9: wrong\n"}
+{"Action":"output","Package":"example.com/m/a","Test":"TestA","Output":"--- FAIL: TestA (0.25s)\n"}
+{"Action":"fail","Package":"example.com/m/a","Test":"TestA","Elapsed":0.25}
+{"Action":"run","Package":"example.com/m/a","Test":"TestB"}
+{"Action":"run","Package":"example.com/m/a","Test":"TestB/sub"}
+{"Action":"skip","Package":"example.com/m/a","Test":"TestB/sub","Elapsed":0}
+{"Action":"pass","Package":"example.com/m/a","Test":"TestB","Elapsed":0.01}
+{"Action":"run","Package":"example.com/m/a","Test":"TestCrash"}
+not json: go test's own words
+{"Action":"output","Package":"example.com/m/a","Output":"FAIL\texample.com/m/a\t0.3s\n"}
+{"Action":"fail","Package":"example.com/m/a","Elapsed":0.3}
+`
+
+func TestReadEvents(t *testing.T) {
+	p := &Package{ImportPath: "example.com/m/a"}
+	var out strings.Builder
+	readEvents(strings.NewReader(stream), p, &out)
+	if p.Outcome != "fail" || p.BuildFailed {
+		t.Errorf("package: Outcome %q, BuildFailed %t; want fail, false", p.Outcome, p.BuildFailed)
+	}
+	var got []string
+	for _, test := range p.Tests {
+		got = append(got, test.Name+"="+test.Outcome+"/"+test.Elapsed.String())
+	}
+	want := "TestA=fail/250ms TestB=pass/10ms TestB/sub=skip/0s TestCrash=/0s"
+	if strings.Join(got, " ") != want {
+		t.Errorf("tests = %s; want %s", strings.Join(got, " "), want)
+	}
+	if want := "not json: go test's own words\nFAIL\texample.com/m/a\t0.3s\n"; out.String() != want {
+		t.Errorf("package output = %q; want %q", out.String(), want)
+	}
+	if got, want := testOutput(p.Tests[0]), "--- FAIL: TestA (0.25s)\n    a_test.go:9: wrong\n"; got != want {
+		t.Errorf("testOutput(TestA) = %q; want %q", got, want)
+	}
+	if got := testOutput(p.Tests[3]); !strings.Contains(got, "TestCrash did not finish") {
+		t.Errorf("testOutput(TestCrash) = %q; want it to say the test did not finish", got)
+	}
+}
+
+func TestReadEventsBuildFailure(t *testing.T) {
+	const stream = `{"ImportPath":"example.com/m/b [example.com/m/b.test]","Action":"build-output","Output":"b_test.go:5:33: undefined: x\n"}
+{"ImportPath":"example.com/m/b [example.com/m/b.test]","Action":"build-fail"}
+{"Action":"start","Package":"example.com/m/b"}
+{"Action":"fail","Package":"example.com/m/b","Elapsed":0,"FailedBuild":"example.com/m/b [example.com/m/b.test]"}
+`
+	p := &Package{ImportPath: "example.com/m/b"}
+	var out strings.Builder
+	readEvents(strings.NewReader(stream), p, &out)
+	if !p.BuildFailed || !p.Failed() || !strings.Contains(out.String(), "undefined: x") {
+		t.Errorf("BuildFailed %t, Failed() %t, output %q; want a build failure with the compiler's message", p.BuildFailed, p.Failed(), out.String())
+	}
+}
+
+func TestTestOf(t *testing.T) {
+	p := &Package{Tests: []*Test{{Name: "TestA"}, {Name: "TestA/sub"}, {Name: "TestB"}}}
+	for _, tc := range []struct{ test, want string }{
+		{"TestA/sub", "TestA/sub"},
+		{"TestA/(subtest at a_test.go:12)", "TestA"},
+		{"TestB", "TestB"},
+		{"TestC", ""},
+		{"", ""},
+	} {
+		got := ""
+		if test := p.TestOf(detect.Finding{Test: tc.test}); test != nil {
+			got = test.Name
+		}
+		if got != tc.want {
+			t.Errorf("TestOf(Finding{Test: %q}) = %q; want %q", tc.test, got, tc.want)
+		}
+	}
+}
+
+func TestVerdict(t *testing.T) {
+	leak := detect.Finding{Kind: "leak", Severity: detect.SeverityError, Test: "TestA"}
+	pkgs := []*Package{
+		{ImportPath: "a", Outcome: "pass", Tests: []*Test{{Name: "TestA", Outcome: "pass"}}, Result: &detect.Result{Findings: []detect.Finding{leak}}},
+		{ImportPath: "b", Skipped: "no test files"},
+		{ImportPath: "c", BuildFailed: true, Outcome: "fail"},
+		{ImportPath: "d", Outcome: "pass", Elapsed: time.Second},
+	}
+	fails := func(f detect.Finding) bool { return f.Kind == "leak" }
+	v := TextOptions{Fails: fails}.Judge(pkgs)
+	if v.FailedPackages != 2 || v.Failing != 1 || strings.Join(v.Broken, ",") != "c" || v.Skipped != 1 {
+		t.Errorf("Judge = %+v; want a and c failed, 1 failing finding, c broken, b skipped", v)
+	}
+	want := "FAIL (exit 2): 3 packages run (1 without tests skipped), 1 test (1 passed, 0 failed, 0 skipped), 1 finding (1 failing --fail-on leak); not built or trace unreadable: c"
+	if got := v.String("leak"); got != want {
+		t.Errorf("summary:\n%s\nwant\n%s", got, want)
+	}
+}
