@@ -167,9 +167,9 @@ func list(o Options) ([]*Package, error) {
 	dec := json.NewDecoder(bytes.NewReader(out))
 	for {
 		var lp struct {
-			ImportPath               string
+			ImportPath                string
 			TestGoFiles, XTestGoFiles []string
-			Error                    *struct{ Err string }
+			Error                     *struct{ Err string }
 		}
 		if err := dec.Decode(&lp); err == io.EOF {
 			break

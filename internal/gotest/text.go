@@ -23,7 +23,7 @@ type TextOptions struct {
 
 // Verdict is what a run comes to.
 type Verdict struct {
-	Packages, Skipped, FailedPackages int
+	Packages, Skipped, FailedPackages   int
 	Tests, Passed, Failed, SkippedTests int
 	Findings, Failing                   int
 	// Broken names the packages that did not build or whose trace could
