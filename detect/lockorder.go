@@ -3,7 +3,9 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
@@ -28,14 +30,23 @@ import (
 // RWMutex are ignored (readers share), and so are two orders both taken
 // while holding a common lock for writing (a gate lock serializes them).
 //
+// Rings of any length are reported the same way, one finding per ring
+// (as go-deadlock and ThreadSanitizer's lock-order-inversion do): A before
+// B in one place, B before C in another, C before A in a third. Each
+// acquisition must wait for the next order's hold, and a lock held at
+// every order of the ring (for writing by at least one) gates it: such a
+// ring is not reported. The finding points at the least frequent order's
+// acquisition, names the order the other orders agree on, and relates
+// both acquisition sites of every order ("held" and "locked").
+//
 // The finding points at the acquisition in the less frequent order (where
 // the fix most likely goes), lists the lock held there and the two
 // acquisition sites of the other order, and suggests the order the
 // majority of acquisitions use. Confidence "two-goroutines": different
 // goroutines took the two orders; "one-goroutine": one goroutine took
 // both, so this run could not deadlock, but two goroutines running the
-// same code can. Longer cycles (A→B→C→A over three goroutines) are not
-// reported.
+// same code can. Rings are looked for up to 1000 of them (and a million
+// search steps), the lowest-numbered locks first.
 //
 // Plain sync.Mutex and RWMutex are not covered: an uncontended Lock
 // leaves no event in the trace and no event says which mutex a goroutine
@@ -274,21 +285,31 @@ type loInversion struct {
 	two          bool
 }
 
-// inversion checks whether e1 (A then B) and e2 (B then A) can deadlock:
-// each acquisition must wait for the other's hold, and no common lock
-// held for writing may serialize them.
-func inversion(e1, e2 *loEdge) (two, ok bool) {
-	if !excludes(e1.key.bRead, e2.key.aRead) || !excludes(e2.key.bRead, e1.key.aRead) {
-		return false, false
-	}
-	for gate, w1 := range e1.gates {
-		if w2, ok := e2.gates[gate]; ok && (w1 || w2) {
+// ring checks whether orders es (es[i] taken holding what es[i-1] locks,
+// around the ring) can deadlock: each acquisition must wait for the hold
+// of the next order's goroutine, and no common lock held for writing may
+// serialize them. two: the orders were not all taken by one goroutine.
+func ring(es []*loEdge) (two, ok bool) {
+	for i, e := range es {
+		if !excludes(e.key.bRead, es[(i+1)%len(es)].key.aRead) {
 			return false, false
 		}
 	}
-	for _, g1 := range e1.gs {
-		for _, g2 := range e2.gs {
-			if g1 != parse.NoGoroutine && g2 != parse.NoGoroutine && g1 != g2 {
+	for gate, w := range es[0].gates {
+		common := true
+		for _, e := range es[1:] {
+			w2, ok := e.gates[gate]
+			common = common && ok
+			w = w || w2
+		}
+		if common && w {
+			return false, false
+		}
+	}
+	first := es[0].gs[0]
+	for _, e := range es {
+		for _, g := range e.gs {
+			if g != parse.NoGoroutine && g != first {
 				return true, true
 			}
 		}
@@ -296,52 +317,115 @@ func inversion(e1, e2 *loEdge) (two, ok bool) {
 	return false, true
 }
 
-// Finalize finds the pairs of locks taken in both orders.
+// loMaxRings bounds the rings Finalize looks for (and the steps it takes
+// finding them), so that a program with thousands of locks all taken in
+// every order stays quick; the lowest-numbered rings are reported.
+const (
+	loMaxRings = 1000
+	loMaxSteps = 1_000_000
+)
+
+// Finalize finds the rings of locks taken in a cyclic order: A before B
+// and B before A, or A before B, B before C and C before A, of any length.
 func (l *lockOrder) Finalize(t *parse.Trace) {
 	if l.stacks == nil {
 		return
 	}
 	type pair struct{ a, b wire.ObjectID }
 	byPair := make(map[pair][]*loEdge)
-	var pairs []pair
+	next := make(map[wire.ObjectID][]wire.ObjectID)
 	for k, e := range l.edges {
-		p := pair{min(k.a, k.b), max(k.a, k.b)}
+		p := pair{k.a, k.b}
 		if byPair[p] == nil {
-			pairs = append(pairs, p)
+			next[k.a] = append(next[k.a], k.b)
 		}
 		byPair[p] = append(byPair[p], e)
 	}
-	slices.SortFunc(pairs, func(x, y pair) int { return cmp.Or(cmp.Compare(x.a, y.a), cmp.Compare(x.b, y.b)) })
-	for _, p := range pairs {
-		es := byPair[p]
+	for _, es := range byPair {
 		slices.SortFunc(es, func(x, y *loEdge) int { return cmp.Compare(x.first, y.first) })
-		var best *loInversion
-		for _, e1 := range es {
-			if e1.key.a != p.a {
-				continue
+	}
+	for _, ns := range next {
+		slices.Sort(ns)
+	}
+	nodes := slices.Sorted(maps.Keys(next))
+
+	// Elementary cycles, each found once from its lowest lock: a depth-first
+	// walk from every lock through higher locks only.
+	var cycles [][]wire.ObjectID
+	steps := 0
+	var path []wire.ObjectID
+	on := make(map[wire.ObjectID]bool)
+	var walk func(start, v wire.ObjectID)
+	walk = func(start, v wire.ObjectID) {
+		for _, w := range next[v] {
+			if steps++; steps > loMaxSteps || len(cycles) >= loMaxRings {
+				return
 			}
-			for _, e2 := range es {
-				if e2.key.a != p.b {
-					continue
-				}
-				two, ok := inversion(e1, e2)
-				if !ok || !two && !l.opts.SameGoroutine {
-					continue
-				}
-				c := &loInversion{major: e1, minor: e2, two: two}
-				if e2.count > e1.count || e2.count == e1.count && e2.first < e1.first {
-					c.major, c.minor = e2, e1
-				}
-				if best == nil || c.two && !best.two ||
-					c.two == best.two && c.major.count+c.minor.count > best.major.count+best.minor.count {
-					best = c
-				}
+			switch {
+			case w == start:
+				cycles = append(cycles, slices.Clone(path))
+			case w > start && !on[w]:
+				on[w] = true
+				path = append(path, w)
+				walk(start, w)
+				path = path[:len(path)-1]
+				on[w] = false
 			}
-		}
-		if best != nil {
-			l.findings = append(l.findings, l.finding(best))
 		}
 	}
+	for _, s := range nodes {
+		path = append(path[:0], s)
+		on[s] = true
+		walk(s, s)
+		on[s] = false
+	}
+
+	for _, c := range cycles {
+		// Of the orders between each two locks of the ring (a lock may be
+		// read- or write-locked), the combination that can deadlock, taken
+		// by most goroutines, then most often.
+		var best []*loEdge
+		bestTwo := false
+		pick := make([]*loEdge, len(c))
+		var choose func(i int)
+		choose = func(i int) {
+			if i == len(c) {
+				two, ok := ring(pick)
+				if !ok || !two && !l.opts.SameGoroutine {
+					return
+				}
+				if best == nil || two && !bestTwo || two == bestTwo && loCount(pick) > loCount(best) {
+					best, bestTwo = slices.Clone(pick), two
+				}
+				return
+			}
+			for _, e := range byPair[pair{c[i], c[(i+1)%len(c)]}] {
+				pick[i] = e
+				choose(i + 1)
+			}
+		}
+		choose(0)
+		switch {
+		case best == nil:
+		case len(best) == 2:
+			inv := &loInversion{major: best[0], minor: best[1], two: bestTwo}
+			if best[1].count > best[0].count || best[1].count == best[0].count && best[1].first < best[0].first {
+				inv.major, inv.minor = best[1], best[0]
+			}
+			l.findings = append(l.findings, l.finding(inv))
+		default:
+			l.findings = append(l.findings, l.ringFinding(best, bestTwo))
+		}
+	}
+}
+
+// loCount is how many acquisitions took the orders.
+func loCount(es []*loEdge) int {
+	n := 0
+	for _, e := range es {
+		n += e.count
+	}
+	return n
 }
 
 func (l *lockOrder) name(id wire.ObjectID) string {
@@ -395,5 +479,68 @@ func (l *lockOrder) finding(inv *loInversion) Finding {
 	return f
 }
 
-// Findings returns one finding per pair of locks taken in both orders.
+// ringFinding reports a ring of three locks or more. It points at the
+// acquisition of the least frequent order (where the fix most likely goes:
+// the other orders agree on one order of the locks), and relates where
+// every order's goroutine held its first lock and took its second.
+func (l *lockOrder) ringFinding(es []*loEdge, two bool) Finding {
+	minor := 0
+	for i, e := range es {
+		if e.count < es[minor].count || e.count == es[minor].count && e.first > es[minor].first {
+			minor = i
+		}
+	}
+	k := len(es)
+	loc, _ := l.stacks.Location(es[minor].bStack)
+	f := Finding{
+		Kind:       "lock-order",
+		Severity:   SeverityWarning,
+		Confidence: ConfidenceOneGoroutine,
+		Location:   loc,
+		Stack:      l.stacks.Frames(es[minor].bStack),
+		Evidence:   EvidenceAnnotations,
+		Stats: map[string]int64{
+			"ring_length":   int64(k),
+			"order_count":   int64(loCount(es) - es[minor].count),
+			"inverse_count": int64(es[minor].count),
+		},
+		Hint: "the locks are taken in a cycle of orders, each pair by different code: rank the locks and take them in rank order everywhere, or release one before taking the next; the other orders agree on the order named here",
+	}
+	if two {
+		f.Confidence = ConfidenceTwoGoroutines
+	}
+	var names, steps, order []string
+	var gs []parse.GoID
+	for i := range k {
+		e := es[(minor+1+i)%k] // the agreed chain first, the odd one out last
+		order = append(order, l.name(e.key.a))
+		names = append(names, l.name(es[i].key.a))
+		gs = append(gs, e.g)
+		held, _ := l.stacks.Location(e.aStack)
+		locked, _ := l.stacks.Location(e.bStack)
+		mode := func(read bool) string {
+			if read {
+				return " (read)"
+			}
+			return ""
+		}
+		steps = append(steps, fmt.Sprintf("goroutine %d holds %s%s (locked at %s) and locks %s%s at %s",
+			e.g, l.name(e.key.a), mode(e.key.aRead), where(held), l.name(e.key.b), mode(e.key.bRead), where(locked)))
+		f.Related = append(f.Related,
+			Related{Role: "held", Site: siteOf(l.stacks, e.g, e.aStack)},
+			Related{Role: "locked", Site: siteOf(l.stacks, e.g, e.bStack)})
+	}
+	slices.Sort(gs)
+	f.Goroutines = slices.Compact(gs)
+	f.Object = strings.Join(names, ", ")
+	ring := strings.Join(append(slices.Clone(order), order[0]), " → ")
+	f.Message = fmt.Sprintf("lock-order ring of %d locks, %s: %s; run at the same time, each can wait for the next forever; take them in the order %s everywhere (%d of %d acquisitions do)",
+		k, ring, strings.Join(steps, "; "), strings.Join(order, ", "), loCount(es)-es[minor].count, loCount(es))
+	if !two {
+		f.Message += fmt.Sprintf("; only goroutine %d took them in this trace", es[0].g)
+	}
+	return f
+}
+
+// Findings returns one finding per ring of locks taken in a cyclic order.
 func (l *lockOrder) Findings() []Finding { return l.findings }

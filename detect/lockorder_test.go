@@ -162,6 +162,65 @@ func TestLockOrder(t *testing.T) {
 			related: map[string]string{"held": "3@20", "other-order-held": "2@30", "other-order-locked": "2@31"},
 		}},
 	}, {
+		name: "a ring of three locks over three goroutines",
+		build: func(b *lkTrace) {
+			b.lkPair(1, 1, 10, mu, a, b2, false, false)
+			b.lkPair(2, 1, 10, mu, a, b2, false, false)
+			b.lkPair(3, 2, 20, mu, b2, gate, false, false)
+			b.lkPair(4, 2, 20, mu, b2, gate, false, false)
+			b.lkPair(5, 3, 30, mu, gate, a, false, false)
+		},
+		want: []lkWant{{
+			line: 31, severity: SeverityWarning, confidence: ConfidenceTwoGoroutines, evidence: EvidenceAnnotations,
+			goroutines: []parse.GoID{1, 2, 3},
+			msg:        `^lock-order ring of 3 locks, Mutex 1 → Mutex 2 → Mutex 3 → Mutex 1: goroutine 1 holds Mutex 1 \(locked at main.go:10\) and locks Mutex 2 at main.go:11; goroutine 2 holds Mutex 2 \(locked at main.go:20\) and locks Mutex 3 at main.go:21; goroutine 3 holds Mutex 3 \(locked at main.go:30\) and locks Mutex 1 at main.go:31; .* take them in the order Mutex 1, Mutex 2, Mutex 3 everywhere \(4 of 5 acquisitions do\)$`,
+			stats:      map[string]int64{"ring_length": 3, "order_count": 4, "inverse_count": 1},
+			related:    map[string]string{"held": "1@10,2@20,3@30", "locked": "1@11,2@21,3@31"},
+		}},
+	}, {
+		name: "a ring of four locks, and no pair inverted",
+		build: func(b *lkTrace) {
+			b.lkPair(1, 1, 10, mu, 1, 2, false, false)
+			b.lkPair(2, 2, 20, mu, 2, 3, false, false)
+			b.lkPair(3, 3, 30, mu, 3, 4, false, false)
+			b.lkPair(4, 4, 40, mu, 4, 1, false, false)
+			b.lkPair(5, 5, 50, mu, 1, 3, false, false) // a chord: 1 → 3 → 4 → 1 is a ring too
+		},
+		want: []lkWant{
+			// Each order taken once: the latest is the odd one out.
+			{line: 41, msg: `^lock-order ring of 4 locks, Mutex 1 → Mutex 2 → Mutex 3 → Mutex 4 → Mutex 1: `, stats: map[string]int64{"ring_length": 4}},
+			{line: 51, msg: `^lock-order ring of 3 locks, Mutex 3 → Mutex 4 → Mutex 1 → Mutex 3: .*take them in the order Mutex 3, Mutex 4, Mutex 1 everywhere \(2 of 3 acquisitions do\)$`},
+		},
+	}, {
+		name: "a ring gated by a lock held for writing at every order",
+		build: func(b *lkTrace) {
+			for i, p := range [][2]wire.ObjectID{{a, b2}, {b2, 4}, {4, a}} {
+				g, line := parse.GoID(i+1), 10*(i+1)
+				b.ann(float64(i+1), g, 5, mu, gate, wire.OpLock, uint64(i+1), 0)
+				b.lkPair(float64(i+1)+0.1, g, line, mu, p[0], p[1], false, false)
+				b.ann(float64(i+1)+0.5, g, 6, mu, gate, wire.OpUnlock, uint64(i+1), 0)
+			}
+		},
+	}, {
+		name: "a ring gated at only two of its orders",
+		build: func(b *lkTrace) {
+			for i, p := range [][2]wire.ObjectID{{a, b2}, {b2, 4}} {
+				g, line := parse.GoID(i+1), 10*(i+1)
+				b.ann(float64(i+1), g, 5, mu, gate, wire.OpLock, uint64(i+1), 0)
+				b.lkPair(float64(i+1)+0.1, g, line, mu, p[0], p[1], false, false)
+				b.ann(float64(i+1)+0.5, g, 6, mu, gate, wire.OpUnlock, uint64(i+1), 0)
+			}
+			b.lkPair(4, 3, 30, mu, 4, a, false, false)
+		},
+		want: []lkWant{{msg: `^lock-order ring of 3 locks`}},
+	}, {
+		name: "a ring whose readers share is none",
+		build: func(b *lkTrace) {
+			b.lkPair(1, 1, 10, rw, a, b2, true, false)
+			b.lkPair(2, 2, 20, rw, b2, gate, false, false)
+			b.lkPair(3, 3, 30, rw, gate, a, false, true) // only reads a, which 1 holds for reading
+		},
+	}, {
 		name: "locks held at exit are forgotten",
 		build: func(b *lkTrace) {
 			b.ann(1, 1, 10, mu, a, wire.OpLock, 1, 0)
