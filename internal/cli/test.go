@@ -103,7 +103,7 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	}
 
 	text := gotest.TextOptions{
-		Fails:           func(f detect.Finding) bool { return gate.count([]detect.Finding{f}) > 0 },
+		Fails:           gate.fails,
 		FailOn:          o.failOn,
 		AllowIncomplete: o.allowIncomplete,
 		Short:           report.WorkingPaths().Short,
