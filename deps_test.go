@@ -26,6 +26,7 @@ var allowed = []struct {
 	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only
 	{"internal/tracegen", []string{"primitives/", "golang.org/x/sync/"}},        // benchmarks only
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
+	{"internal/leaktests", nil}, // tests only
 	{"internal/gotest", []string{"detect", "parse"}},
 	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
 	{"leaktest", []string{"detect", "parse"}}, // linked into users' test binaries

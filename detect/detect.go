@@ -105,9 +105,11 @@ type Finding struct {
 	// Total sums them where there are several.
 	Duration time.Duration `json:"duration_ns"`
 	Total    time.Duration `json:"total_ns,omitempty"`
-	// Test is the test that (transitively) started the goroutines, if any.
-	Test    string    `json:"test,omitempty"`
-	Related []Related `json:"related,omitempty"`
+	// Test is the test that (transitively) started the goroutines, if
+	// they all come from one; Tests lists them, for a leak.
+	Test    string     `json:"test,omitempty"`
+	Tests   []LeakTest `json:"tests,omitempty"`
+	Related []Related  `json:"related,omitempty"`
 	// Object names the primitive object a finding is about, where known.
 	Object string `json:"object,omitempty"`
 	// Stats holds detector-specific figures (counts, percentiles in ns).

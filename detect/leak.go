@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,8 +17,20 @@ import (
 //
 // Goroutines blocked in sleep, network I/O or a syscall, the runtime's and
 // the tracer's own goroutines, and the testing framework's idle goroutines
-// are never leaks. Goroutines leaked at the same line in the same test are
-// one finding, which names the test (see testOf).
+// are never leaks. Goroutines leaked at the same site (line and reason) are
+// one finding, which lists the tests that leaked there (see
+// parse.Trace.TestOf).
+//
+// In a trace of go test -trace (parse.TestRun.Framework), a goroutine
+// started under a test or example that has returned outlived its test: a
+// leak whatever its state. Sleeping, running, runnable or never run, its
+// confidence is "outlived-test" (severity warning); blocked, it is judged
+// as below, counting no goroutine of a finished test as a waker, so that a
+// correct test beside a leaking one changes nothing. The goroutines of a
+// test still running at the end (a -timeout, a binary that died) are no
+// leaks. The walk from wakers to their creators stops at the test runner
+// (parse.Trace.IsTestRunner): it lives until the tests end and starts
+// tests, not wakers.
 //
 // Confidence "no-waker-alive" (severity error): no goroutine that could wake
 // it is left: every goroutine that ever woke a waiter at the same blocked
@@ -57,6 +70,7 @@ var Leak = register(&Detector{
 const (
 	ConfidenceNoWaker      = "no-waker-alive"
 	ConfidenceBlockedAtEnd = "blocked-at-end"
+	ConfidenceOutlivedTest = "outlived-test"
 )
 
 // LeakOptions configure the leak detector, as goleak's options do.
@@ -199,60 +213,131 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 	t := l.trace
 	l.findings = nil
 	end := parse.Time(t.End - t.Start)
+	framework := t.TestRun().Framework
 	gs := t.Goroutines()
-	var leaked []*parse.Goroutine
+	var leaked []leakedG
 	candidate := make(map[parse.GoID]bool)
+	outlived := make(map[parse.GoID]bool)
 	for i := range gs {
 		g := &gs[i]
-		if g.State != parse.StateWaiting || !leakReasons[g.Reason] || g.System {
+		if g.System || g.State == parse.StateExited || l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID) {
 			continue
 		}
-		if idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, g.Stack) || l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID) {
+		test, inTest := t.TestOf(g.ID)
+		if inTest && !test.Done && framework {
+			continue // its test still ran: see TestRun.Running
+		}
+		out := inTest && test.Done
+		blocked := g.State == parse.StateWaiting && leakReasons[g.Reason]
+		// Whatever its state, a goroutine that outlived its test is a
+		// leak where the trace ends with the tests (go test -trace); a
+		// trace stopped by other code (a harness, a test) ends when that
+		// code chose, and only a blocked goroutine is known to be stuck.
+		if !blocked && !(out && framework) {
 			continue
 		}
-		candidate[g.ID] = true
-		if stuck[g.ID] || time.Duration(end-g.Since) < l.opts.MinBlocked {
+		stack := leakStack(g)
+		if blocked && idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, stack) {
 			continue
 		}
-		leaked = append(leaked, g)
+		if blocked {
+			candidate[g.ID] = true
+		}
+		if out {
+			outlived[g.ID] = true
+		}
+		if stuck[g.ID] || g.State == parse.StateWaiting && time.Duration(end-g.Since) < l.opts.MinBlocked {
+			continue // a deadlock finding's goroutines are that finding's
+		}
+		leaked = append(leaked, leakedG{g: g, test: test, inTest: inTest, blocked: blocked})
 	}
-	wakeable := l.wakeable(t, candidate, stuck)
+	wakeable := l.wakeable(t, candidate, outlived, stuck)
 
-	type group struct {
-		key        siteKey
-		confidence string
-		gs         []*parse.Goroutine
-	}
-	var groups []*group
-	index := make(map[string]*group)
-	for _, g := range leaked {
-		k := siteKey{g.Reason, l.loc(t, g.Stack)}
-		conf := ConfidenceBlockedAtEnd
-		if !wakeable[g.ID] && t.Complete {
+	var groups []*leakGroup
+	index := make(map[siteKey]*leakGroup)
+	for _, lg := range leaked {
+		g := lg.g
+		switch {
+		case !lg.blocked:
+			lg.confidence = ConfidenceOutlivedTest
+		case !wakeable[g.ID] && t.Complete:
 			// A trace cut short proves nothing about what came after.
-			conf = ConfidenceNoWaker
+			lg.confidence = ConfidenceNoWaker
+		default:
+			lg.confidence = ConfidenceBlockedAtEnd
 		}
-		// One finding per test, too: a leak at one line in three tests
-		// is three things to fix (or one, found three times).
-		id := fmt.Sprintf("%s\x00%v\x00%s\x00%s", k.reason, k.loc, conf, testOf(t, g))
-		gr := index[id]
+		// One finding per site: a leak at one line in many tests is one
+		// thing to fix, found many times; the finding lists the tests.
+		k := siteKey{leakState(g), l.loc(t, leakStack(g))}
+		gr := index[k]
 		if gr == nil {
-			gr = &group{key: k, confidence: conf}
-			index[id] = gr
+			gr = &leakGroup{key: k}
+			index[k] = gr
 			groups = append(groups, gr)
 		}
-		gr.gs = append(gr.gs, g)
+		gr.gs = append(gr.gs, lg)
 	}
 	for _, gr := range groups {
-		l.findings = append(l.findings, l.finding(t, end, gr.key, gr.confidence, gr.gs))
+		l.findings = append(l.findings, l.finding(t, end, gr))
 	}
+}
+
+// leakedG is one goroutine reported as leaked, with what decided it.
+type leakedG struct {
+	g          *parse.Goroutine
+	test       parse.Test
+	inTest     bool
+	blocked    bool // on a wait only another goroutine can end (leakReasons)
+	confidence string
+}
+
+// leakGroup is the goroutines leaked at one site: one finding.
+type leakGroup struct {
+	key siteKey
+	gs  []leakedG
+}
+
+// leakStack is the stack a leaked goroutine is reported at: where it
+// waits, else (running, runnable, never run) where it started.
+func leakStack(g *parse.Goroutine) parse.StackID {
+	if g.State == parse.StateWaiting && g.Stack != parse.NoStack {
+		return g.Stack
+	}
+	return g.StartStack
+}
+
+// leakState is what a leaked goroutine was doing at the end: its wait
+// reason, or its state ("never-run" for one created and never started).
+func leakState(g *parse.Goroutine) string {
+	switch {
+	case g.State == parse.StateWaiting:
+		return g.Reason
+	case g.State == parse.StateRunnable && !g.Preexisting && g.Since == g.Created:
+		return stateNeverRun
+	}
+	return g.State.String()
+}
+
+const stateNeverRun = "never-run"
+
+// confidenceRank orders leak confidences, strongest first.
+func confidenceRank(c string) int {
+	switch c {
+	case ConfidenceNoWaker:
+		return 0
+	case ConfidenceBlockedAtEnd:
+		return 1
+	}
+	return 2
 }
 
 // again returns the goroutines that could wake a waiter at the site again:
 // those that did, and for each of them that has exited, the goroutine that
 // started it. A server that starts a goroutine per request, each of which
 // hands a result to a collector and exits, starts the collector's next
-// waker too: while it lives, the collector is not stuck.
+// waker too: while it lives, the collector is not stuck. In a test binary
+// the walk stops at the test runner (see parse.Trace.IsTestRunner): it
+// lives until the tests end, and starts tests, not wakers.
 func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 	if sw.potential != nil {
 		return sw.potential
@@ -261,7 +346,7 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 	spawners := make(map[parse.GoID]bool)
 	for _, w := range sw.wakers {
 		g := t.Goroutine(w)
-		if g == nil || g.State != parse.StateExited || g.Creator == parse.NoGoroutine {
+		if g == nil || g.State != parse.StateExited || g.Creator == parse.NoGoroutine || t.IsTestRunner(g.Creator) {
 			continue
 		}
 		if _, ok := sw.seen[g.Creator]; !ok && !spawners[g.Creator] {
@@ -274,12 +359,15 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 
 // wakeable decides, for each candidate, whether some goroutine that could
 // wake it is still able to run: a fixpoint over "woken by a live goroutine,
-// or by a candidate that is itself wakeable". Stuck goroutines (of a
-// deadlock finding) are not.
-func (l *leak) wakeable(t *parse.Trace, candidate, stuck map[parse.GoID]bool) map[parse.GoID]bool {
+// or by a candidate that is itself wakeable". A candidate that outlived
+// its test counts only goroutines outside finished tests: what a finished
+// test left behind is its own leak, so a correct test that used the same
+// code never makes another test's leak look wakeable. Stuck goroutines (of
+// a deadlock finding) are not wakeable.
+func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoID]bool) map[parse.GoID]bool {
 	live := func(id parse.GoID) bool {
 		g := t.Goroutine(id)
-		if g == nil || g.State == parse.StateExited || slices.Contains(l.opts.Finished, id) {
+		if g == nil || g.State == parse.StateExited || t.IsTestRunner(id) || slices.Contains(l.opts.Finished, id) {
 			return false
 		}
 		if g.System || g.State != parse.StateWaiting {
@@ -289,6 +377,16 @@ func (l *leak) wakeable(t *parse.Trace, candidate, stuck map[parse.GoID]bool) ma
 			return true // sleeping or in the network: it will run again
 		}
 		return false
+	}
+	done := make(map[parse.GoID]bool)
+	finished := func(id parse.GoID) bool {
+		d, ok := done[id]
+		if !ok {
+			test, in := t.TestOf(id)
+			d = in && test.Done
+			done[id] = d
+		}
+		return d
 	}
 	potential := make(map[parse.GoID][]parse.GoID, len(candidate))
 	result := make(map[parse.GoID]bool, len(candidate))
@@ -305,10 +403,16 @@ func (l *leak) wakeable(t *parse.Trace, candidate, stuck map[parse.GoID]bool) ma
 			result[id] = true // a timer or the network woke waiters here before
 		case sw != nil && len(sw.wakers) > 0:
 			potential[id] = sw.again(t)
-		case g.Creator != parse.NoGoroutine:
+		case g.Creator != parse.NoGoroutine && !t.IsTestRunner(g.Creator):
 			potential[id] = []parse.GoID{g.Creator}
+		case g.Creator != parse.NoGoroutine:
+			// Started by the test runner (an example's goroutine): it
+			// wakes nothing.
 		default:
 			result[id] = true // nothing known: it may well be woken
+		}
+		if outlived[id] {
+			potential[id] = slices.DeleteFunc(slices.Clone(potential[id]), finished)
 		}
 	}
 	for changed := true; changed; {
@@ -367,53 +471,97 @@ func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
 	return false
 }
 
-func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, gs []*parse.Goroutine) Finding {
-	slices.SortFunc(gs, func(a, b *parse.Goroutine) int { return int(a.ID - b.ID) })
+func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
+	k := gr.key
+	slices.SortFunc(gr.gs, func(a, b leakedG) int {
+		return cmp.Or(confidenceRank(a.confidence)-confidenceRank(b.confidence), int(a.g.ID-b.g.ID))
+	})
+	lead := gr.gs[0] // the strongest verdict decides the finding's
+	conf := lead.confidence
+	slices.SortFunc(gr.gs, func(a, b leakedG) int { return int(a.g.ID - b.g.ID) })
+	first := gr.gs[0].g
 	f := Finding{
 		Kind:       "leak",
 		Severity:   SeverityWarning,
 		Confidence: conf,
 		Location:   k.loc,
-		Stack:      t.Stacks.Frames(gs[0].Stack),
+		Stack:      t.Stacks.Frames(leakStack(first)),
 		Evidence:   EvidenceRuntime,
-		Reason:     k.reason,
+	}
+	if first.State == parse.StateWaiting {
+		f.Reason = k.reason
 	}
 	if conf == ConfidenceNoWaker {
 		f.Severity = SeverityError
 	}
-	for _, g := range gs {
+	var outside int // goroutines started outside any test
+	tests := make(map[string]*LeakTest)
+	for _, lg := range gr.gs {
+		g := lg.g
 		f.Goroutines = append(f.Goroutines, g.ID)
 		d := time.Duration(end - g.Since)
 		f.Total += d
 		f.Duration = max(f.Duration, d)
+		if !lg.inTest {
+			outside++
+			continue
+		}
+		lt := tests[lg.test.Name]
+		if lt == nil {
+			lt = &LeakTest{Name: lg.test.Name, Example: lg.test.Example}
+			tests[lg.test.Name] = lt
+		}
+		lt.Subtest = lt.Subtest || lg.test.Subtest
+		lt.Goroutines = append(lt.Goroutines, g.ID)
 	}
-	first := gs[0]
+	for _, lt := range tests {
+		f.Tests = append(f.Tests, *lt)
+	}
+	slices.SortFunc(f.Tests, func(a, b LeakTest) int { return strings.Compare(a.Name, b.Name) })
+	if len(f.Tests) == 1 && outside == 0 {
+		f.Test = f.Tests[0].Name
+	}
 	if cr := t.Goroutine(first.Creator); cr != nil && first.CreateStack != parse.NoStack {
 		f.Related = append(f.Related, Related{Role: "creator", Site: site(t, cr.ID, first.CreateStack)})
 	}
-	f.Test = testOf(t, first)
-	who := plural(len(gs), "goroutine")
+	who := plural(len(gr.gs), "goroutine")
 	what := describeWait(f.Stack, k.reason)
-	since := "for"
-	if slices.ContainsFunc(gs, func(g *parse.Goroutine) bool { return g.Preexisting && g.Since == 0 }) {
-		since = "since before the trace began, for at least" // see parse: Since is then a lower bound
-	}
-	f.Message = fmt.Sprintf("%s blocked on %s at %s:%d %s %v at trace end", who, what, baseFile(k.loc.File), k.loc.Line, since, roundDuration(f.Duration))
+	at := fmt.Sprintf("%s:%d", baseFile(k.loc.File), k.loc.Line)
 	switch {
+	case conf == ConfidenceOutlivedTest && k.reason == stateNeverRun:
+		f.Message = fmt.Sprintf("%s created at %s and never run by the end of the trace, %s", who, at, roundDuration(f.Duration))
+	case conf == ConfidenceOutlivedTest && first.State == parse.StateWaiting:
+		f.Message = fmt.Sprintf("%s waiting (%s) at %s for %v at trace end", who, k.reason, at, roundDuration(f.Duration))
+	case conf == ConfidenceOutlivedTest:
+		f.Message = fmt.Sprintf("%s still %s (started at %s) at trace end", who, k.reason, at)
+	default:
+		since := "for"
+		if slices.ContainsFunc(gr.gs, func(lg leakedG) bool { return lg.g.Preexisting && lg.g.Since == 0 }) {
+			since = "since before the trace began, for at least" // see parse: Since is then a lower bound
+		}
+		f.Message = fmt.Sprintf("%s blocked on %s at %s %s %v at trace end", who, what, at, since, roundDuration(f.Duration))
+	}
+	switch {
+	case conf == ConfidenceOutlivedTest:
+		f.Message += "; it outlived the test that started it"
 	case conf == ConfidenceNoWaker:
 		f.Message += "; no goroutine that could wake it is left"
 	case !t.Complete:
 		f.Message += "; the trace was cut short, so what came after is unknown"
+	case len(f.Tests) > 0:
+		f.Message += "; a live goroutine outside finished tests might still wake it"
 	default:
 		f.Message += "; a live goroutine might still wake it"
 	}
-	if f.Test != "" {
-		f.Message += "; started by " + f.Test
+	if by := startedBy(f.Tests, outside); by != "" {
+		f.Message += "; " + by
 	} else if origin := originOf(t, first); origin != "" {
 		f.Message += "; started from " + origin
 	}
-	sw := l.sites[k]
+	sw := l.sites[siteKey{k.reason, k.loc}]
 	switch {
+	case conf == ConfidenceOutlivedTest:
+		f.Hint = "stop what the test started before it returns: cancel its context, close its quit channel, Stop or Close what started it, and wait for the goroutine (a WaitGroup, t.Cleanup)"
 	case sw != nil && sw.env && conf == ConfidenceBlockedAtEnd:
 		f.Hint = "a timer or the network woke waiters here before: a loop still running when the trace stopped; if the program or test was done, stop it (cancel its context, close its quit channel, Stop its ticker) before returning"
 	case conf == ConfidenceBlockedAtEnd:
@@ -422,6 +570,46 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, k siteKey, conf string, g
 		f.Hint = leakHint(what, k.reason)
 	}
 	return f
+}
+
+// startedBy says which tests started a finding's goroutines: "started by
+// TestPool", "started by ExampleNew", "started by TestPool, in a subtest",
+// "from 19 tests: TestA (3), TestB (1), …".
+func startedBy(tests []LeakTest, outside int) string {
+	name := func(lt LeakTest) string {
+		n := lt.Name
+		if n == "" {
+			n = "a test"
+		}
+		if lt.Subtest {
+			n += " (in a subtest)"
+		}
+		return n
+	}
+	switch {
+	case len(tests) == 0:
+		return ""
+	case len(tests) == 1 && outside == 0:
+		return "started by " + name(tests[0])
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "from %s", plural(len(tests), "test"))
+	if outside > 0 {
+		fmt.Fprintf(&b, " and %d outside any test", outside)
+	}
+	b.WriteString(": ")
+	const shown = 5
+	for i, lt := range tests {
+		if i == shown {
+			fmt.Fprintf(&b, ", … (%d more)", len(tests)-shown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%d)", name(lt), len(lt.Goroutines))
+	}
+	return b.String()
 }
 
 // reconcileLeaks makes leak findings agree with deadlock findings: the
@@ -510,30 +698,11 @@ func leakHint(what, reason string) string {
 	return ""
 }
 
-// testOf names the test that transitively started g: the innermost
-// testing.tRunner goroutine on its creation chain.
+// testOf names the test or example that transitively started g (see
+// parse.Trace.TestOf), or "".
 func testOf(t *parse.Trace, g *parse.Goroutine) string {
-	seen := 0
-	for cur := g; cur != nil && seen < 10000; cur = t.Goroutine(cur.Creator) {
-		seen++
-		if cur.TestFunc == "" {
-			continue
-		}
-		name := shortFunc(cur.TestFunc)
-		if i := strings.Index(name, ".func"); i > 0 {
-			// A subtest's closure: name it by its parent and the t.Run call.
-			parent := testOf(t, t.Goroutine(cur.Creator))
-			if parent == "" {
-				parent = name[:i]
-			}
-			if loc, ok := t.Stacks.Location(cur.CreateStack); ok {
-				return fmt.Sprintf("%s/(subtest at %s:%d)", parent, baseFile(loc.File), loc.Line)
-			}
-			return parent + "/" + name[i+1:]
-		}
-		return name
-	}
-	return ""
+	test, _ := t.TestOf(g.ID)
+	return test.Name
 }
 
 // originOf names the outermost user function on g's creation chain.
@@ -560,3 +729,13 @@ func baseFile(path string) string {
 }
 
 func (l *leak) Findings() []Finding { return l.findings }
+
+// LeakTest is one test's share of a leak finding: the goroutines it left.
+type LeakTest struct {
+	Name string `json:"name"` // "" if the trace does not hold it
+	// Subtest: some of them were started in a subtest of Name, whose name
+	// the trace does not hold.
+	Subtest    bool         `json:"subtest,omitempty"`
+	Example    bool         `json:"example,omitempty"`
+	Goroutines []parse.GoID `json:"goroutines"`
+}

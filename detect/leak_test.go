@@ -67,8 +67,9 @@ func checkLeakFinding(t *testing.T, tr *parse.Trace, f detect.Finding) {
 	switch {
 	case f.Confidence == detect.ConfidenceNoWaker && f.Severity == detect.SeverityError:
 	case f.Confidence == detect.ConfidenceBlockedAtEnd && f.Severity == detect.SeverityWarning:
+	case f.Confidence == detect.ConfidenceOutlivedTest && f.Severity == detect.SeverityWarning:
 	default:
-		t.Errorf("finding %q: Confidence, Severity = %q, %q; want no-waker-alive/error or blocked-at-end/warning", f.Message, f.Confidence, f.Severity)
+		t.Errorf("finding %q: Confidence, Severity = %q, %q; want no-waker-alive/error, blocked-at-end/warning or outlived-test/warning", f.Message, f.Confidence, f.Severity)
 	}
 	if len(f.Goroutines) == 0 || !slices.IsSorted(f.Goroutines) || len(slices.Compact(slices.Clone(f.Goroutines))) != len(f.Goroutines) {
 		t.Errorf("finding %q: Goroutines = %v; want distinct ids, sorted", f.Message, f.Goroutines)
@@ -85,7 +86,14 @@ func checkLeakFinding(t *testing.T, tr *parse.Trace, f detect.Finding) {
 	}
 	for _, id := range f.Goroutines {
 		g := tr.Goroutine(id)
-		if g == nil || g.State != parse.StateWaiting || g.Reason != f.Reason || g.System {
+		switch {
+		case g == nil || g.System || g.State == parse.StateExited:
+			t.Errorf("finding %q: goroutine %d is %+v; want a live user goroutine", f.Message, id, g)
+		case f.Confidence == detect.ConfidenceOutlivedTest:
+			if test, ok := tr.TestOf(id); !ok || !test.Done {
+				t.Errorf("finding %q: goroutine %d has test %+v, %v; want a test that returned", f.Message, id, test, ok)
+			}
+		case g.State != parse.StateWaiting || g.Reason != f.Reason:
 			t.Errorf("finding %q: goroutine %d is %+v; want a user goroutine waiting on %q", f.Message, id, g, f.Reason)
 		}
 	}
@@ -691,8 +699,9 @@ func leakySend(ch chan int) {
 	ch <- 1 // want leak pertest
 }
 
-// TestLeakPerTest: the same line leaking in two tests is two findings,
-// each naming its test.
+// TestLeakPerTest: the same line leaking in two subtests is one finding,
+// naming the top-level test, "in a subtest" (the trace holds no subtest
+// names).
 func TestLeakPerTest(t *testing.T) {
 	marks := leakMarks(t)
 	ch1, ch2 := make(chan int), make(chan int)
@@ -704,17 +713,15 @@ func TestLeakPerTest(t *testing.T) {
 	<-ch1
 	<-ch2
 	tr, all := leakFindings(t, data, detect.LeakOptions{})
-	var tests []string
-	for _, f := range ownFindings(tr, all) {
-		if filepath.Base(f.Location.File) == "leak_test.go" && f.Location.Line == marks["pertest"] {
-			if len(f.Goroutines) != 1 {
-				t.Errorf("finding %q: %d goroutines; want 1", f.Message, len(f.Goroutines))
-			}
-			tests = append(tests, f.Test)
-		}
+	f := findingAt(ownFindings(tr, all), marks["pertest"])
+	if f == nil {
+		t.Fatalf("no finding at leak_test.go:%d: %v", marks["pertest"], messages(all))
 	}
-	slices.Sort(tests)
-	if len(tests) != 2 || tests[0] == tests[1] || !strings.HasPrefix(tests[0], "TestLeakPerTest/") || !strings.HasPrefix(tests[1], "TestLeakPerTest/") {
-		t.Errorf("tests of the leaks at leakySend = %q; want two subtests of TestLeakPerTest", tests)
+	if len(f.Goroutines) != 2 || f.Severity != detect.SeverityError {
+		t.Errorf("finding %q: %d goroutines, %s; want 2, error", f.Message, len(f.Goroutines), f.Severity)
+	}
+	want := []detect.LeakTest{{Name: "TestLeakPerTest", Subtest: true, Goroutines: f.Goroutines}}
+	if f.Test != "TestLeakPerTest" || fmt.Sprint(f.Tests) != fmt.Sprint(want) || !strings.Contains(f.Message, "started by TestLeakPerTest (in a subtest)") {
+		t.Errorf("finding %q: Test %q, Tests %+v; want TestLeakPerTest, %+v, named in the message", f.Message, f.Test, f.Tests, want)
 	}
 }

@@ -152,6 +152,9 @@ type Trace struct {
 	dense []int32
 	byID  map[GoID]int32
 
+	// tests indexes the testing framework's goroutines (see TestRun).
+	tests testIndex
+
 	// BlockedByReason sums blocked time by wait reason.
 	BlockedByReason map[string]time.Duration
 	// Annotations counts decoded primitive annotations; BadAnnotations

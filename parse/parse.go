@@ -581,6 +581,7 @@ func (b *builder) finish() {
 	if b.t.Err != nil {
 		b.t.Complete = false
 	}
+	b.t.indexTests()
 	for _, c := range b.consumers {
 		c.Finalize(b.t)
 	}

@@ -6,6 +6,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -35,6 +36,18 @@ type TraceInfo struct {
 	// Program counts the program's own goroutines (detect.Summary):
 	// what the text summary shows unless --system.
 	Program ProgramInfo `json:"program"`
+	// Tests is set for a trace of a test binary that go test -trace
+	// started (see parse.TestRun).
+	Tests *TestsInfo `json:"tests,omitempty"`
+}
+
+// TestsInfo says how the tests of a go test -trace trace ended.
+type TestsInfo struct {
+	// CutMidTest: the trace ended while tests ran (-timeout, or a binary
+	// that died); their goroutines are not judged as leaks.
+	CutMidTest bool     `json:"cut_mid_test"`
+	TimedOut   bool     `json:"timed_out,omitempty"`
+	Running    []string `json:"running,omitempty"` // tests not finished at the end
 }
 
 // ProgramInfo is detect.Summary in the JSON report: the program's own
@@ -70,10 +83,31 @@ func Info(t *parse.Trace) TraceInfo {
 	if t.Err != nil {
 		info.Error = t.Err.Error()
 	}
+	if run := t.TestRun(); run.Framework {
+		info.Tests = &TestsInfo{CutMidTest: run.CutMidTest(), TimedOut: run.TimedOut, Running: run.Running}
+	}
 	for r, d := range t.BlockedByReason {
 		info.BlockedByReason[r] = int64(d)
 	}
 	return info
+}
+
+// CutMidTest says why a test binary's trace ended mid-test and which
+// tests had not finished: "the -timeout alarm stopped the test binary;
+// test TestSlow had not finished when the trace ended (its goroutines are
+// not judged as leaks)".
+func CutMidTest(run TestsInfo) string {
+	why := "the test binary died mid-test"
+	if run.TimedOut {
+		why = "the -timeout alarm stopped the test binary"
+	}
+	switch len(run.Running) {
+	case 0:
+		return why
+	case 1:
+		return fmt.Sprintf("%s; test %s had not finished when the trace ended (its goroutines are not judged as leaks)", why, run.Running[0])
+	}
+	return fmt.Sprintf("%s; tests %s had not finished when the trace ended (their goroutines are not judged as leaks)", why, strings.Join(run.Running, ", "))
 }
 
 func newTable(w io.Writer) *tablewriter.Table {

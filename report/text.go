@@ -62,6 +62,9 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 		if !info.Complete {
 			fmt.Fprintf(w, "WARNING: %s was not read whole (%s); this report covers only what was read.\n", name, info.Error)
 		}
+		if info.Tests != nil && info.Tests.CutMidTest {
+			fmt.Fprintf(w, "%s\n", wrap("CUT MID-TEST: "+CutMidTest(*info.Tests), "", "  ", textWidth))
+		}
 		for _, warn := range info.Warnings {
 			fmt.Fprintf(w, "warning: %s\n", warn)
 		}

@@ -48,8 +48,9 @@ Exit status:
   0  no finding of a kind named by --fail-on; findings alone do not fail
      the run: without --fail-on (default none) it exits 0, findings or not
   1  a finding of a kind --fail-on names (at its severity or worse)
-  2  a usage error, an unreadable trace, or a trace that could not be read
-     whole (unless --allow-incomplete)
+  2  a usage error, an unreadable trace, a trace that could not be read
+     whole, or a test binary's trace cut mid-test (by -timeout, or a test
+     binary that died); unless --allow-incomplete
 A deadlock is the strongest leak: --fail-on leak fails on deadlock findings
 too (their goroutines are not reported again as leaks).
 
@@ -203,7 +204,12 @@ func analyzeOne(path string, stdin io.Reader, cfg *detect.Config, gs []report.Ga
 	if res == nil {
 		return traceRun{err: err}
 	}
-	return traceRun{analysis: report.FromResult(res), err: err, gatherers: gs, trace: res.Trace}
+	a := report.FromResult(res)
+	if info := a.Traces[0].Tests; err == nil && info != nil && info.CutMidTest {
+		// A test binary's trace cut mid-test is incomplete as a test run.
+		err = fmt.Errorf("%s: cut mid-test: %s", res.Trace.Path, report.CutMidTest(*info))
+	}
+	return traceRun{analysis: a, err: err, gatherers: gs, trace: res.Trace}
 }
 
 // tracePaths expands the arguments: a directory stands for every regular

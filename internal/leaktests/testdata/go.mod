@@ -1,0 +1,3 @@
+module example.com/leaktests
+
+go 1.26
