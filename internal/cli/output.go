@@ -45,6 +45,9 @@ type plan struct {
 	gate    failGate
 	failOn  string
 	text    report.TextOptions
+	// writeText, if set, writes the text format instead of the report
+	// package's (blockscope test's report per package).
+	writeText func(io.Writer, *report.Analysis) error
 }
 
 // plan checks the flags: a usage error names the bad one.
@@ -141,6 +144,9 @@ func (p *plan) writeOne(t target, stdout io.Writer, a *report.Analysis) error {
 	write := t.format.Write
 	if t.format.Name == "text" {
 		write = p.text.Write // the text format with the command's options
+		if p.writeText != nil {
+			write = p.writeText
+		}
 	}
 	if t.path == "" {
 		if err := write(stdout, a); err != nil {

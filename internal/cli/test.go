@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -14,11 +15,12 @@ import (
 
 	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/internal/gotest"
+	"github.com/blockscope/blockscope/parse"
 	"github.com/blockscope/blockscope/report"
 )
 
 type testOptions struct {
-	failOn          string
+	reporting
 	allowIncomplete bool
 	cfg             *detect.Config
 	jobs            int
@@ -60,7 +62,10 @@ a terminal, a status line on standard error says which (not with --quiet).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.failOn, "fail-on", "leak", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none")
+	o.reporting.bind(f)
+	// A test run is over when its trace ends: what is blocked then leaked.
+	o.failOn = "leak"
+	f.Lookup("fail-on").DefValue = o.failOn
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "a trace that could not be read whole fails on its findings only, not with exit 2")
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
@@ -72,7 +77,7 @@ a terminal, a status line on standard error says which (not with --quiet).`,
 }
 
 func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) error {
-	gate, err := parseFailOn(o.failOn)
+	p, err := o.plan()
 	if err != nil {
 		return err
 	}
@@ -91,9 +96,18 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 		return usageError("--trace-dir: %v", err)
 	}
 
+	var mu sync.Mutex
+	gatherers := make(map[string][]report.Gatherer)
 	status := newStatusLine(stderr, !o.quiet && isTerminal(stderr))
 	pkgs, err := gotest.Run(gotest.Options{
 		Patterns: patterns, Flags: goFlags, Jobs: o.jobs, TraceDir: dir, Config: o.cfg,
+		Consumers: func(pkg string) []parse.Consumer {
+			gs := p.gatherers()
+			mu.Lock()
+			defer mu.Unlock()
+			gatherers[pkg] = gs
+			return consumers(gs)
+		},
 		Listed: status.listed, Started: status.start, Finished: status.finish,
 	})
 	status.stop()
@@ -103,13 +117,20 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	}
 
 	text := gotest.TextOptions{
-		Fails:           gate.fails,
+		Fails:           p.gate.fails,
 		FailOn:          o.failOn,
 		AllowIncomplete: o.allowIncomplete,
-		Short:           report.WorkingPaths().Short,
+		Short:           p.text.Paths.Short,
 	}
-	if err := text.Write(stdout, pkgs); err != nil {
-		return &exitError{code: ExitUsage, err: fmt.Errorf("writing report: %w", err)}
+	p.writeText = func(w io.Writer, _ *report.Analysis) error { return text.Write(w, pkgs) }
+	a := testAnalysis(pkgs)
+	for _, pkg := range pkgs {
+		for _, g := range gatherers[pkg.ImportPath] {
+			g.AddTo(a)
+		}
+	}
+	if err := p.write(a, stdout); err != nil {
+		return err
 	}
 	v := text.Judge(pkgs)
 	code := ExitOK
@@ -132,6 +153,44 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// testAnalysis is the run as every format sees it: a trace per package
+// that has one, its tests, and its findings, each naming the test go test
+// ran that it is attributed to.
+func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
+	var as []*report.Analysis
+	for _, pkg := range pkgs {
+		var a *report.Analysis
+		switch {
+		case pkg.Skipped != "":
+			continue
+		case pkg.Result == nil:
+			// Not built, or no trace to read: the package and its tests
+			// are still part of the run.
+			why := pkg.TraceErr
+			if pkg.BuildFailed {
+				why = fmt.Errorf("%s: not built: %s", pkg.ImportPath, strings.TrimSpace(pkg.Output))
+			}
+			a = &report.Analysis{Traces: []report.TraceInfo{{Path: pkg.TracePath, Error: why.Error()}}}
+		default:
+			for i, f := range pkg.Result.Findings {
+				if t := pkg.TestOf(f); t != nil {
+					pkg.Result.Findings[i].Test = t.Name
+				}
+			}
+			a = report.FromResult(pkg.Result)
+		}
+		a.Traces[0].Package = pkg.ImportPath
+		for _, t := range pkg.Tests {
+			a.Tests = append(a.Tests, report.Test{
+				Package: pkg.ImportPath, Name: t.Name, Outcome: cmp.Or(t.Outcome, "fail"),
+				Elapsed: t.Elapsed, Output: t.Output,
+			})
+		}
+		as = append(as, a)
+	}
+	return report.Merge(as...)
 }
 
 // isTerminal reports whether w is a terminal.

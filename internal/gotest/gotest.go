@@ -40,6 +40,9 @@ type Options struct {
 	TraceDir string
 	// Config configures the detectors; detect.DefaultConfig if nil.
 	Config *detect.Config
+	// Consumers, if set, returns more consumers of a package's trace,
+	// which see the same single pass as the detectors.
+	Consumers func(pkg string) []parse.Consumer
 	// Listed, if set, is called with the number of packages to run once
 	// they are listed; Started and Finished as each starts and ends, from
 	// the goroutine that runs it.
@@ -234,7 +237,11 @@ func runPackage(o Options, cfg *detect.Config, p *Package) {
 		p.TraceErr = fmt.Errorf("%s: no trace written (the test binary exited before tracing stopped)", p.ImportPath)
 		return
 	}
-	p.Result, p.TraceErr = detect.Run(p.TracePath, parse.Options{Path: p.TracePath}, cfg)
+	var more []parse.Consumer
+	if o.Consumers != nil {
+		more = o.Consumers(p.ImportPath)
+	}
+	p.Result, p.TraceErr = detect.Run(p.TracePath, parse.Options{Path: p.TracePath}, cfg, more...)
 	if p.TraceErr != nil {
 		p.TraceErr = fmt.Errorf("%s: %w", p.ImportPath, p.TraceErr)
 	}
