@@ -20,7 +20,7 @@ var allowed = []struct {
 	{"parse", []string{"internal/wire", "golang.org/x/exp/trace"}},
 	{"hbgraph", []string{"parse", "internal/wire"}},
 	{"detect", []string{"hbgraph", "parse", "internal/wire"}},
-	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot", "github.com/google/pprof/profile"}},
+	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot", "github.com/google/pprof/profile", "github.com/jstemmer/go-junit-report/v2/junit", "github.com/owenrumney/go-sarif/v3/"}},
 	{"internal/demo", nil},
 	{"internal/corpus", nil}, // tests only
 	{"internal/tracetest", []string{"internal/wire", "golang.org/x/exp/trace"}}, // tests only

@@ -51,6 +51,26 @@ type Analysis struct {
 	// Blocking is the blocking profile of every blocked interval, gathered
 	// only when a format asks for it (pprof); nil otherwise.
 	Blocking *BlockProfile
+
+	// Gate is the run's --fail-on, for formats that mark the findings that
+	// fail the run (JUnit's failures, the verdicts); the zero Gate fails
+	// none.
+	Gate Gate
+	// Paths is where the module is, for formats that need file paths
+	// relative to it (SARIF, GitHub annotations); the zero Paths leaves
+	// paths as the trace has them.
+	Paths Paths
+}
+
+// Gate says which findings fail the run.
+type Gate struct {
+	FailOn string                    // as given to --fail-on; "" or "none": none fails
+	Fails  func(detect.Finding) bool // nil: none fails
+}
+
+// Failing reports whether f fails the run.
+func (g Gate) Failing(f detect.Finding) bool {
+	return g.Fails != nil && g.Fails(f)
 }
 
 // Finding is a detect.Finding with what identifies it across runs and

@@ -88,7 +88,8 @@ func exitcode() {
 }
 
 // TestScripts runs the scripts in testdata/script. They find parse's
-// checked-in traces in $TRACES, the fixtures' in $FIXTURES, and the shared corpus in $CORPUS; the
+// checked-in traces in $TRACES, the fixtures' in $FIXTURES, the module's
+// root in $ROOT, and the shared corpus in $CORPUS; the
 // condition [corpus] says whether there is one.
 func TestScripts(t *testing.T) {
 	traces, err := filepath.Abs(filepath.Join("..", "..", "parse", "testdata"))
@@ -105,6 +106,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: false,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TRACES", traces)
+			env.Setenv("ROOT", filepath.Dir(filepath.Dir(traces)))
 			env.Setenv("FIXTURES", fixtures)
 			env.Setenv("CORPUS", corpus)
 			// blockscope test runs go: on the build cache of this test's,

@@ -116,6 +116,8 @@ func consumers(gs []report.Gatherer) []parse.Consumer {
 // write writes every output; an output that cannot be written is an
 // ExitUsage error.
 func (p *plan) write(a *report.Analysis, stdout io.Writer) error {
+	a.Gate = report.Gate{FailOn: p.failOn, Fails: p.gate.fails}
+	a.Paths = p.text.Paths
 	for _, t := range p.targets {
 		if err := p.writeOne(t, stdout, a); err != nil {
 			return &exitError{code: ExitUsage, err: err}
