@@ -27,6 +27,10 @@ type Filter struct {
 	System bool
 	// MaxNodes keeps at most this many nodes, the earliest (0: no limit).
 	MaxNodes int
+	// FoldParks draws a block inside blockscope's primitives (and the
+	// wake that ends it) as part of the operation's annotation;
+	// FoldSleeps leaves out sleeps and the timer wakes that end them.
+	FoldParks, FoldSleeps bool
 }
 
 // View is the part of a graph a Filter selected.
@@ -39,6 +43,11 @@ type View struct {
 	Edges []Edge
 	// Cut says what MaxNodes left out.
 	Cut Cut
+	// Folded says what the filter's folding left out.
+	Folded Folded
+	// AtEnd marks the view's nodes where a goroutine was still blocked
+	// when the trace ended (see Graph.BlockedAtEnd), folded ones included.
+	AtEnd map[NodeID]bool
 }
 
 // ViewLane is one goroutine's nodes in a view, in program order.
@@ -105,7 +114,23 @@ func (g *Graph) Select(f Filter) (*View, error) {
 	if f.Object != wire.NoObject && len(ids) == 0 && !g.hasObject(f.Object) {
 		return nil, fmt.Errorf("no annotations about object %d in the trace", f.Object)
 	}
-	v := &View{Graph: g}
+	rep, folded := g.foldInto(f, ids)
+	v := &View{Graph: g, Folded: folded, AtEnd: make(map[NodeID]bool)}
+	if len(rep) > 0 {
+		kept := ids[:0]
+		for _, id := range ids {
+			if _, ok := rep[id]; !ok {
+				kept = append(kept, id)
+			}
+		}
+		ids = kept
+	}
+	drawn := func(id NodeID) NodeID {
+		if r, ok := rep[id]; ok {
+			return r
+		}
+		return id
+	}
 	v.Cut.Selected = len(ids)
 	if f.MaxNodes > 0 && len(ids) > f.MaxNodes {
 		v.Cut.Nodes = len(ids) - f.MaxNodes
@@ -124,11 +149,38 @@ func (g *Graph) Select(f Filter) (*View, error) {
 			v.Lanes = append(v.Lanes, ViewLane{Lane: &g.lanes[i], Nodes: nodes})
 		}
 	}
+	for id, r := range rep {
+		if r != NoNode && in[r] && g.BlockedAtEnd(id) {
+			v.AtEnd[r] = true
+		}
+	}
+	for _, id := range ids {
+		if g.BlockedAtEnd(id) {
+			v.AtEnd[id] = true
+		}
+	}
+	type edgeKey struct {
+		from, to NodeID
+		rule     Rule
+	}
+	seen := make(map[edgeKey]bool)
 	for _, e := range g.edges {
+		if !keep(e.From) || !keep(e.To) {
+			continue
+		}
+		from, to := drawn(e.From), drawn(e.To)
 		switch {
-		case in[e.From] && in[e.To]:
+		case from == NoNode || to == NoNode || from == to:
+			// Folded away, or inside one operation.
+		case in[from] && in[to]:
+			k := edgeKey{from, to, e.Rule}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			e.From, e.To = from, to
 			v.Edges = append(v.Edges, e)
-		case v.Cut.Nodes > 0 && keep(e.From) && keep(e.To):
+		case v.Cut.Nodes > 0:
 			v.Cut.Edges++
 		}
 	}

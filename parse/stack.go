@@ -84,6 +84,11 @@ func (f Frame) IsUser() bool {
 	return !strings.HasPrefix(pkg, "golang.org/x/") && !f.isBlockscope()
 }
 
+// IsPrimitive reports whether the frame is in blockscope's primitives.
+func (f Frame) IsPrimitive() bool {
+	return strings.HasPrefix(f.Package(), PrimitivesPath)
+}
+
 // isBlockscope reports whether the frame is in blockscope's primitives or
 // annotation encoder.
 func (f Frame) isBlockscope() bool {

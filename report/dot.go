@@ -45,6 +45,7 @@ const (
 	goColor      = "#000000"
 	unblockColor = "#7f7f7f"
 	orderColor   = "#bbbbbb"
+	atEndColor   = "#d62728"
 )
 
 // DOT writes a happens-before view as a Graphviz digraph: one cluster
@@ -88,6 +89,9 @@ func DOT(w io.Writer, v *hbgraph.View) error {
 			if n.Kind == hbgraph.NodeAnnotation {
 				dn.Attr("color", primColor[n.Prim])
 			}
+			if v.AtEnd[id] {
+				dn.Attrs("label", "BLOCKED AT END\n"+nodeLabel(g, id), "color", atEndColor, "penwidth", "3")
+			}
 			if j > 0 {
 				sub.Edge(prev, dn).Attrs("color", orderColor, "arrowsize", "0.4", "weight", "10")
 			}
@@ -127,6 +131,9 @@ func viewComments(v *hbgraph.View) []string {
 	if c := CutMessage(v); c != "" {
 		lines = append(lines, c)
 	}
+	if c := FoldMessage(v); c != "" {
+		lines = append(lines, c)
+	}
 	for _, w := range v.Graph.Warnings {
 		lines = append(lines, "warning: "+oneLine(w))
 	}
@@ -141,6 +148,21 @@ func CutMessage(v *hbgraph.View) string {
 	}
 	return fmt.Sprintf("cut: %d of %s (and %s between them) left out, from +%v on",
 		c.Nodes, plural(c.Selected, "selected node"), plural(c.Edges, "edge"), roundTime(c.After))
+}
+
+// FoldMessage says what a view's folding left out, or "" if nothing.
+func FoldMessage(v *hbgraph.View) string {
+	var parts []string
+	if n := v.Folded.Parks; n > 0 {
+		parts = append(parts, fmt.Sprintf("%s inside blockscope's primitives drawn as part of their operation", plural(n, "park")))
+	}
+	if n := v.Folded.Sleeps; n > 0 {
+		parts = append(parts, fmt.Sprintf("%s left out with the timer wakes ending them", plural(n, "sleep")))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "folded: " + strings.Join(parts, "; ") + " (hb --parks, --sleeps draw them)"
 }
 
 // nodeLabel is what happened, where, and when.
@@ -225,6 +247,9 @@ type GraphNode struct {
 	Op        string         `json:"op,omitempty"`
 	Seq       *uint64        `json:"seq,omitempty"`
 	N         int64          `json:"n,omitempty"`
+	// AtEnd marks where the goroutine was still blocked when the trace
+	// ended.
+	AtEnd bool `json:"blocked_at_end,omitempty"`
 }
 
 // GraphEdge is one edge of a GraphDocument: From happens before To.
@@ -259,7 +284,7 @@ func GraphJSON(w io.Writer, v *hbgraph.View) error {
 			n := g.Node(id)
 			gn := GraphNode{
 				ID: id, Goroutine: n.G, Kind: n.Kind.String(), Time: n.Time.Duration(),
-				Label: g.Label(id), Reason: n.Reason,
+				Label: g.Label(id), Reason: n.Reason, AtEnd: v.AtEnd[id],
 			}
 			if loc, ok := g.Location(id); ok && loc.Func != "" {
 				gn.Location = &loc
@@ -288,4 +313,50 @@ func GraphJSON(w io.Writer, v *hbgraph.View) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // messages show "<-" and "->", not \u003c-
 	return enc.Encode(doc)
+}
+
+// Ranks returns the number of columns Graphviz's dot needs to lay a view
+// out left to right (the longest chain of nodes, following program order
+// and the edges between goroutines) and the number of lanes (rows): what
+// the drawing's width and height grow with.
+func Ranks(v *hbgraph.View) (ranks, lanes int) {
+	rank := make(map[hbgraph.NodeID]int, v.Len())
+	succ := make(map[hbgraph.NodeID][]hbgraph.NodeID)
+	indeg := make(map[hbgraph.NodeID]int, v.Len())
+	for _, l := range v.Lanes {
+		for i, id := range l.Nodes {
+			indeg[id] += 0
+			if i > 0 {
+				succ[l.Nodes[i-1]] = append(succ[l.Nodes[i-1]], id)
+				indeg[id]++
+			}
+		}
+	}
+	for _, e := range v.Edges {
+		if !e.Cyclic {
+			succ[e.From] = append(succ[e.From], e.To)
+			indeg[e.To]++
+		}
+	}
+	var queue []hbgraph.NodeID
+	for _, l := range v.Lanes {
+		for _, id := range l.Nodes {
+			if indeg[id] == 0 {
+				queue = append(queue, id)
+				rank[id] = 1
+			}
+		}
+	}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		ranks = max(ranks, rank[id])
+		for _, s := range succ[id] {
+			rank[s] = max(rank[s], rank[id]+1)
+			if indeg[s]--; indeg[s] == 0 {
+				queue = append(queue, s)
+			}
+		}
+	}
+	return ranks, len(v.Lanes)
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/hbgraph"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
@@ -27,8 +29,11 @@ type hbOptions struct {
 	object          uint64
 	from, to        time.Duration
 	maxNodes        int
+	maxNodesSet     bool
 	system          bool
 	allowIncomplete bool
+	finding         int
+	sleeps, parks   bool
 }
 
 func newHB() *cobra.Command {
@@ -60,6 +65,7 @@ could not be read whole (unless --allow-incomplete).`,
   blockscope hb --format json trace.out > hb.json`,
 		Args: exactArgs(1, "TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.maxNodesSet = cmd.Flags().Changed("max-nodes")
 			return prof.run(func() error {
 				return o.run(cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0])
 			})
@@ -76,6 +82,9 @@ could not be read whole (unless --allow-incomplete).`,
 	f.DurationVar(&o.to, "to", 0, "only what happened up to this `TIME` after the trace's start (0: the end)")
 	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit)")
 	f.BoolVar(&o.system, "system", false, "include the runtime's and the tracer's goroutines")
+	f.IntVar(&o.finding, "finding", 0, "only the goroutines of finding `N` of blockscope analyze (same numbering, default detector flags): its goroutines, the holders, creators and others it names, and the edges between them")
+	f.BoolVar(&o.sleeps, "sleeps", false, "draw sleeps and the timer wakes that end them (left out by default)")
+	f.BoolVar(&o.parks, "parks", false, "draw the parks inside blockscope's primitives as nodes of their own (by default part of the operation's node)")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "draw a damaged trace's graph without exiting 2")
 	prof.bind(f)
 	return cmd
@@ -86,6 +95,7 @@ func (o *hbOptions) filter() (hbgraph.Filter, error) {
 		Related: o.related, Object: wire.ObjectID(o.object),
 		From: parse.Time(o.from), To: parse.Time(o.to),
 		System: o.system, MaxNodes: o.maxNodes,
+		FoldSleeps: !o.sleeps, FoldParks: !o.parks,
 	}
 	for _, id := range o.goroutines {
 		f.Goroutines = append(f.Goroutines, parse.GoID(id))
@@ -101,6 +111,10 @@ func (o *hbOptions) filter() (hbgraph.Filter, error) {
 		return f, usageError("--to %v is before --from %v", o.to, o.from)
 	case o.maxNodes < 0:
 		return f, usageError("--max-nodes %d: want 0 (no limit) or more", o.maxNodes)
+	case o.finding < 0:
+		return f, usageError("--finding %d: want a finding's number, 1 or more, as blockscope analyze numbers them", o.finding)
+	case o.finding > 0 && len(o.goroutines) > 0:
+		return f, usageError("--finding and --goroutine both choose goroutines: give one")
 	}
 	return f, nil
 }
@@ -111,14 +125,39 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		return err
 	}
 	b := hbgraph.NewBuilder(hbgraph.Options{})
-	t, readErr := parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin}, b)
+	var t *parse.Trace
+	var readErr error
+	var findings []detect.Finding
+	if o.finding > 0 {
+		// The detectors run in the same pass, numbering findings as
+		// analyze does.
+		res, err := detect.Run(path, parse.Options{Stdin: stdin}, detect.DefaultConfig(), b)
+		if res != nil {
+			t, findings = res.Trace, res.Findings
+		}
+		readErr = err
+	} else {
+		t, readErr = parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin}, b)
+	}
 	if t == nil {
 		return &exitError{code: ExitUsage, err: readErr}
 	}
 	g := b.Graph()
+	if o.finding > 0 {
+		if o.finding > len(findings) {
+			return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(findings)))
+		}
+		filter.Goroutines = findingGoroutines(g, findings[o.finding-1])
+		if len(filter.Goroutines) == 0 {
+			return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
+		}
+	}
 	v, err := g.Select(filter)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if o.format == "dot" && !o.maxNodesSet {
+		v = fitGraphviz(g, filter, v)
 	}
 	var buf bytes.Buffer
 	render := report.DOT
@@ -138,7 +177,10 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		fmt.Fprintf(stderr, "blockscope: warning: the graph is empty: nothing the filters select (the trace lasts %v)\n", t.Duration().Round(time.Microsecond))
 	}
 	if msg := report.CutMessage(v); msg != "" {
-		fmt.Fprintf(stderr, "blockscope: %s; narrow it with --goroutine, --object or --from/--to, or raise --max-nodes\n", msg)
+		if o.format == "dot" && !o.maxNodesSet {
+			msg += " to keep the drawing within Graphviz's bitmap limit"
+		}
+		fmt.Fprintf(stderr, "blockscope: %s; narrow it with --finding, --goroutine, --object or --from/--to, or set --max-nodes (0: no limit)\n", msg)
 	}
 	if readErr != nil {
 		if !o.allowIncomplete {
@@ -147,6 +189,72 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		fmt.Fprintf(stderr, "blockscope: warning: %v\n", readErr)
 	}
 	return nil
+}
+
+// Graphviz draws no bitmap over 32767 pixels a side (it scales a bigger
+// drawing down until its labels cannot be read). Measured on the demo and
+// the corpus (dot -Tplain at 96 dpi), a rank (column) of an hb drawing
+// takes 190 to 330 px and a lane (row) 50 to 90 px: 72 ranks and 200
+// lanes leave a margin.
+const (
+	maxRanks = 72
+	maxLanes = 200
+)
+
+// fitGraphviz keeps the earliest nodes of a view that Graphviz can draw as
+// a bitmap (see maxRanks): the view itself if it fits, else the largest
+// node budget that does (the view's Cut says what it left out).
+func fitGraphviz(g *hbgraph.Graph, f hbgraph.Filter, v *hbgraph.View) *hbgraph.View {
+	fits := func(v *hbgraph.View) bool {
+		ranks, lanes := report.Ranks(v)
+		return ranks <= maxRanks && lanes <= maxLanes
+	}
+	if fits(v) {
+		return v
+	}
+	best := v
+	lo, hi := 1, v.Len()-1 // the largest budget that fits is at most hi
+	for lo <= hi {
+		mid := (lo + hi) / 2
+		f.MaxNodes = mid
+		w, err := g.Select(f)
+		if err != nil {
+			return v
+		}
+		if fits(w) {
+			best, lo = w, mid+1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best
+}
+
+// findingGoroutines are the goroutines a finding names (its own, then
+// those of its related sites: holders, creators, wakers) that have a lane
+// in the graph, and the goroutines with an edge into theirs (who started,
+// woke or released to them): the happens-before paths to their blocks.
+func findingGoroutines(g *hbgraph.Graph, f detect.Finding) []parse.GoID {
+	var ids []parse.GoID
+	add := func(id parse.GoID) {
+		if id > 0 && g.Lane(id) != nil && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range f.Goroutines {
+		add(id)
+	}
+	for _, r := range f.Related {
+		add(r.Goroutine)
+	}
+	named := slices.Clone(ids)
+	for _, e := range g.Edges() {
+		from, to := g.Node(e.From).G, g.Node(e.To).G
+		if slices.Contains(named, to) && !g.Lane(from).System {
+			add(from)
+		}
+	}
+	return ids
 }
 
 // write writes the output to -o's file, or to stdout.
