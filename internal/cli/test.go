@@ -173,6 +173,13 @@ func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
 				why = fmt.Errorf("%s: not built: %s", pkg.ImportPath, strings.TrimSpace(pkg.Output))
 			}
 			a = &report.Analysis{Traces: []report.TraceInfo{{Path: pkg.TracePath, Error: why.Error()}}}
+			// A failure of its own in the test results (JUnit), named as
+			// go-junit-report names a build failure.
+			name := "[trace unreadable]"
+			if pkg.BuildFailed {
+				name = "[build failed]"
+			}
+			a.Tests = append(a.Tests, report.Test{Package: pkg.ImportPath, Name: name, Outcome: "fail", Output: why.Error()})
 		default:
 			for i, f := range pkg.Result.Findings {
 				if t := pkg.TestOf(f); t != nil {
