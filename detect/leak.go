@@ -47,6 +47,10 @@ import (
 // finding are that finding's alone, and stuck for leak's fixpoint (see
 // reconcileLeaks).
 //
+// Goroutines hung in a plain sync Lock, RLock or Once.Do with no sign of
+// the lock changing hands since are called a likely lock deadlock, with
+// the advice to trace again on primitives/sync (see plainLockHang).
+//
 // Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction, MinBlocked
 // (default 0: a short trace still reports).
 //
@@ -116,6 +120,8 @@ type siteWakers struct {
 	seen   map[parse.GoID]struct{} // the same, as a set
 	last   parse.GoID              // the latest of them (most wakes repeat it)
 	env    bool                    // a timer or the network poller woke a waiter here
+	// lastWake is when a waiter was last woken here.
+	lastWake parse.Time
 	// potential is wakers and their spawners (see again), once computed.
 	potential []parse.GoID
 }
@@ -173,6 +179,7 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 		return
 	}
 	sw := l.site(t, ev.Reason, ev.Stack)
+	sw.lastWake = ev.Time
 	if ev.Peer == parse.NoGoroutine {
 		sw.env = true
 	} else if ev.Peer != sw.last {
@@ -527,6 +534,10 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 	who := plural(len(gr.gs), "goroutine")
 	what := describeWait(f.Stack, k.reason)
 	at := fmt.Sprintf("%s:%d", baseFile(k.loc.File), k.loc.Line)
+	hang := ""
+	if conf != ConfidenceOutlivedTest {
+		hang = plainLockHang(t, l.sites[siteKey{k.reason, k.loc}], gr.gs, end)
+	}
 	switch {
 	case conf == ConfidenceOutlivedTest && k.reason == stateNeverRun:
 		f.Message = fmt.Sprintf("%s created at %s and never run by the end of the trace, %s", who, at, roundDuration(f.Duration))
@@ -548,10 +559,14 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 		f.Message += "; no goroutine that could wake it is left"
 	case !t.Complete:
 		f.Message += "; the trace was cut short, so what came after is unknown"
+	case hang != "":
 	case len(f.Tests) > 0:
 		f.Message += "; a live goroutine outside finished tests might still wake it"
 	default:
 		f.Message += "; a live goroutine might still wake it"
+	}
+	if hang != "" {
+		f.Message += "; " + hang
 	}
 	if by := startedBy(f.Tests, outside); by != "" {
 		f.Message += "; " + by
@@ -568,6 +583,9 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 		f.Hint = "if it should have finished by the end of the trace: " + leakHint(what, k.reason)
 	default:
 		f.Hint = leakHint(what, k.reason)
+	}
+	if hang != "" {
+		f.Hint = plainLockHint
 	}
 	return f
 }
