@@ -1315,3 +1315,34 @@ func dlGoroutines(ids []parse.GoID) string {
 	}
 	return "goroutines " + dlList(ids)
 }
+
+// dropExplained leaves out findings whose stuck goroutines a deadlock
+// finding explains already (one bug, one finding): a singleflight flight
+// stalled at the end whose every waiting follower is in a deadlock
+// finding (its leader, blocked elsewhere, has a finding of its own).
+func dropExplained(fs []Finding) []Finding {
+	stuck := make(map[parse.GoID]bool)
+	for _, f := range fs {
+		if f.Kind == Deadlock.Name {
+			for _, id := range f.Goroutines {
+				stuck[id] = true
+			}
+		}
+	}
+	if len(stuck) == 0 {
+		return fs
+	}
+	return slices.DeleteFunc(fs, func(f Finding) bool {
+		waiting := f.Stats["followers_waiting"]
+		if f.Kind != SingleflightFanIn.Name || waiting == 0 {
+			return false
+		}
+		n := int64(0)
+		for _, id := range f.Goroutines {
+			if stuck[id] {
+				n++
+			}
+		}
+		return n >= waiting
+	})
+}

@@ -691,3 +691,26 @@ func dlDump(fs []Finding) string {
 	}
 	return b.String()
 }
+
+// TestDropExplained checks that a flight stalled on followers a deadlock
+// finding explains is not reported again, and one with another follower is.
+func TestDropExplained(t *testing.T) {
+	stall := func(gs ...parse.GoID) Finding {
+		return Finding{Kind: "singleflight-fanin", Goroutines: gs, Stats: map[string]int64{"followers_waiting": int64(len(gs) - 1)}}
+	}
+	fs := []Finding{
+		{Kind: "deadlock", Goroutines: []parse.GoID{2, 3}},
+		stall(1, 2, 3), // leader 1 blocked elsewhere; followers 2 and 3 deadlocked
+		stall(5, 2, 4), // follower 4 is not
+		{Kind: "singleflight-fanin", Goroutines: []parse.GoID{2}}, // a fan-in, not a stall
+	}
+	got := dropExplained(fs)
+	var kept [][]parse.GoID
+	for _, f := range got {
+		kept = append(kept, f.Goroutines)
+	}
+	want := [][]parse.GoID{{2, 3}, {5, 2, 4}, {2}}
+	if !slices.EqualFunc(kept, want, slices.Equal) {
+		t.Errorf("dropExplained kept %v; want %v", kept, want)
+	}
+}

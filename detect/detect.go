@@ -204,6 +204,7 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	for _, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
 	}
+	res.Findings = dropExplained(res.Findings)
 	Sort(res.Findings)
 	markUserFrames(res.Findings)
 	return res, err
