@@ -16,13 +16,19 @@ import (
 
 func newDemo() *cobra.Command {
 	var keep bool
+	var html string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Trace a small built-in program that leaks a goroutine, and analyze it",
 		Long: `demo runs a built-in example (internal/demo: a request handler whose backend
 call times out, abandoning the goroutine that sends the result on an
 unbuffered channel, plus three goroutines contending a mutex) under
-runtime/trace, analyzes the trace and prints the report.`,
+runtime/trace, analyzes the trace and prints the report. With --html it
+also writes the HTML report (findings and a timeline of blocking, one
+self-contained file) to open in a browser.`,
+		Example: `  blockscope demo
+  blockscope demo --html              # also writes blockscope-demo.html
+  blockscope demo --html=/tmp/d.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -42,7 +48,12 @@ runtime/trace, analyzes the trace and prints the report.`,
 			} else {
 				fmt.Fprintf(out, "Traced the demo program (internal/demo) to a temporary file (--keep keeps it).\n\n")
 			}
-			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig())
+			var consumers []parse.Consumer
+			tl := report.NewTimeline(report.DefaultTimelineLimits())
+			if html != "" {
+				consumers = append(consumers, tl)
+			}
+			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig(), consumers...)
 			if err != nil {
 				return fmt.Errorf("internal error: analyzing the demo trace: %w", err)
 			}
@@ -55,12 +66,38 @@ To analyze your own code:
   blockscope analyze trace.out
   blockscope analyze --fail-on leak trace.out   # as a CI leak gate (exit 1 on leaks)
   blockscope hb trace.out | dot -Tsvg > hb.svg  # the happens-before graph
+  blockscope analyze --format html trace.out > report.html  # findings and a timeline
 `)
+			if html != "" {
+				if err := writeHTML(html, res, tl); err != nil {
+					return err
+				}
+				abs, _ := filepath.Abs(html)
+				fmt.Fprintf(out, "\nWrote the HTML report to %s: open it in a browser.\n", abs)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&keep, "keep", false, "keep the demo trace file")
+	cmd.Flags().StringVar(&html, "html", "", "also write the HTML report: --html=`FILE`, or blockscope-demo.html for --html alone")
+	cmd.Flags().Lookup("html").NoOptDefVal = "blockscope-demo.html"
 	return cmd
+}
+
+// writeHTML writes the HTML report to path.
+func writeHTML(path string, res *detect.Result, tl *report.Timeline) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the HTML report: %w", err)
+	}
+	if err := report.HTML(f, res, tl); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the HTML report to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the HTML report: %w", err)
+	}
+	return nil
 }
 
 // record runs f under runtime/trace, writing the trace to path.

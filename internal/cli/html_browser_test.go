@@ -1,0 +1,207 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/blockscope/blockscope/internal/cli"
+)
+
+var screenshot = flag.String("screenshot", filepath.Join(os.TempDir(), "blockscope-demo-report.png"), "where TestHTMLInBrowser writes its screenshot of the demo's page")
+
+// chromium returns the path of a Chromium (or Chrome) executable, or "".
+func chromium() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestHTMLInBrowser opens the demo's HTML report in headless Chromium: it
+// loads with no console error and no network request, shows the leak
+// finding, the timeline has the leaked goroutine's lane, clicking the
+// finding's "Show on timeline" scrolls to that lane and selects it, and
+// hovering the leaked block shows its reason and stack. It writes a
+// screenshot (see -screenshot).
+func TestHTMLInBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		t.Skip("no Chromium found (Debian: apt-get install chromium; .ci/run installs it): the HTML report's browser test is skipped")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "demo.html")
+	var out, errOut bytes.Buffer
+	if code := cli.Main([]string{"demo", "--html=" + page}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("blockscope demo --html exited %d: %s", code, errOut.String())
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 640),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+
+	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
+	var mu sync.Mutex
+	var problems []string
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	// The listener sees every event of the tab from its start.
+	listen := chromedp.WithListener(func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problem("console %s: %s", ev.Type, strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := ""
+			if d.Exception != nil {
+				desc = d.Exception.Description
+			}
+			problem("uncaught exception: %s %s (line %d)", d.Text, desc, d.LineNumber)
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+				problem("browser log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
+			}
+		case *network.EventRequestWillBeSent:
+			if ev.Request.URL != pageURL {
+				problem("network request: %s", ev.Request.URL)
+			}
+		}
+	})
+	ctx, cancel := chromedp.NewContext(actx, listen)
+	defer cancel()
+	// Generous: a browser starting on two busy cores can take a while.
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
+	); err != nil {
+		t.Fatalf("loading %s: %v", page, err)
+	}
+	leakMsg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.finding[data-kind="leak"] .msg`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(leakMsg, "blocked on chan send") {
+		t.Errorf("the leak finding says %q; want the blocked send", leakMsg)
+	}
+	leaked, err := chromedp.Run(ctx, chromedp.Evaluate[int](`JSON.parse(document.getElementById('blockscope-data').textContent).findings.find(f => f.kind === 'leak').goroutines[0]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lane := fmt.Sprintf(`.row.lane[data-g="%d"]`, leaked)
+	// Where the lane is: on the page's screen, and within the timeline's
+	// scrolled list; the timeline section's top on screen.
+	where := `(() => {
+		const l = document.querySelector('` + lane + `');
+		if (!l) return null;
+		const r = l.getBoundingClientRect(), s = document.getElementById('tl-scroll').getBoundingClientRect();
+		return {
+			onScreen: r.top >= 0 && r.bottom <= window.innerHeight,
+			inList: r.top >= s.top && r.bottom <= s.bottom,
+			selected: l.classList.contains('selected'),
+			stuck: l.classList.contains('stuck'),
+			sectionTop: document.getElementById('timeline').getBoundingClientRect().top,
+			x: s.left + 300 + (s.right - s.left - 300) * 0.6, y: (r.top + r.bottom) / 2,
+		};
+	})()`
+	type place struct {
+		OnScreen   bool    `json:"onScreen"`
+		InList     bool    `json:"inList"`
+		Selected   bool    `json:"selected"`
+		Stuck      bool    `json:"stuck"`
+		SectionTop float64 `json:"sectionTop"`
+		X          float64 `json:"x"`
+		Y          float64 `json:"y"`
+	}
+	before, err := chromedp.Run(ctx, chromedp.Evaluate[*place](where))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before == nil {
+		t.Fatalf("the timeline has no lane for leaked goroutine %d", leaked)
+	}
+	if !before.Stuck || before.Selected {
+		t.Errorf("before the click, G%d's lane: %+v; want it pinned as stuck, not selected", leaked, *before)
+	}
+	if before.OnScreen {
+		t.Fatalf("G%d's lane is on screen before the click (%+v): the window is too tall for the test to mean anything", leaked, *before)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.finding[data-kind="leak"] button.goto`))); err != nil {
+		t.Fatal(err)
+	}
+	after, err := chromedp.Run(ctx, chromedp.Evaluate[*place](where))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == nil || !after.Selected || !after.OnScreen || !after.InList {
+		t.Fatalf("after clicking the leak's Show on timeline, G%d's lane: %+v; want it selected, on screen, in the list", leaked, after)
+	}
+	if after.SectionTop < 0 || after.SectionTop > 150 {
+		t.Errorf("after the click the timeline starts %.0fpx down the screen; want the page scrolled to it", after.SectionTop)
+	}
+
+	// Hovering the leaked block shows its reason, duration and stack.
+	if err := chromedp.Do(ctx,
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, after.X, after.Y),
+		chromedp.WaitVisible(chromedp.ID(`tooltip`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	tip, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(`tooltip`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(tip, "chan send") || !strings.Contains(tip, "still blocked at the end") || !strings.Contains(tip, "demo.go:") {
+		t.Errorf("tooltip over the leaked block = %q; want its reason, that it never ended, and its stack", tip)
+	}
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*screenshot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the demo's page: %s", *screenshot)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("%s", p)
+	}
+}

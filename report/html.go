@@ -1,0 +1,490 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
+
+//go:embed html
+var htmlAssets embed.FS
+
+var pageTemplate = template.Must(template.ParseFS(htmlAssets, "html/page.html"))
+
+// Caps on what the page lists beyond the timeline's own limits.
+const (
+	maxStuckLanes = 200 // leaked and deadlocked goroutines given a lane past TimelineLimits.Lanes
+	maxPanels     = 40  // locks, semaphores and singleflight keys, each
+	maxHolders    = 5   // holders blamed per lock
+)
+
+// HTML writes the report as one self-contained HTML page: the findings,
+// and a timeline of blocking drawn from tl, which must have consumed the
+// same pass as res (see [Timeline]). The page needs no network: its
+// script, style and data are all inside it.
+func HTML(w io.Writer, res *detect.Result, tl *Timeline) error {
+	data, err := htmlData(res, tl)
+	if err != nil {
+		return err
+	}
+	css, err := htmlAssets.ReadFile("html/page.css")
+	if err != nil {
+		return fmt.Errorf("internal error: %w", err)
+	}
+	js, err := htmlAssets.ReadFile("html/page.js")
+	if err != nil {
+		return fmt.Errorf("internal error: %w", err)
+	}
+	title := "blockscope: " + res.Trace.Path
+	return pageTemplate.Execute(w, map[string]any{
+		"Title": title,
+		"CSS":   template.CSS(css),
+		"JS":    template.JS(js),
+		"Data":  template.JS(data), // json.Marshal escapes <, > and &: safe inside <script>
+	})
+}
+
+// htmlData is the JSON document the page draws from.
+func htmlData(res *detect.Result, tl *Timeline) ([]byte, error) {
+	doc := buildPage(res, tl)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(true)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("encoding the page's data: %w", err)
+	}
+	return bytes.TrimSpace(b.Bytes()), nil
+}
+
+// page is the JSON document embedded in the HTML report.
+type page struct {
+	Schema     int              `json:"schema"`
+	Trace      TraceInfo        `json:"trace"`
+	Findings   []detect.Finding `json:"findings"`
+	Timeline   pageTimeline     `json:"timeline"`
+	Buckets    []int64          `json:"wait_buckets_ns"`
+	Locks      []pageLock       `json:"locks"`
+	Semaphores []pageSema       `json:"semaphores"`
+	Flights    []pageFlights    `json:"singleflight"`
+	// LeftOut says, in words, what the page does not show.
+	LeftOut []string `json:"left_out"`
+}
+
+// pageTimeline is what the timeline draws. Intervals and marks are arrays
+// to keep big pages small:
+//
+//	interval: [start, end, reason, stack, waker] or, merged or still open
+//	          at the end, [start, end, reason, stack, waker, open, n, blocked]
+//	mark:     [time, object, op, seq, ref, stack]
+//
+// Times are ns from the trace's start; reason, object, op and stack index
+// Reasons, Objects, Ops and Stacks (-1: none); waker is -1 for a timer,
+// the network poller or several wakers.
+type pageTimeline struct {
+	End     int64         `json:"end_ns"`
+	Quantum int64         `json:"merged_below_ns"`
+	Reasons []string      `json:"reasons"`
+	Ops     []string      `json:"ops"`
+	Objects []pageObject  `json:"objects"`
+	Frames  []parse.Frame `json:"frames"`
+	Stacks  [][]int32     `json:"stacks"`
+	Groups  []pageGroup   `json:"groups"`
+}
+
+type pageObject struct {
+	Kind string        `json:"kind"`
+	ID   wire.ObjectID `json:"id"`
+	Name string        `json:"name,omitempty"`
+}
+
+// pageGroup is the lanes of one creation site, or the stuck goroutines
+// pinned on top.
+type pageGroup struct {
+	Site       string     `json:"site"`
+	Stuck      bool       `json:"stuck,omitempty"`
+	Goroutines int        `json:"goroutines"`
+	Blocked    int64      `json:"blocked_ns"`
+	Lanes      []pageLane `json:"lanes"`
+}
+
+type pageLane struct {
+	G       parse.GoID `json:"g"`                // -1 for a site's shared lane
+	Shared  int        `json:"shared,omitempty"` // goroutines drawn on a shared lane
+	Entry   string     `json:"entry,omitempty"`
+	Site    string     `json:"site,omitempty"`
+	Stuck   string     `json:"stuck,omitempty"` // the kind of finding that pins it
+	Creator parse.GoID `json:"creator"`
+	Created int64      `json:"created_ns"`
+	Exited  int64      `json:"exited_ns"` // -1 if it did not exit
+	State   string     `json:"state"`
+	Iv      [][]int64  `json:"iv"`
+	Marks   [][]int64  `json:"marks,omitempty"`
+}
+
+type pageLock struct {
+	Name     string       `json:"name"`
+	Evidence string       `json:"evidence"`
+	Hist     []int        `json:"hist"`
+	Waits    int          `json:"waits"`
+	Fast     int          `json:"uncontended,omitempty"`
+	Total    int64        `json:"total_ns"`
+	Max      int64        `json:"max_ns"`
+	Over     int          `json:"over_1ms"`
+	Holders  []pageHolder `json:"holders"`
+}
+
+type pageHolder struct {
+	Location  parse.Frame `json:"location"`
+	Goroutine parse.GoID  `json:"goroutine"`
+	Waits     int         `json:"waits"`
+	Total     int64       `json:"total_ns"`
+}
+
+type pageSema struct {
+	Name     string     `json:"name"`
+	Evidence string     `json:"evidence"`
+	Max      int        `json:"max_depth"`
+	Points   [][2]int64 `json:"points"` // [time, depth]
+}
+
+type pageFlights struct {
+	Name     string     `json:"name"`
+	Evidence string     `json:"evidence"`
+	Flights  [][5]int64 `json:"flights"` // [start, end, leader, followers, stalled]
+	More     int        `json:"more,omitempty"`
+}
+
+func buildPage(res *detect.Result, tl *Timeline) *page {
+	t := res.Trace
+	p := &page{Schema: Schema, Trace: Info(t), Findings: res.Findings, LeftOut: []string{}}
+	if p.Findings == nil {
+		p.Findings = []detect.Finding{}
+	}
+	for _, b := range waitBuckets {
+		p.Buckets = append(p.Buckets, int64(b))
+	}
+	tm := &p.Timeline
+	tm.End = int64(t.Duration())
+	tm.Quantum = int64(tl.quantum)
+	tm.Reasons = slices.Clone(tl.reasons)
+	for _, op := range wire.Ops() {
+		for len(tm.Ops) < int(op) {
+			tm.Ops = append(tm.Ops, "")
+		}
+		tm.Ops = append(tm.Ops, op.String())
+	}
+	tm.Ops[0] = "bad"
+	for _, id := range tl.objOrder {
+		o := tl.objects[id]
+		tm.Objects = append(tm.Objects, pageObject{Kind: o.kind.String(), ID: id, Name: o.name})
+	}
+
+	stuck := stuckGoroutines(res.Findings)
+	var pinned pageGroup
+	pinned.Site, pinned.Stuck = "Stuck at end: leaks, deadlocks", true
+	groups := map[string]*pageGroup{}
+	group := func(site string) *pageGroup {
+		g := groups[site]
+		if g == nil {
+			g = &pageGroup{Site: site}
+			groups[site] = g
+		}
+		return g
+	}
+	ids := slices.Sorted(maps.Keys(tl.lanes))
+	for _, id := range ids {
+		l := tl.lanes[id]
+		if l.shared != nil {
+			continue
+		}
+		g := t.Goroutine(id)
+		if g == nil || g.System {
+			tl.left.systemLanes++
+			continue
+		}
+		lane := tl.pageLane(t, l, g)
+		if kind, ok := stuck[id]; ok {
+			lane.Stuck, lane.Site = kind, l.site
+			pinned.add(lane)
+			delete(stuck, id)
+			continue
+		}
+		group(l.site).add(lane)
+	}
+	// Stuck goroutines past the lane limit get a lane of their own all the
+	// same, with the block they are stuck in.
+	for _, id := range slices.Sorted(maps.Keys(stuck)) {
+		g := t.Goroutine(id)
+		if g == nil {
+			continue
+		}
+		if len(pinned.Lanes) >= tl.lim.Lanes+maxStuckLanes {
+			tl.left.pinnedOver++
+			continue
+		}
+		l := &tlLane{g: id, site: siteOf(t, id)}
+		if g.State == parse.StateWaiting {
+			end := parse.Time(t.End - t.Start)
+			l.iv = []interval{{start: g.Since, end: end, blocked: end - g.Since, waker: parse.NoGoroutine,
+				stack: tl.stack(g.Stack), reason: tl.reason(g.Reason), n: 1, open: true}}
+		}
+		lane := tl.pageLane(t, l, g)
+		lane.Stuck, lane.Site = stuck[id], l.site
+		pinned.add(lane)
+	}
+	for _, site := range slices.Sorted(maps.Keys(tl.sites)) {
+		l := tl.sites[site]
+		lane := pageLane{G: parse.NoGoroutine, Shared: l.n, Creator: parse.NoGoroutine, Exited: -1, State: "several", Iv: tl.pageIntervals(l.iv)}
+		g := group(site)
+		g.add(lane)
+		g.Goroutines += l.n - 1
+	}
+	if len(pinned.Lanes) > 0 {
+		tm.Groups = append(tm.Groups, pinned)
+	}
+	rest := slices.Collect(maps.Values(groups))
+	slices.SortFunc(rest, func(a, b *pageGroup) int {
+		return cmp.Or(cmp.Compare(b.Blocked, a.Blocked), strings.Compare(a.Site, b.Site))
+	})
+	for _, g := range rest {
+		tm.Groups = append(tm.Groups, *g)
+	}
+	for _, id := range tl.stackL {
+		tm.Stacks = append(tm.Stacks, nil)
+		i := len(tm.Stacks) - 1
+		for _, f := range t.Stacks.Frames(id) {
+			tm.Stacks[i] = append(tm.Stacks[i], int32(len(tm.Frames)))
+			tm.Frames = append(tm.Frames, f)
+		}
+	}
+	tm.Frames, tm.Stacks = dedupFrames(tm.Frames, tm.Stacks)
+	// Lists are never null, so the page need not check.
+	tm.Reasons = nonNil(tm.Reasons)
+	tm.Objects = nonNil(tm.Objects)
+	tm.Frames = nonNil(tm.Frames)
+	tm.Stacks = nonNil(tm.Stacks)
+	tm.Groups = nonNil(tm.Groups)
+	p.Locks = tl.pageLocks(t)
+	p.Semaphores = tl.pageSemas()
+	p.Flights = tl.pageFlights()
+	p.LeftOut = tl.leftOutText(len(res.Findings))
+	return p
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func (g *pageGroup) add(l pageLane) {
+	g.Lanes = append(g.Lanes, l)
+	g.Goroutines++
+	for _, iv := range l.Iv {
+		if len(iv) == 8 {
+			g.Blocked += iv[7]
+		} else {
+			g.Blocked += iv[1] - iv[0]
+		}
+	}
+}
+
+// stuckGoroutines maps each goroutine of a leak or deadlock finding to
+// the finding's kind (deadlock first: a deadlocked goroutine is not
+// reported again as a leak).
+func stuckGoroutines(fs []detect.Finding) map[parse.GoID]string {
+	stuck := map[parse.GoID]string{}
+	for _, kind := range []string{"deadlock", "leak"} {
+		for _, f := range fs {
+			if f.Kind != kind {
+				continue
+			}
+			for _, id := range f.Goroutines {
+				if _, ok := stuck[id]; !ok {
+					stuck[id] = kind
+				}
+			}
+		}
+	}
+	return stuck
+}
+
+func (tl *Timeline) pageLane(t *parse.Trace, l *tlLane, g *parse.Goroutine) pageLane {
+	lane := pageLane{
+		G: l.g, Entry: g.Entry, Creator: g.Creator, Created: int64(g.Created), Exited: -1,
+		State: g.State.String(), Iv: tl.pageIntervals(l.iv),
+	}
+	if g.State == parse.StateExited {
+		lane.Exited = int64(g.Exited)
+	}
+	for _, m := range l.marks {
+		lane.Marks = append(lane.Marks, []int64{int64(m.t), int64(m.obj), int64(m.op), int64(m.seq), int64(m.ref), int64(m.stack)})
+	}
+	return lane
+}
+
+func (tl *Timeline) pageIntervals(ivs []interval) [][]int64 {
+	out := make([][]int64, 0, len(ivs))
+	for _, iv := range ivs {
+		a := []int64{int64(iv.start), int64(iv.end), int64(iv.reason), int64(iv.stack), int64(iv.waker)}
+		if iv.open || iv.n > 1 {
+			open := int64(0)
+			if iv.open {
+				open = 1
+			}
+			a = append(a, open, int64(iv.n), int64(iv.blocked))
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// dedupFrames stores each distinct frame once.
+func dedupFrames(frames []parse.Frame, stacks [][]int32) ([]parse.Frame, [][]int32) {
+	index := map[parse.Frame]int32{}
+	var out []parse.Frame
+	for _, st := range stacks {
+		for i, fi := range st {
+			f := frames[fi]
+			j, ok := index[f]
+			if !ok {
+				j = int32(len(out))
+				index[f] = j
+				out = append(out, f)
+			}
+			st[i] = j
+		}
+	}
+	return out, stacks
+}
+
+// name is how the page names a primitive: `mutex 3 "cache"` for an
+// annotated object, the key under which the runtime's waits were filed
+// otherwise.
+func (tl *Timeline) name(key string, obj wire.ObjectID) (name, evidence string) {
+	if obj == wire.NoObject || tl.objects[obj] == nil {
+		return key, string(detect.EvidenceRuntime)
+	}
+	return tl.objectName(obj), string(detect.EvidenceAnnotations)
+}
+
+func (tl *Timeline) pageLocks(t *parse.Trace) []pageLock {
+	out := []pageLock{}
+	for key, s := range tl.locks {
+		if s.waits == 0 {
+			continue
+		}
+		pl := pageLock{Hist: s.hist, Waits: s.waits, Fast: s.fast, Total: int64(s.total), Max: int64(s.max), Holders: []pageHolder{}}
+		pl.Name, pl.Evidence = tl.name(key, s.obj)
+		for i, b := range waitBuckets {
+			if b >= time.Millisecond {
+				pl.Over += s.hist[i+1]
+			}
+		}
+		for f, b := range s.holders {
+			pl.Holders = append(pl.Holders, pageHolder{Location: f, Goroutine: b.g, Waits: b.waits, Total: int64(b.total)})
+		}
+		slices.SortFunc(pl.Holders, func(a, b pageHolder) int {
+			return cmp.Or(cmp.Compare(b.Total, a.Total), cmp.Compare(a.Location.File, b.Location.File), cmp.Compare(a.Location.Line, b.Location.Line))
+		})
+		pl.Holders = pl.Holders[:min(len(pl.Holders), maxHolders)]
+		out = append(out, pl)
+	}
+	slices.SortFunc(out, func(a, b pageLock) int { return cmp.Or(cmp.Compare(b.Total, a.Total), strings.Compare(a.Name, b.Name)) })
+	return out
+}
+
+func (tl *Timeline) pageSemas() []pageSema {
+	out := []pageSema{}
+	for key, s := range tl.semas {
+		if s.max == 0 {
+			continue
+		}
+		ps := pageSema{Max: s.max}
+		ps.Name, ps.Evidence = tl.name(key, s.obj)
+		ps.Points = [][2]int64{}
+		for _, pt := range s.points {
+			ps.Points = append(ps.Points, [2]int64{int64(pt.t), int64(pt.depth)})
+		}
+		out = append(out, ps)
+	}
+	slices.SortFunc(out, func(a, b pageSema) int { return cmp.Or(cmp.Compare(b.Max, a.Max), strings.Compare(a.Name, b.Name)) })
+	return out
+}
+
+func (tl *Timeline) pageFlights() []pageFlights {
+	out := []pageFlights{}
+	for key, s := range tl.flights {
+		pf := pageFlights{More: s.more}
+		pf.Name, pf.Evidence = key, string(detect.EvidenceRuntime)
+		if s.obj != wire.NoObject && tl.objects[s.obj] != nil {
+			pf.Name, pf.Evidence = tl.objectName(s.obj)+" key "+fmt.Sprintf("%q", s.key), string(detect.EvidenceAnnotations)
+		}
+		for _, f := range s.flights {
+			stalled := int64(0)
+			if f.stalled {
+				stalled = 1
+			}
+			pf.Flights = append(pf.Flights, [5]int64{int64(f.start), int64(f.end), int64(f.leader), int64(f.followers), stalled})
+		}
+		out = append(out, pf)
+	}
+	fanIn := func(p pageFlights) int64 {
+		m := int64(0)
+		for _, f := range p.Flights {
+			m = max(m, f[3])
+		}
+		return m
+	}
+	slices.SortFunc(out, func(a, b pageFlights) int {
+		return cmp.Or(cmp.Compare(fanIn(b), fanIn(a)), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// leftOutText says what the limits kept off the page.
+func (tl *Timeline) leftOutText(findings int) []string {
+	var out []string
+	l := tl.left
+	if l.shared > 0 {
+		out = append(out, fmt.Sprintf("%d goroutines past the first %d are drawn together, one lane per creation site", l.shared, tl.lim.Lanes))
+	}
+	if l.merged > 0 {
+		out = append(out, fmt.Sprintf("%d blocking intervals were merged into their neighbours (intervals shorter than %v, and overlapping ones on a shared lane)", l.merged, tl.quantum.Duration()))
+	}
+	if l.marks > 0 {
+		out = append(out, fmt.Sprintf("%d primitive operations are not drawn as marks (limit %d, or on a shared lane)", l.marks, tl.lim.Marks))
+	}
+	if l.stacks > 0 {
+		out = append(out, fmt.Sprintf("%d intervals and marks have no stack (limit %d distinct stacks)", l.stacks, tl.lim.Stacks))
+	}
+	if l.points > 0 {
+		out = append(out, fmt.Sprintf("%d semaphore queue-depth points were merged (each keeps the deeper of two)", l.points))
+	}
+	if l.flights > 0 {
+		out = append(out, fmt.Sprintf("%d singleflight flights past the first %d of a key are not listed", l.flights, tl.lim.Flights))
+	}
+	if l.pinnedOver > 0 {
+		out = append(out, fmt.Sprintf("%d stuck goroutines have no lane (limit %d)", l.pinnedOver, tl.lim.Lanes+maxStuckLanes))
+	}
+	if l.systemLanes > 0 {
+		out = append(out, fmt.Sprintf("%d runtime and tracer goroutines are not drawn", l.systemLanes))
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}

@@ -1,0 +1,287 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/parse"
+	"github.com/blockscope/blockscope/report"
+)
+
+// htmlPage analyzes a trace with a Timeline of those limits in the same
+// pass and returns the HTML page.
+func htmlPage(t *testing.T, path string, lim report.TimelineLimits, edit func(*detect.Result)) []byte {
+	t.Helper()
+	tl := report.NewTimeline(lim)
+	res, err := detect.Run(path, parse.Options{}, nil, tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(res)
+	}
+	var b bytes.Buffer
+	if err := report.HTML(&b, res, tl); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+var dataScript = regexp.MustCompile(`(?s)<script type="application/json" id="blockscope-data">(.*?)</script>`)
+
+// pageData returns the JSON document embedded in an HTML page.
+func pageData(t *testing.T, html []byte) []byte {
+	t.Helper()
+	m := dataScript.FindSubmatch(html)
+	if m == nil {
+		t.Fatalf("the page has no data script:\n%.2000s", html)
+	}
+	return m[1]
+}
+
+// pageDoc is the part of the page's document the tests read.
+type pageDoc struct {
+	Findings []detect.Finding `json:"findings"`
+	Timeline struct {
+		End    int64 `json:"end_ns"`
+		Groups []struct {
+			Site       string `json:"site"`
+			Stuck      bool   `json:"stuck"`
+			Goroutines int    `json:"goroutines"`
+			Lanes      []struct {
+				G      int64     `json:"g"`
+				Shared int       `json:"shared"`
+				Stuck  string    `json:"stuck"`
+				Iv     [][]int64 `json:"iv"`
+				Marks  [][]int64 `json:"marks"`
+			} `json:"lanes"`
+		} `json:"groups"`
+		Stacks [][]int `json:"stacks"`
+	} `json:"timeline"`
+	Locks []struct {
+		Name    string `json:"name"`
+		Waits   int    `json:"waits"`
+		Over    int    `json:"over_1ms"`
+		Hist    []int  `json:"hist"`
+		Holders []struct {
+			Goroutine int64 `json:"goroutine"`
+		} `json:"holders"`
+	} `json:"locks"`
+	Semaphores []struct {
+		Max    int        `json:"max_depth"`
+		Points [][2]int64 `json:"points"`
+	} `json:"semaphores"`
+	Flights []struct {
+		Flights [][5]int64 `json:"flights"`
+	} `json:"singleflight"`
+	LeftOut []string `json:"left_out"`
+}
+
+func decodePage(t *testing.T, html []byte) pageDoc {
+	t.Helper()
+	var doc pageDoc
+	if err := json.Unmarshal(pageData(t, html), &doc); err != nil {
+		t.Fatalf("the page's data is not JSON: %v", err)
+	}
+	return doc
+}
+
+func fixtureTrace(name string) string {
+	return filepath.Join("..", "fixtures", name, "testdata", "go126.trace")
+}
+
+// TestHTMLGolden compares the data each fixture's page draws from with
+// testdata/html/NAME.json (go test -update rewrites them).
+func TestHTMLGolden(t *testing.T) {
+	for _, name := range []string{"leak-timeout", "mutex-starve-annotated", "mutex-starve-plain", "sema-backlog-annotated", "sf-herd-annotated"} {
+		t.Run(name, func(t *testing.T) {
+			page := htmlPage(t, fixtureTrace(name), report.DefaultTimelineLimits(), nil)
+			var got bytes.Buffer
+			if err := json.Indent(&got, pageData(t, page), "", " "); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteByte('\n')
+			golden := filepath.Join("testdata", "html", name+".json")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (go test -update writes it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				g, w := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+				i := 0
+				for i < min(len(g), len(w)) && g[i] == w[i] {
+					i++
+				}
+				t.Errorf("the page data of %s differs from %s from line %d (go test -update rewrites it):\ngot:  %s\nwant: %s", name, golden, i+1, line(g, i), line(w, i))
+			}
+		})
+	}
+}
+
+func line(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(end of file)"
+}
+
+// TestHTMLDraws checks what the fixtures' pages must show, whatever the
+// golden files say.
+func TestHTMLDraws(t *testing.T) {
+	t.Run("leak", func(t *testing.T) {
+		doc := decodePage(t, htmlPage(t, fixtureTrace("leak-timeout"), report.DefaultTimelineLimits(), nil))
+		if len(doc.Findings) == 0 || doc.Findings[0].Kind != "leak" {
+			t.Fatalf("findings = %+v; want the leak", doc.Findings)
+		}
+		g := doc.Timeline.Groups[0]
+		if !g.Stuck {
+			t.Fatalf("first group = %q; want the stuck goroutines pinned on top", g.Site)
+		}
+		for _, id := range doc.Findings[0].Goroutines {
+			found := false
+			for _, l := range g.Lanes {
+				if l.G == int64(id) {
+					found = true
+					last := l.Iv[len(l.Iv)-1]
+					if l.Stuck != "leak" || len(last) != 8 || last[5] != 1 || last[1] != doc.Timeline.End {
+						t.Errorf("lane of G%d: stuck %q, last interval %v; want a leak whose last block is open until the end (%d)", id, l.Stuck, last, doc.Timeline.End)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("leaked goroutine %d has no pinned lane", id)
+			}
+		}
+	})
+	t.Run("lock", func(t *testing.T) {
+		for _, name := range []string{"mutex-starve-annotated", "mutex-starve-plain"} {
+			doc := decodePage(t, htmlPage(t, fixtureTrace(name), report.DefaultTimelineLimits(), nil))
+			if len(doc.Locks) == 0 {
+				t.Fatalf("%s: no lock panel", name)
+			}
+			l := doc.Locks[0]
+			sum := 0
+			for _, c := range l.Hist {
+				sum += c
+			}
+			// The fixture's finding counts the waits over 1 ms, as the panel does.
+			if sum != l.Waits || l.Over < 10 || len(l.Holders) == 0 {
+				t.Errorf("%s: lock %q: %d waits, histogram sums to %d, %d over 1ms, %d holders; want ≥10 waits over 1ms and a holder blamed", name, l.Name, l.Waits, sum, l.Over, len(l.Holders))
+			}
+		}
+	})
+	t.Run("semaphore", func(t *testing.T) {
+		doc := decodePage(t, htmlPage(t, fixtureTrace("sema-backlog-annotated"), report.DefaultTimelineLimits(), nil))
+		// The detector's finding says the queue built up to 48 waiters.
+		if len(doc.Semaphores) == 0 || doc.Semaphores[0].Max != 48 {
+			t.Fatalf("semaphores = %+v; want a queue up to 48", doc.Semaphores)
+		}
+		if p := doc.Semaphores[0].Points; p[len(p)-1][1] != 0 {
+			t.Errorf("the queue ends at depth %d; want it drained", p[len(p)-1][1])
+		}
+	})
+	t.Run("singleflight", func(t *testing.T) {
+		doc := decodePage(t, htmlPage(t, fixtureTrace("sf-herd-annotated"), report.DefaultTimelineLimits(), nil))
+		// The detector's finding says a flight had 39 followers.
+		most := int64(0)
+		for _, k := range doc.Flights {
+			for _, f := range k.Flights {
+				most = max(most, f[3])
+			}
+		}
+		if most != 39 {
+			t.Errorf("largest fan-in = %d; want 39", most)
+		}
+	})
+}
+
+// TestHTMLLimits runs a many-goroutine fixture through tiny limits: the
+// page keeps to them, the stuck goroutines keep their lanes, and the page
+// says what it left out.
+func TestHTMLLimits(t *testing.T) {
+	lim := report.TimelineLimits{Lanes: 5, Intervals: 40, Marks: 10, Stacks: 4, Pixels: 100, Points: 8, Flights: 2}
+	for _, name := range []string{"sema-backlog-annotated", "sf-herd-annotated", "leak-timeout"} {
+		t.Run(name, func(t *testing.T) {
+			doc := decodePage(t, htmlPage(t, fixtureTrace(name), lim, nil))
+			own, intervals, marks := 0, 0, 0
+			for _, g := range doc.Timeline.Groups {
+				for _, l := range g.Lanes {
+					if l.G >= 0 && !g.Stuck {
+						own++
+					}
+					intervals += len(l.Iv)
+					marks += len(l.Marks)
+				}
+			}
+			if own > lim.Lanes || intervals > lim.Intervals+lim.Lanes || marks > lim.Marks || len(doc.Timeline.Stacks) > lim.Stacks {
+				t.Errorf("%d lanes, %d intervals, %d marks, %d stacks; limits %+v", own, intervals, marks, len(doc.Timeline.Stacks), lim)
+			}
+			for _, s := range doc.Semaphores {
+				if len(s.Points) > lim.Points {
+					t.Errorf("%d depth points; limit %d", len(s.Points), lim.Points)
+				}
+			}
+			for _, f := range doc.Flights {
+				if len(f.Flights) > lim.Flights {
+					t.Errorf("%d flights; limit %d", len(f.Flights), lim.Flights)
+				}
+			}
+			if name == "leak-timeout" {
+				stuck := doc.Timeline.Groups[0]
+				if !stuck.Stuck || len(stuck.Lanes) != len(doc.Findings[0].Goroutines) {
+					t.Errorf("stuck group %q has %d lanes; want one per leaked goroutine (%v)", stuck.Site, len(stuck.Lanes), doc.Findings[0].Goroutines)
+				}
+			}
+			if name != "leak-timeout" && len(doc.LeftOut) == 0 {
+				t.Errorf("the page does not say what it left out")
+			}
+			if name == "sema-backlog-annotated" {
+				text := strings.Join(doc.LeftOut, "\n")
+				for _, want := range []string{"drawn together, one lane per creation site", "merged", "not drawn as marks", "no stack"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("left_out does not say %q:\n%s", want, text)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestHTMLSelfContained checks that the page loads nothing and that text
+// from the trace cannot end its script.
+func TestHTMLSelfContained(t *testing.T) {
+	evil := "</script><script>alert(1)</script> & <b>"
+	page := htmlPage(t, fixtureTrace("leak-timeout"), report.DefaultTimelineLimits(), func(res *detect.Result) {
+		res.Findings[0].Message = evil
+	})
+	if bytes.Contains(page, []byte("<script>alert(1)")) {
+		t.Errorf("a finding's message ends the page's script")
+	}
+	// The SVG namespace is a name, not a request.
+	scan := bytes.ReplaceAll(page, []byte("'http://www.w3.org/2000/svg'"), nil)
+	if m := regexp.MustCompile(`(?i)<[^>]*\s(src|href)\s*=|@import|url\(|https?://`).Find(scan); m != nil {
+		t.Errorf("the page refers to something outside it: %q", m)
+	}
+	if !bytes.Contains(page, []byte("Content-Security-Policy")) {
+		t.Errorf("the page has no Content-Security-Policy forbidding requests")
+	}
+	doc := decodePage(t, page)
+	if doc.Findings[0].Message != evil {
+		t.Errorf("message round-trip = %q; want %q", doc.Findings[0].Message, evil)
+	}
+}
