@@ -102,11 +102,26 @@ func TestHTMLGolden(t *testing.T) {
 	for _, name := range []string{"leak-timeout", "mutex-starve-annotated", "mutex-starve-plain", "sema-backlog-annotated", "sf-herd-annotated"} {
 		t.Run(name, func(t *testing.T) {
 			page := htmlPage(t, fixtureTrace(name), report.DefaultTimelineLimits(), nil)
-			var got bytes.Buffer
-			if err := json.Indent(&got, pageData(t, page), "", " "); err != nil {
+			// The findings are the JSON report's, golden-tested with it:
+			// here only what ties them to the timeline is kept, so that a
+			// detector's new wording does not change these files.
+			var doc map[string]any
+			if err := json.Unmarshal(pageData(t, page), &doc); err != nil {
 				t.Fatal(err)
 			}
-			got.WriteByte('\n')
+			for _, f := range doc["findings"].([]any) {
+				f := f.(map[string]any)
+				for k := range f {
+					if k != "kind" && k != "severity" && k != "goroutines" {
+						delete(f, k)
+					}
+				}
+			}
+			b, err := json.MarshalIndent(doc, "", " ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := bytes.NewBuffer(append(b, '\n'))
 			golden := filepath.Join("testdata", "html", name+".json")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
