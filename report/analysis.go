@@ -51,6 +51,9 @@ type Analysis struct {
 	// Blocking is the blocking profile of every blocked interval, gathered
 	// only when a format asks for it (pprof); nil otherwise.
 	Blocking *BlockProfile
+	// Timelines are what the HTML page draws of each trace, in the order
+	// of Traces, gathered only when a format asks for them (html).
+	Timelines []*Timeline
 
 	// Gate is the run's --fail-on, for formats that mark the findings that
 	// fail the run (JUnit's failures, the verdicts); the zero Gate fails

@@ -30,12 +30,20 @@ const (
 	maxHolders    = 5   // holders blamed per lock
 )
 
+var _ = register(&Format{
+	Name:   "html",
+	Doc:    "one self-contained HTML page: the findings, a timeline of blocking and charts per primitive, for a browser",
+	Gather: func() Gatherer { return NewTimeline(DefaultTimelineLimits()) },
+	Write:  HTML,
+})
+
 // HTML writes the report as one self-contained HTML page: the findings,
-// and a timeline of blocking drawn from tl, which must have consumed the
-// same pass as res (see [Timeline]). The page needs no network: its
-// script, style and data are all inside it.
-func HTML(w io.Writer, res *detect.Result, tl *Timeline) error {
-	data, err := htmlData(res, tl)
+// and for each trace a timeline of blocking and charts per primitive drawn
+// from the [Timeline] gathered in its pass (a.Timelines; without them, as
+// for reports merged from JSON, the page has the findings only). The page
+// needs no network: its script, style and data are all inside it.
+func HTML(w io.Writer, a *Analysis) error {
+	data, err := htmlData(a)
 	if err != nil {
 		return err
 	}
@@ -47,7 +55,12 @@ func HTML(w io.Writer, res *detect.Result, tl *Timeline) error {
 	if err != nil {
 		return fmt.Errorf("internal error: %w", err)
 	}
-	title := "blockscope: " + res.Trace.Path
+	title := "blockscope"
+	if len(a.Traces) == 1 {
+		title += ": " + a.Traces[0].Path
+	} else {
+		title += fmt.Sprintf(": %d traces", len(a.Traces))
+	}
 	return pageTemplate.Execute(w, map[string]any{
 		"Title": title,
 		"CSS":   template.CSS(css),
@@ -57,12 +70,20 @@ func HTML(w io.Writer, res *detect.Result, tl *Timeline) error {
 }
 
 // htmlData is the JSON document the page draws from.
-func htmlData(res *detect.Result, tl *Timeline) ([]byte, error) {
-	doc := buildPage(res, tl)
+func htmlData(a *Analysis) ([]byte, error) {
+	p := &page{Schema: Schema, Traces: a.Traces, Findings: a.Findings, Timelines: []pageTrace{}}
+	p.Traces = nonNil(p.Traces)
+	p.Findings = nonNil(p.Findings)
+	for _, b := range waitBuckets {
+		p.Buckets = append(p.Buckets, int64(b))
+	}
+	for i, tl := range a.Timelines {
+		p.Timelines = append(p.Timelines, tl.page(stuckGoroutines(a.Findings, i)))
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(true)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(p); err != nil {
 		return nil, fmt.Errorf("encoding the page's data: %w", err)
 	}
 	return bytes.TrimSpace(b.Bytes()), nil
@@ -70,14 +91,22 @@ func htmlData(res *detect.Result, tl *Timeline) ([]byte, error) {
 
 // page is the JSON document embedded in the HTML report.
 type page struct {
-	Schema     int              `json:"schema"`
-	Trace      TraceInfo        `json:"trace"`
-	Findings   []detect.Finding `json:"findings"`
-	Timeline   pageTimeline     `json:"timeline"`
-	Buckets    []int64          `json:"wait_buckets_ns"`
-	Locks      []pageLock       `json:"locks"`
-	Semaphores []pageSema       `json:"semaphores"`
-	Flights    []pageFlights    `json:"singleflight"`
+	Schema   int         `json:"schema"`
+	Traces   []TraceInfo `json:"traces"`
+	Findings []Finding   `json:"findings"`
+	Buckets  []int64     `json:"wait_buckets_ns"`
+	// Timelines has one entry per trace, in the order of Traces, when the
+	// report was made from the traces themselves.
+	Timelines []pageTrace `json:"timelines"`
+}
+
+// pageTrace is what the page draws of one trace.
+type pageTrace struct {
+	Path       string        `json:"path"`
+	Timeline   pageTimeline  `json:"timeline"`
+	Locks      []pageLock    `json:"locks"`
+	Semaphores []pageSema    `json:"semaphores"`
+	Flights    []pageFlights `json:"singleflight"`
 	// LeftOut says, in words, what the page does not show.
 	LeftOut []string `json:"left_out"`
 }
@@ -123,7 +152,7 @@ type pageLane struct {
 	G       parse.GoID `json:"g"`                // -1 for a site's shared lane
 	Shared  int        `json:"shared,omitempty"` // goroutines drawn on a shared lane
 	Entry   string     `json:"entry,omitempty"`
-	Site    string     `json:"site,omitempty"`
+	Site    string     `json:"site,omitempty"`  // for a stuck goroutine, pinned away from its site
 	Stuck   string     `json:"stuck,omitempty"` // the kind of finding that pins it
 	Creator parse.GoID `json:"creator"`
 	Created int64      `json:"created_ns"`
@@ -131,6 +160,8 @@ type pageLane struct {
 	State   string     `json:"state"`
 	Iv      [][]int64  `json:"iv"`
 	Marks   [][]int64  `json:"marks,omitempty"`
+
+	site string // its creation site, whether pinned or not
 }
 
 type pageLock struct {
@@ -166,45 +197,44 @@ type pageFlights struct {
 	More     int        `json:"more,omitempty"`
 }
 
-func buildPage(res *detect.Result, tl *Timeline) *page {
-	t := res.Trace
-	p := &page{Schema: Schema, Trace: Info(t), Findings: res.Findings, LeftOut: []string{}}
-	if p.Findings == nil {
-		p.Findings = []detect.Finding{}
-	}
-	for _, b := range waitBuckets {
-		p.Buckets = append(p.Buckets, int64(b))
-	}
-	tm := &p.Timeline
+// drawn is what a Timeline keeps of its trace once the pass is over: the
+// page's data, less the stuck goroutines, which are known only from the
+// findings.
+type drawn struct {
+	path   string
+	tm     pageTimeline // without Groups
+	lanes  []pageLane   // goroutines with a lane of their own
+	shared []pageLane   // the sites' shared lanes
+	// blockedAtEnd are the goroutines still blocked at the end with no
+	// lane of their own: a finding may pin them.
+	blockedAtEnd map[parse.GoID]pageLane
+	locks        []pageLock
+	semas        []pageSema
+	flights      []pageFlights
+	left         []string
+}
+
+// draw turns what the pass gathered into the page's data, while the trace
+// can still resolve goroutines and stacks.
+func (tl *Timeline) draw(t *parse.Trace) *drawn {
+	d := &drawn{path: t.Path, blockedAtEnd: map[parse.GoID]pageLane{}}
+	tm := &d.tm
 	tm.End = int64(t.Duration())
 	tm.Quantum = int64(tl.quantum)
 	tm.Reasons = slices.Clone(tl.reasons)
+	tm.Ops = make([]string, 0, len(wire.Ops())+1)
+	tm.Ops = append(tm.Ops, "bad")
 	for _, op := range wire.Ops() {
 		for len(tm.Ops) < int(op) {
 			tm.Ops = append(tm.Ops, "")
 		}
 		tm.Ops = append(tm.Ops, op.String())
 	}
-	tm.Ops[0] = "bad"
 	for _, id := range tl.objOrder {
 		o := tl.objects[id]
 		tm.Objects = append(tm.Objects, pageObject{Kind: o.kind.String(), ID: id, Name: o.name})
 	}
-
-	stuck := stuckGoroutines(res.Findings)
-	var pinned pageGroup
-	pinned.Site, pinned.Stuck = "Stuck at end: leaks, deadlocks", true
-	groups := map[string]*pageGroup{}
-	group := func(site string) *pageGroup {
-		g := groups[site]
-		if g == nil {
-			g = &pageGroup{Site: site}
-			groups[site] = g
-		}
-		return g
-	}
-	ids := slices.Sorted(maps.Keys(tl.lanes))
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(tl.lanes)) {
 		l := tl.lanes[id]
 		if l.shared != nil {
 			continue
@@ -214,53 +244,33 @@ func buildPage(res *detect.Result, tl *Timeline) *page {
 			tl.left.systemLanes++
 			continue
 		}
-		lane := tl.pageLane(t, l, g)
-		if kind, ok := stuck[id]; ok {
-			lane.Stuck, lane.Site = kind, l.site
-			pinned.add(lane)
-			delete(stuck, id)
-			continue
-		}
-		group(l.site).add(lane)
-	}
-	// Stuck goroutines past the lane limit get a lane of their own all the
-	// same, with the block they are stuck in.
-	for _, id := range slices.Sorted(maps.Keys(stuck)) {
-		g := t.Goroutine(id)
-		if g == nil {
-			continue
-		}
-		if len(pinned.Lanes) >= tl.lim.Lanes+maxStuckLanes {
-			tl.left.pinnedOver++
-			continue
-		}
-		l := &tlLane{g: id, site: siteOf(t, id)}
-		if g.State == parse.StateWaiting {
-			end := parse.Time(t.End - t.Start)
-			l.iv = []interval{{start: g.Since, end: end, blocked: end - g.Since, waker: parse.NoGoroutine,
-				stack: tl.stack(g.Stack), reason: tl.reason(g.Reason), n: 1, open: true}}
-		}
-		lane := tl.pageLane(t, l, g)
-		lane.Stuck, lane.Site = stuck[id], l.site
-		pinned.add(lane)
+		d.lanes = append(d.lanes, tl.pageLane(l, g))
 	}
 	for _, site := range slices.Sorted(maps.Keys(tl.sites)) {
 		l := tl.sites[site]
-		lane := pageLane{G: parse.NoGoroutine, Shared: l.n, Creator: parse.NoGoroutine, Exited: -1, State: "several", Iv: tl.pageIntervals(l.iv)}
-		g := group(site)
-		g.add(lane)
-		g.Goroutines += l.n - 1
+		d.shared = append(d.shared, pageLane{G: parse.NoGoroutine, Shared: l.n, Creator: parse.NoGoroutine, Exited: -1, State: "several", Iv: tl.pageIntervals(l.iv), site: site})
 	}
-	if len(pinned.Lanes) > 0 {
-		tm.Groups = append(tm.Groups, pinned)
+	// Goroutines blocked at the end on a site's shared lane may be pinned
+	// by a finding: each keeps the block it is stuck in.
+	end := parse.Time(t.End - t.Start)
+	gs := t.Goroutines()
+	for i := range gs {
+		g := &gs[i]
+		if g.System || g.State != parse.StateWaiting {
+			continue
+		}
+		if l := tl.lanes[g.ID]; l != nil && l.shared == nil {
+			continue
+		}
+		if len(d.blockedAtEnd) >= maxBlockedAtEnd {
+			break
+		}
+		l := &tlLane{g: g.ID, site: siteOf(t, g.ID)}
+		l.iv = []interval{{start: g.Since, end: end, blocked: end - g.Since, waker: parse.NoGoroutine,
+			stack: tl.stack(g.Stack), reason: tl.reason(g.Reason), n: 1, open: true}}
+		d.blockedAtEnd[g.ID] = tl.pageLane(l, g)
 	}
-	rest := slices.Collect(maps.Values(groups))
-	slices.SortFunc(rest, func(a, b *pageGroup) int {
-		return cmp.Or(cmp.Compare(b.Blocked, a.Blocked), strings.Compare(a.Site, b.Site))
-	})
-	for _, g := range rest {
-		tm.Groups = append(tm.Groups, *g)
-	}
+	tm.Reasons = slices.Clone(tl.reasons)
 	for _, id := range tl.stackL {
 		tm.Stacks = append(tm.Stacks, nil)
 		i := len(tm.Stacks) - 1
@@ -275,12 +285,78 @@ func buildPage(res *detect.Result, tl *Timeline) *page {
 	tm.Objects = nonNil(tm.Objects)
 	tm.Frames = nonNil(tm.Frames)
 	tm.Stacks = nonNil(tm.Stacks)
-	tm.Groups = nonNil(tm.Groups)
-	p.Locks = tl.pageLocks(t)
-	p.Semaphores = tl.pageSemas()
-	p.Flights = tl.pageFlights()
-	p.LeftOut = tl.leftOutText(len(res.Findings))
-	return p
+	d.locks = capPanels(tl.pageLocks(t), "locks", &tl.left)
+	d.semas = capPanels(tl.pageSemas(), "semaphores", &tl.left)
+	d.flights = capPanels(tl.pageFlights(), "singleflight keys", &tl.left)
+	d.left = tl.leftOutText()
+	return d
+}
+
+// maxBlockedAtEnd bounds the goroutines blocked at the end, without a
+// lane of their own, that a finding may pin.
+const maxBlockedAtEnd = 5000
+
+// page is the page's data for this trace, with the goroutines of stuck
+// (goroutine → finding kind) pinned on top.
+func (tl *Timeline) page(stuck map[parse.GoID]string) pageTrace {
+	d := tl.drawn
+	if d == nil {
+		return pageTrace{Timeline: pageTimeline{Groups: []pageGroup{}}, Locks: []pageLock{}, Semaphores: []pageSema{}, Flights: []pageFlights{}, LeftOut: []string{"the pass over this trace did not finish"}}
+	}
+	pt := pageTrace{Path: d.path, Timeline: d.tm, Locks: d.locks, Semaphores: d.semas, Flights: d.flights, LeftOut: slices.Clone(d.left)}
+	pinned := pageGroup{Site: "Stuck at end: leaks, deadlocks", Stuck: true}
+	groups := map[string]*pageGroup{}
+	group := func(site string) *pageGroup {
+		g := groups[site]
+		if g == nil {
+			g = &pageGroup{Site: site}
+			groups[site] = g
+		}
+		return g
+	}
+	pin := func(l pageLane, kind string) {
+		l.Stuck, l.Site = kind, l.site
+		pinned.add(l)
+	}
+	for _, l := range d.lanes {
+		if kind, ok := stuck[l.G]; ok {
+			pin(l, kind)
+			continue
+		}
+		group(l.site).add(l)
+	}
+	over := 0
+	for _, id := range slices.Sorted(maps.Keys(stuck)) {
+		l, ok := d.blockedAtEnd[id]
+		if !ok {
+			continue
+		}
+		if len(pinned.Lanes) >= tl.lim.Lanes+maxStuckLanes {
+			over++
+			continue
+		}
+		pin(l, stuck[id])
+	}
+	if over > 0 {
+		pt.LeftOut = append(pt.LeftOut, fmt.Sprintf("%d stuck goroutines have no lane of their own (limit %d)", over, tl.lim.Lanes+maxStuckLanes))
+	}
+	for _, l := range d.shared {
+		g := group(l.site)
+		g.add(l)
+		g.Goroutines += l.Shared - 1
+	}
+	pt.Timeline.Groups = []pageGroup{}
+	if len(pinned.Lanes) > 0 {
+		pt.Timeline.Groups = append(pt.Timeline.Groups, pinned)
+	}
+	rest := slices.Collect(maps.Values(groups))
+	slices.SortFunc(rest, func(a, b *pageGroup) int {
+		return cmp.Or(cmp.Compare(b.Blocked, a.Blocked), strings.Compare(a.Site, b.Site))
+	})
+	for _, g := range rest {
+		pt.Timeline.Groups = append(pt.Timeline.Groups, *g)
+	}
+	return pt
 }
 
 func nonNil[T any](s []T) []T {
@@ -302,14 +378,14 @@ func (g *pageGroup) add(l pageLane) {
 	}
 }
 
-// stuckGoroutines maps each goroutine of a leak or deadlock finding to
-// the finding's kind (deadlock first: a deadlocked goroutine is not
-// reported again as a leak).
-func stuckGoroutines(fs []detect.Finding) map[parse.GoID]string {
+// stuckGoroutines maps each goroutine of trace's leak or deadlock
+// findings to the finding's kind (deadlock first: a deadlocked goroutine
+// is not reported again as a leak).
+func stuckGoroutines(fs []Finding, trace int) map[parse.GoID]string {
 	stuck := map[parse.GoID]string{}
 	for _, kind := range []string{"deadlock", "leak"} {
 		for _, f := range fs {
-			if f.Kind != kind {
+			if f.Kind != kind || len(f.Traces) == 0 || f.Traces[0] != trace {
 				continue
 			}
 			for _, id := range f.Goroutines {
@@ -322,10 +398,10 @@ func stuckGoroutines(fs []detect.Finding) map[parse.GoID]string {
 	return stuck
 }
 
-func (tl *Timeline) pageLane(t *parse.Trace, l *tlLane, g *parse.Goroutine) pageLane {
+func (tl *Timeline) pageLane(l *tlLane, g *parse.Goroutine) pageLane {
 	lane := pageLane{
 		G: l.g, Entry: g.Entry, Creator: g.Creator, Created: int64(g.Created), Exited: -1,
-		State: g.State.String(), Iv: tl.pageIntervals(l.iv),
+		State: g.State.String(), Iv: tl.pageIntervals(l.iv), site: l.site,
 	}
 	if g.State == parse.StateExited {
 		lane.Exited = int64(g.Exited)
@@ -455,8 +531,18 @@ func (tl *Timeline) pageFlights() []pageFlights {
 	return out
 }
 
+// capPanels keeps the first maxPanels panels (the worst: they are
+// sorted so), and says how many of what it left out.
+func capPanels[T any](ps []T, what string, left *leftOut) []T {
+	if len(ps) > maxPanels {
+		left.panels = append(left.panels, fmt.Sprintf("%d %s past the %d with the most waiting have no chart", len(ps)-maxPanels, what, maxPanels))
+		ps = ps[:maxPanels]
+	}
+	return ps
+}
+
 // leftOutText says what the limits kept off the page.
-func (tl *Timeline) leftOutText(findings int) []string {
+func (tl *Timeline) leftOutText() []string {
 	var out []string
 	l := tl.left
 	if l.shared > 0 {
@@ -477,9 +563,7 @@ func (tl *Timeline) leftOutText(findings int) []string {
 	if l.flights > 0 {
 		out = append(out, fmt.Sprintf("%d singleflight flights past the first %d of a key are not listed", l.flights, tl.lim.Flights))
 	}
-	if l.pinnedOver > 0 {
-		out = append(out, fmt.Sprintf("%d stuck goroutines have no lane (limit %d)", l.pinnedOver, tl.lim.Lanes+maxStuckLanes))
-	}
+	out = append(out, l.panels...)
 	if l.systemLanes > 0 {
 		out = append(out, fmt.Sprintf("%d runtime and tracer goroutines are not drawn", l.systemLanes))
 	}

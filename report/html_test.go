@@ -16,18 +16,20 @@ import (
 
 // htmlPage analyzes a trace with a Timeline of those limits in the same
 // pass and returns the HTML page.
-func htmlPage(t *testing.T, path string, lim report.TimelineLimits, edit func(*detect.Result)) []byte {
+func htmlPage(t *testing.T, path string, lim report.TimelineLimits, edit func(*report.Analysis)) []byte {
 	t.Helper()
 	tl := report.NewTimeline(lim)
 	res, err := detect.Run(path, parse.Options{}, nil, tl)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a := report.FromResult(res)
+	tl.AddTo(a)
 	if edit != nil {
-		edit(res)
+		edit(a)
 	}
 	var b bytes.Buffer
-	if err := report.HTML(&b, res, tl); err != nil {
+	if err := report.HTML(&b, a); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -47,7 +49,11 @@ func pageData(t *testing.T, html []byte) []byte {
 
 // pageDoc is the part of the page's document the tests read.
 type pageDoc struct {
-	Findings []detect.Finding `json:"findings"`
+	Findings  []report.Finding `json:"findings"`
+	Timelines []pageTrace      `json:"timelines"`
+}
+
+type pageTrace struct {
 	Timeline struct {
 		End    int64 `json:"end_ns"`
 		Groups []struct {
@@ -83,13 +89,22 @@ type pageDoc struct {
 	LeftOut []string `json:"left_out"`
 }
 
-func decodePage(t *testing.T, html []byte) pageDoc {
+// decodePage returns the findings and the one trace's timeline.
+func decodePage(t *testing.T, html []byte) pageView {
 	t.Helper()
 	var doc pageDoc
 	if err := json.Unmarshal(pageData(t, html), &doc); err != nil {
 		t.Fatalf("the page's data is not JSON: %v", err)
 	}
-	return doc
+	if len(doc.Timelines) != 1 {
+		t.Fatalf("the page has %d timelines; want 1", len(doc.Timelines))
+	}
+	return pageView{doc.Findings, doc.Timelines[0]}
+}
+
+type pageView struct {
+	Findings []report.Finding
+	pageTrace
 }
 
 func fixtureTrace(name string) string {
@@ -112,11 +127,12 @@ func TestHTMLGolden(t *testing.T) {
 			for _, f := range doc["findings"].([]any) {
 				f := f.(map[string]any)
 				for k := range f {
-					if k != "kind" && k != "severity" && k != "goroutines" {
+					if k != "kind" && k != "severity" && k != "goroutines" && k != "traces" {
 						delete(f, k)
 					}
 				}
 			}
+			delete(doc, "traces") // the JSON report's, golden-tested with it
 			b, err := json.MarshalIndent(doc, "", " ")
 			if err != nil {
 				t.Fatal(err)
@@ -281,8 +297,8 @@ func TestHTMLLimits(t *testing.T) {
 // from the trace cannot end its script.
 func TestHTMLSelfContained(t *testing.T) {
 	evil := "</script><script>alert(1)</script> & <b>"
-	page := htmlPage(t, fixtureTrace("leak-timeout"), report.DefaultTimelineLimits(), func(res *detect.Result) {
-		res.Findings[0].Message = evil
+	page := htmlPage(t, fixtureTrace("leak-timeout"), report.DefaultTimelineLimits(), func(a *report.Analysis) {
+		a.Findings[0].Message = evil
 	})
 	if bytes.Contains(page, []byte("<script>alert(1)")) {
 		t.Errorf("a finding's message ends the page's script")
@@ -298,5 +314,66 @@ func TestHTMLSelfContained(t *testing.T) {
 	doc := decodePage(t, page)
 	if doc.Findings[0].Message != evil {
 		t.Errorf("message round-trip = %q; want %q", doc.Findings[0].Message, evil)
+	}
+}
+
+// TestHTMLTwoTraces checks a page of two traces: a timeline each, and the
+// leak's goroutines pinned only on the timeline of the trace that leaked.
+func TestHTMLTwoTraces(t *testing.T) {
+	var as []*report.Analysis
+	var tls []*report.Timeline
+	for _, name := range []string{"mutex-starve-plain", "leak-timeout"} {
+		tl := report.NewTimeline(report.DefaultTimelineLimits())
+		res, err := detect.Run(fixtureTrace(name), parse.Options{}, nil, tl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		as = append(as, report.FromResult(res))
+		tls = append(tls, tl)
+	}
+	a := report.Merge(as...)
+	for _, tl := range tls {
+		tl.AddTo(a)
+	}
+	var b bytes.Buffer
+	if err := report.HTML(&b, a); err != nil {
+		t.Fatal(err)
+	}
+	var doc pageDoc
+	if err := json.Unmarshal(pageData(t, b.Bytes()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Timelines) != 2 {
+		t.Fatalf("%d timelines; want one per trace", len(doc.Timelines))
+	}
+	stuck := func(i int) bool {
+		gs := doc.Timelines[i].Timeline.Groups
+		return len(gs) > 0 && gs[0].Stuck
+	}
+	if stuck(0) || !stuck(1) {
+		t.Errorf("stuck lanes pinned: trace 0 %v, trace 1 %v; want only the leaking trace (1)", stuck(0), stuck(1))
+	}
+	if len(doc.Timelines[0].Locks) == 0 || len(doc.Timelines[1].Locks) != 0 {
+		t.Errorf("lock panels: %d and %d; want the contended mutex on the first trace only", len(doc.Timelines[0].Locks), len(doc.Timelines[1].Locks))
+	}
+}
+
+// TestHTMLWithoutTimelines checks the page of an analysis with no
+// timeline, as merged from JSON reports: the findings alone.
+func TestHTMLWithoutTimelines(t *testing.T) {
+	res, err := detect.Run(fixtureTrace("leak-timeout"), parse.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := report.HTML(&b, report.FromResult(res)); err != nil {
+		t.Fatal(err)
+	}
+	var doc pageDoc
+	if err := json.Unmarshal(pageData(t, b.Bytes()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Findings) != 1 || len(doc.Timelines) != 0 {
+		t.Errorf("%d findings, %d timelines; want the leak and no timeline", len(doc.Findings), len(doc.Timelines))
 	}
 }

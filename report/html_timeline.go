@@ -2,7 +2,6 @@ package report
 
 import (
 	"cmp"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -71,6 +70,9 @@ type Timeline struct {
 	open     map[goObj]*flight // annotated flights in progress, by (flight number, object)
 
 	left leftOut
+
+	// drawn is the page's data, made by Finalize; the rest is then dropped.
+	drawn *drawn
 }
 
 // leftOut counts what the limits kept off the page.
@@ -81,8 +83,8 @@ type leftOut struct {
 	stacks      int // stacks not kept
 	points      int // semaphore depth points merged
 	flights     int // singleflight flights not kept
-	pinnedOver  int // stuck goroutines past the lane limit
 	systemLanes int
+	panels      []string // panels past maxPanels, in words
 }
 
 type goObj struct {
@@ -507,10 +509,14 @@ func (tl *Timeline) Finalize(t *parse.Trace) {
 		f.stalled, f.end = true, end
 		tl.closeFlight(f)
 	}
-	clear(tl.open)
+	tl.drawn = tl.draw(t)
+	// Nothing of the pass is needed any more.
+	tl.lanes, tl.sites, tl.stacks, tl.stackL, tl.classes = nil, nil, nil, nil, nil
+	tl.objects, tl.waits, tl.locks, tl.unlocker, tl.semas, tl.flights, tl.open = nil, nil, nil, nil, nil, nil, nil
 }
 
-// String describes the timeline in a line, for tests and debugging.
-func (tl *Timeline) String() string {
-	return fmt.Sprintf("timeline: %d lanes, %d intervals, %d marks, quantum %v", len(tl.lanes), tl.intervals, tl.marks, tl.quantum.Duration())
+// AddTo adds the trace's timeline to the analysis: the HTML page draws
+// one for each trace (see [HTML]).
+func (tl *Timeline) AddTo(a *Analysis) {
+	a.Timelines = append(a.Timelines, tl)
 }

@@ -48,16 +48,19 @@ self-contained file) to open in a browser.`,
 			} else {
 				fmt.Fprintf(out, "Traced the demo program (internal/demo) to a temporary file (--keep keeps it).\n\n")
 			}
-			var consumers []parse.Consumer
-			tl := report.NewTimeline(report.DefaultTimelineLimits())
+			var gs []report.Gatherer
 			if html != "" {
-				consumers = append(consumers, tl)
+				gs = append(gs, report.LookupFormat("html").Gather())
 			}
-			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig(), consumers...)
+			res, err := detect.Run(path, parse.Options{}, detect.DefaultConfig(), consumers(gs)...)
 			if err != nil {
 				return fmt.Errorf("internal error: analyzing the demo trace: %w", err)
 			}
-			if err := (report.TextOptions{Paths: report.WorkingPaths()}).Write(out, report.FromResult(res)); err != nil {
+			a := report.FromResult(res)
+			for _, g := range gs {
+				g.AddTo(a)
+			}
+			if err := (report.TextOptions{Paths: report.WorkingPaths()}).Write(out, a); err != nil {
 				return err
 			}
 			fmt.Fprint(out, `
@@ -69,7 +72,7 @@ To analyze your own code:
   blockscope analyze --format html trace.out > report.html  # findings and a timeline
 `)
 			if html != "" {
-				if err := writeHTML(html, res, tl); err != nil {
+				if err := writeHTML(html, a); err != nil {
 					return err
 				}
 				abs, _ := filepath.Abs(html)
@@ -85,12 +88,12 @@ To analyze your own code:
 }
 
 // writeHTML writes the HTML report to path.
-func writeHTML(path string, res *detect.Result, tl *report.Timeline) error {
+func writeHTML(path string, a *report.Analysis) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("writing the HTML report: %w", err)
 	}
-	if err := report.HTML(f, res, tl); err != nil {
+	if err := report.HTML(f, a); err != nil {
 		f.Close()
 		return fmt.Errorf("writing the HTML report to %s: %w", path, err)
 	}

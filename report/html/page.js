@@ -5,7 +5,12 @@
   'use strict';
 
   const D = JSON.parse(document.getElementById('blockscope-data').textContent);
-  const TL = D.timeline;
+  // One timeline per trace; the page shows the one the address names
+  // (#trace=N), the first by default.
+  const HASH = new URLSearchParams(location.hash.slice(1));
+  const TRACE = Math.min(Math.max(parseInt(HASH.get('trace') || '0', 10) || 0, 0), Math.max(D.timelines.length - 1, 0));
+  const T = D.timelines[TRACE] || { path: '', timeline: { end_ns: 1, merged_below_ns: 0, reasons: [], ops: [], objects: [], frames: [], stacks: [], groups: [] }, locks: [], semaphores: [], singleflight: [], left_out: [] };
+  const TL = T.timeline;
   const END = Math.max(TL.end_ns, 1);
 
   // ---------- helpers ----------
@@ -106,20 +111,26 @@
   // ---------- header ----------
 
   function header() {
-    const t = D.trace;
     const sev = { error: 0, warning: 0, info: 0 };
     for (const f of D.findings) sev[f.severity] = (sev[f.severity] || 0) + 1;
     const box = document.getElementById('trace-summary');
-    box.append(
-      el('span', { class: 'path', text: t.path }),
-      el('span', {}, 'Go ', el('b', { text: t.go_version || '?' })),
-      el('span', {}, el('b', { text: fmtDur(t.duration_ns) })),
-      el('span', {}, el('b', { text: t.goroutines }), ' goroutines (', t.goroutines_created, ' created, ', t.goroutines_exited, ' exited, ', el('b', { text: t.goroutines_blocked_at_end }), ' blocked at end)'),
-      el('span', {}, el('b', { text: t.events }), ' events'),
-      el('span', {}, el('b', { text: D.findings.length }), ' findings', D.findings.length ? ' (' + ['error', 'warning', 'info'].filter(s => sev[s]).map(s => sev[s] + ' ' + s).join(', ') + ')' : ''));
+    const t = D.traces[TRACE] || D.traces[0];
+    if (D.traces.length > 1) box.append(el('span', {}, el('b', { text: D.traces.length }), ' traces'));
+    if (t) {
+      const p = t.program || t;
+      box.append(
+        el('span', { class: 'path', text: t.path }),
+        el('span', {}, 'Go ', el('b', { text: t.go_version || '?' })),
+        el('span', {}, el('b', { text: fmtDur(t.duration_ns) })),
+        el('span', {}, el('b', { text: p.goroutines }), ' goroutines (', p.goroutines_created, ' created, ', p.goroutines_exited, ' exited, ', el('b', { text: p.goroutines_blocked_at_end }), ' blocked at end)'),
+        el('span', {}, el('b', { text: t.events }), ' events'));
+    }
+    box.append(el('span', {}, el('b', { text: D.findings.length }), ' findings', D.findings.length ? ' (' + ['error', 'warning', 'info'].filter(s => sev[s]).map(s => sev[s] + ' ' + s).join(', ') + ')' : ''));
     const notices = document.getElementById('notices');
-    if (!t.complete) notices.append(el('div', { class: 'notice warn' }, el('b', { text: 'Incomplete trace: ' }), t.error || 'the trace was not read whole', '. This report covers only what was read.'));
-    for (const w of t.warnings || []) notices.append(el('div', { class: 'notice warn', text: 'warning: ' + w }));
+    D.traces.forEach(tr => {
+      if (!tr.complete) notices.append(el('div', { class: 'notice warn' }, el('b', { text: 'Incomplete trace ' + tr.path + ': ' }), tr.error || 'the trace was not read whole', '. This report covers only what was read.'));
+      for (const w of tr.warnings || []) notices.append(el('div', { class: 'notice warn', text: 'warning: ' + w }));
+    });
   }
 
   // ---------- findings ----------
@@ -138,7 +149,7 @@
       const summary = el('summary', {},
         el('span', { class: 'sev', text: f.severity }),
         el('span', { class: 'kind', text: f.kind + (f.confidence ? ' (' + f.confidence + ')' : '') }),
-        el('span', { class: 'loc', text: shortLoc(f.location) + ' · ' + plural(f.goroutines.length, 'goroutine') + (f.duration_ns ? ' · ' + fmtDur(f.duration_ns) : '') }),
+        el('span', { class: 'loc', text: shortLoc(f.location) + ' · ' + plural(f.goroutines.length, 'goroutine') + (f.duration_ns ? ' · ' + fmtDur(f.duration_ns) : '') + (D.traces.length > 1 ? ' · ' + plural((f.traces || []).length, 'trace') : '') }),
         gotoBtn,
         el('span', { class: 'msg', text: f.message }));
       const body = el('div', { class: 'finding-body' });
@@ -549,15 +560,24 @@
 
   function showFinding(i) {
     const f = D.findings[i];
+    const tr = (f.traces || [TRACE])[0];
+    if (tr !== TRACE && D.timelines[tr]) {
+      // its goroutines are on another trace's timeline
+      location.hash = 'trace=' + tr + '&finding=' + i;
+      location.reload();
+      return;
+    }
     view.related = new Set(f.goroutines);
     for (const r of f.related || []) if (r.goroutine) view.related.add(r.goroutine);
     const g = f.goroutines.find(x => lanesByG.has(x));
     if (g === undefined) { selectG(f.goroutines[0], true); return; }
-    // zoom to what the finding is about: its goroutines' blocks around
-    // the longest one
+    // zoom to what the finding is about: the block its goroutine is stuck
+    // in, or else its longest
     const l = lanesByG.get(g);
     let best = null;
     for (const iv of l.iv) if (!best || iv[1] - iv[0] > best[1] - best[0]) best = iv;
+    const last = l.iv[l.iv.length - 1];
+    if (last && last.length === 8 && last[5]) best = last;
     if (best) {
       const span = Math.max(best[1] - best[0], END / 50);
       setView(Math.max(0, best[0] - span * 0.3), Math.min(END, best[1]) + span * 0.15);
@@ -690,7 +710,16 @@
     for (const k of kinds) box.append(el('span', {}, el('i', { class: 'diamond', style: 'background:' + (PRIM_COLORS[k] || '#444') }), k + ' operation'));
     box.append(el('span', {}, el('i', { style: 'background:#cf222e;width:8px;clip-path:polygon(0 0,100% 50%,0 100%)' }), 'still blocked at the end'));
     if (TL.merged_below_ns > 0) box.append(el('span', { text: 'blocks shorter than ' + fmtDur(TL.merged_below_ns) + ' are merged (lighter lower band)' }));
-    if (!groups.length) box.append(el('span', { text: 'No goroutine blocked in this trace.' }));
+    if (!D.timelines.length) box.append(el('span', { text: 'No timeline: this report was merged from reports, not made from the traces.' }));
+    else if (!groups.length) box.append(el('span', { text: 'No goroutine blocked in this trace.' }));
+  }
+
+  // With several traces, a menu picks the one whose timeline is drawn.
+  function traceMenu() {
+    if (D.timelines.length < 2) return;
+    const sel = el('select', { id: 'tl-trace', title: 'The trace whose timeline is drawn', onchange: () => { location.hash = 'trace=' + sel.value; location.reload(); } },
+      D.timelines.map((t, i) => el('option', { value: i, selected: i === TRACE }, t.path)));
+    document.querySelector('#timeline .toolbar').prepend(sel);
   }
 
   // ---------- per primitive ----------
@@ -780,23 +809,30 @@
       box.append(el('h3', { text: head }));
       box.append(items.length ? el('div', { class: 'cards' }, items.map(card)) : el('div', { class: 'empty', text: none }));
     };
-    sec('prim-locks', 'Locks: wait times', D.locks, lockCard, 'No lock was waited on.');
-    sec('prim-semas', 'Semaphores: queue depth', D.semaphores, semaCard, 'No semaphore queued.');
-    sec('prim-flights', 'Singleflight: fan-in per flight', D.singleflight, flightCard, 'No singleflight flight had followers.');
+    sec('prim-locks', 'Locks: wait times', T.locks, lockCard, 'No lock was waited on.');
+    sec('prim-semas', 'Semaphores: queue depth', T.semaphores, semaCard, 'No semaphore queued.');
+    sec('prim-flights', 'Singleflight: fan-in per flight', T.singleflight, flightCard, 'No singleflight flight had followers.');
   }
 
   function leftOut() {
     const ul = document.getElementById('left-out-list');
-    if (!D.left_out.length) ul.append(el('li', { text: 'Nothing: every goroutine that blocked has its lane and every block is drawn.' }));
-    for (const s of D.left_out) ul.append(el('li', { text: s }));
+    if (!D.timelines.length) ul.append(el('li', { text: 'The timeline and the charts: this report was made from reports, not from the traces.' }));
+    else if (!T.left_out.length) ul.append(el('li', { text: 'Nothing: every goroutine that blocked has its lane and every block is drawn.' }));
+    for (const s of T.left_out) ul.append(el('li', { text: s }));
   }
 
   header();
   findings();
+  traceMenu();
   legend();
   primitives();
   leftOut();
   buildRows();
   reset();
+  if (HASH.has('finding')) {
+    const i = parseInt(HASH.get('finding'), 10);
+    history.replaceState(null, '', '#trace=' + TRACE);
+    if (D.findings[i]) showFinding(i);
+  }
   document.body.setAttribute('data-ready', '1');
 })();
