@@ -269,6 +269,15 @@ func testName(f detect.Finding, left map[int64]goroutine) string {
 	if f.Test != "" {
 		return f.Test
 	}
+	var names []string
+	for _, t := range f.Tests {
+		if t.Name != "" {
+			names = append(names, t.Name)
+		}
+	}
+	if len(names) > 0 {
+		return strings.Join(names, " and ")
+	}
 	for _, id := range f.Goroutines {
 		if g, ok := left[int64(id)]; ok && g.createdBy != "" {
 			return "a goroutine created by " + g.createdBy

@@ -287,8 +287,8 @@ func TestVerifyTestMain(t *testing.T) {
 		if pass {
 			t.Errorf("VerifyTestMain under %s passed; want a failure\n%s", verifier, out)
 		}
-		if verifier == "leaktest" && !strings.Contains(out, "leaktest: 1 finding after the tests, by TestForgetful:") {
-			t.Errorf("leaktest's VerifyTestMain does not name TestForgetful:\n%s", out)
+		if verifier == "leaktest" && !strings.Contains(out, "leaktest: 1 finding after the tests, by TestForgetful and TestForgetfulToo:") {
+			t.Errorf("leaktest's VerifyTestMain does not name TestForgetful and TestForgetfulToo:\n%s", out)
 		}
 	}
 }

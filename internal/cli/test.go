@@ -181,12 +181,9 @@ func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
 			}
 			a.Tests = append(a.Tests, report.Test{Package: pkg.ImportPath, Name: name, Outcome: "fail", Output: why.Error()})
 		default:
-			for i, f := range pkg.Result.Findings {
-				if t := pkg.TestOf(f); t != nil {
-					pkg.Result.Findings[i].Test = t.Name
-				}
-			}
-			a = report.FromResult(pkg.Result)
+			res := *pkg.Result
+			res.Findings = perTest(pkg, res.Findings)
+			a = report.FromResult(&res)
 		}
 		a.Traces[0].Package = pkg.ImportPath
 		for _, t := range pkg.Tests {
@@ -198,6 +195,34 @@ func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
 		as = append(as, a)
 	}
 	return report.Merge(as...)
+}
+
+// perTest makes each finding name the test go test ran that it is
+// attributed to, splitting a leak found in several tests into one finding
+// for each, so that each of those tests fails with its own.
+func perTest(pkg *gotest.Package, fs []detect.Finding) []detect.Finding {
+	var out []detect.Finding
+	for _, f := range fs {
+		if f.Test == "" && len(f.Tests) > 1 {
+			for _, lt := range f.Tests {
+				g := f
+				g.Test, g.Tests, g.Goroutines, g.Count = lt.Name, []detect.LeakTest{lt}, lt.Goroutines, 0
+				out = append(out, named(pkg, g))
+			}
+			continue
+		}
+		out = append(out, named(pkg, f))
+	}
+	detect.Sort(out)
+	return out
+}
+
+// named gives a finding's Test the name of the test go test ran.
+func named(pkg *gotest.Package, f detect.Finding) detect.Finding {
+	if t := pkg.TestOf(f); t != nil {
+		f.Test = t.Name
+	}
+	return f
 }
 
 // isTerminal reports whether w is a terminal.

@@ -154,6 +154,8 @@ func (o TextOptions) writeFinding(w io.Writer, p *Package, f detect.Finding) {
 	}
 	if t := p.TestOf(f); t != nil {
 		fmt.Fprintf(w, " in %s", t.Name)
+	} else if names := testNames(f); names != "" {
+		fmt.Fprintf(w, " in %s", names)
 	}
 	fmt.Fprintf(w, "%s: %s\n", mark, f.Message)
 	fmt.Fprintf(w, "        at %s:%d (%s)\n", o.short(f.Location.File), f.Location.Line, f.Location.Func)
@@ -163,6 +165,17 @@ func (o TextOptions) writeFinding(w io.Writer, p *Package, f detect.Finding) {
 	if f.Hint != "" {
 		fmt.Fprintf(w, "        hint: %s\n", f.Hint)
 	}
+}
+
+// testNames lists the tests a leak was found in.
+func testNames(f detect.Finding) string {
+	var names []string
+	for _, t := range f.Tests {
+		if t.Name != "" {
+			names = append(names, t.Name)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func (o TextOptions) short(file string) string {

@@ -31,13 +31,19 @@ func TestFine(t *testing.T) {
 	<-done
 }
 
-// TestForgetful starts a receiver that nobody sends to.
-func TestForgetful(t *testing.T) {
+// forget starts a receiver that nobody sends to.
+func forget() {
 	ch := make(chan int)
 	go func() {
 		<-ch // leaks: nobody sends
 	}()
 }
+
+// TestForgetful leaks a goroutine.
+func TestForgetful(t *testing.T) { forget() }
+
+// TestForgetfulToo leaks one at the same line.
+func TestForgetfulToo(t *testing.T) { forget() }
 
 // TestAlsoFine leaves nothing behind either.
 func TestAlsoFine(t *testing.T) {}
