@@ -163,6 +163,9 @@ type Result struct {
 	Findings []Finding
 	// Summary counts the program's own goroutines (see [Summary]).
 	Summary Summary
+	// Ignored are the goroutines set aside as known or by
+	// --ignore-created-by (see [LeakOptions]): listed, never findings.
+	Ignored []Ignored
 }
 
 // Run parses the trace at path ("-" for opts.Stdin) with every detector in
@@ -203,6 +206,9 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	res := &Result{Trace: t, Summary: sum.sum}
 	for _, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
+		if ig, ok := a.(interface{ Ignored() []Ignored }); ok {
+			res.Ignored = append(res.Ignored, ig.Ignored()...)
+		}
 	}
 	res.Findings = dropExplained(res.Findings)
 	Sort(res.Findings)

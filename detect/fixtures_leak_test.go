@@ -81,10 +81,56 @@ func TestLeakFixtureNeverRun(t *testing.T) {
 	}
 }
 
+// TestLeakFixtureKnown: the standard library's signal watcher, which
+// lives as long as the process, is ignored (known), and so is a goroutine
+// --ignore-created-by names; --report-known reports the watcher.
+func TestLeakFixtureKnown(t *testing.T) {
+	t.Parallel()
+	run := leaktests.Get(t, "known")
+	cfg := detect.DefaultConfig()
+	cfg.Leak.IgnoreCreatedBy = []string{"example.com/leaktests/known.startWatcher"}
+	res := fixtureRun(t, run, cfg)
+	for _, f := range res.Findings {
+		if f.Kind == detect.Leak.Name {
+			t.Errorf("finding %q; want none: both goroutines are ignored", f.Message)
+		}
+	}
+	var got []string
+	for _, ig := range res.Ignored {
+		got = append(got, fmt.Sprintf("%s %d %s %s", ig.Library, len(ig.Goroutines), ig.Test, ig.Reason))
+	}
+	slices.Sort(got)
+	want := []string{
+		" 1 TestNotify --ignore-created-by example.com/leaktests/known.startWatcher",
+		"os/signal 1 TestNotify " + detect.KnownGoroutines[0].Reason,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("ignored:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	cfg = detect.DefaultConfig()
+	cfg.Leak.ReportKnown = true
+	res = fixtureRun(t, run, cfg)
+	var loop bool
+	for _, f := range res.Findings {
+		loop = loop || f.Kind == detect.Leak.Name && slices.ContainsFunc(f.Stack, func(fr parse.Frame) bool { return fr.Func == "os/signal.loop" }) && f.Test == "TestNotify"
+	}
+	if !loop || len(res.Ignored) != 0 {
+		t.Errorf("with ReportKnown: findings %q, ignored %v; want os/signal.loop reported, none ignored", messages(res.Findings), res.Ignored)
+	}
+}
+
 // fixtureFindings runs every detector over a fixture's trace.
 func fixtureFindings(t *testing.T, run *leaktests.Run) (*parse.Trace, []detect.Finding) {
 	t.Helper()
-	res, err := detect.Run("-", parse.Options{Stdin: bytes.NewReader(run.Trace)}, detect.DefaultConfig())
+	res := fixtureRun(t, run, detect.DefaultConfig())
+	return res.Trace, res.Findings
+}
+
+// fixtureRun runs every detector over a fixture's trace with cfg.
+func fixtureRun(t *testing.T, run *leaktests.Run, cfg *detect.Config) *detect.Result {
+	t.Helper()
+	res, err := detect.Run("-", parse.Options{Stdin: bytes.NewReader(run.Trace)}, cfg)
 	if err != nil {
 		t.Fatalf("Run(%s's trace): %v\ngo test said:\n%s", run.Name, err, run.Output)
 	}
@@ -93,7 +139,7 @@ func fixtureFindings(t *testing.T, run *leaktests.Run) (*parse.Trace, []detect.F
 			checkLeakFinding(t, res.Trace, f)
 		}
 	}
-	return res.Trace, res.Findings
+	return res
 }
 
 func checkFixtureLeak(t *testing.T, tr *parse.Trace, w leaktests.Want, f detect.Finding) {

@@ -75,6 +75,7 @@ const (
 	ConfidenceNoWaker      = "no-waker-alive"
 	ConfidenceBlockedAtEnd = "blocked-at-end"
 	ConfidenceOutlivedTest = "outlived-test"
+	ConfidenceJanitorAlive = "janitor-alive"
 )
 
 // LeakOptions configure the leak detector, as goleak's options do.
@@ -88,6 +89,14 @@ type LeakOptions struct {
 	// IgnoreAnyFunction ignores goroutines with one of these functions
 	// anywhere in their stack.
 	IgnoreAnyFunction []string
+	// IgnoreCreatedBy ignores goroutines with one of these functions on
+	// their creation stack (the go statement's stack; a name ending in
+	// "[" or "." matches the functions it begins). They are listed as
+	// ignored, with the name that matched.
+	IgnoreCreatedBy []string
+	// ReportKnown reports the goroutines of KnownGoroutines as any other;
+	// by default they are listed as "ignored (known)".
+	ReportKnown bool
 	// MinBlocked ignores goroutines blocked for less than this at the end.
 	MinBlocked time.Duration
 	// Finished are goroutines that count as exited although the trace
@@ -127,9 +136,12 @@ type siteWakers struct {
 }
 
 type leak struct {
-	opts  LeakOptions
-	trace *parse.Trace // set by Finalize
-	sites map[siteKey]*siteWakers
+	opts    LeakOptions
+	ignored []Ignored    // set aside by IgnoreCreatedBy or KnownGoroutines
+	trace   *parse.Trace // set by Finalize
+	sites   map[siteKey]*siteWakers
+	// lastWaker is who last woke each goroutine (see releasedByTest).
+	lastWaker map[parse.GoID]parse.GoID
 	// byStack caches sites by blocked stack: the site of the reason last
 	// seen with the stack (a stack almost always has one).
 	byStack  []leakStackSite
@@ -143,8 +155,9 @@ type leakStackSite struct {
 
 func newLeak(opts LeakOptions) *leak {
 	return &leak{
-		opts:  opts,
-		sites: make(map[siteKey]*siteWakers),
+		opts:      opts,
+		sites:     make(map[siteKey]*siteWakers),
+		lastWaker: make(map[parse.GoID]parse.GoID),
 	}
 }
 
@@ -175,6 +188,12 @@ func (l *leak) loc(t *parse.Trace, s parse.StackID) parse.Frame {
 
 // Event records who wakes waiters at each blocked site.
 func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
+	switch ev.Kind {
+	case parse.EvWake:
+		l.lastWaker[ev.G] = ev.Peer
+	case parse.EvExit:
+		delete(l.lastWaker, ev.G)
+	}
 	if ev.Kind != parse.EvWake || !leakReasons[ev.Reason] {
 		return
 	}
@@ -218,9 +237,15 @@ func (l *leak) Finalize(t *parse.Trace) {
 // tell (see reconcileLeaks); they are left to that finding.
 func (l *leak) report(stuck map[parse.GoID]bool) {
 	t := l.trace
-	l.findings = nil
+	l.findings, l.ignored = nil, nil
 	end := parse.Time(t.End - t.Start)
 	framework := t.TestRun().Framework
+	knownList := KnownGoroutines
+	if l.opts.ReportKnown {
+		knownList = nil
+	}
+	setAside := make(map[string]*Ignored) // by reason and location
+	var asideOrder []*Ignored
 	gs := t.Goroutines()
 	var leaked []leakedG
 	candidate := make(map[parse.GoID]bool)
@@ -240,11 +265,20 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		// leak where the trace ends with the tests (go test -trace); a
 		// trace stopped by other code (a harness, a test) ends when that
 		// code chose, and only a blocked goroutine is known to be stuck.
-		if !blocked && !(out && framework) {
+		if !blocked && !(out && framework) || !blocked && l.releasedByTest(t, g, test) {
 			continue
 		}
 		stack := leakStack(g)
-		if blocked && idleFramework(t.Stacks, g.Stack) || l.ignored(t.Stacks, stack) {
+		if blocked && idleFramework(t.Stacks, g.Stack) || l.ignoredStack(t.Stacks, stack) {
+			continue
+		}
+		if ig, ok := l.setAside(t, g, knownList); ok {
+			key := ig.Reason + "\x00" + ig.Location.String()
+			if setAside[key] == nil {
+				setAside[key] = &ig
+				asideOrder = append(asideOrder, &ig)
+			}
+			setAside[key].Goroutines = append(setAside[key].Goroutines, g.ID)
 			continue
 		}
 		if blocked {
@@ -258,7 +292,7 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		}
 		leaked = append(leaked, leakedG{g: g, test: test, inTest: inTest, blocked: blocked})
 	}
-	wakeable := l.wakeable(t, candidate, outlived, stuck)
+	wakeable, janitor := l.wakeable(t, candidate, outlived, stuck)
 
 	var groups []*leakGroup
 	index := make(map[siteKey]*leakGroup)
@@ -270,6 +304,8 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		case !wakeable[g.ID] && t.Complete:
 			// A trace cut short proves nothing about what came after.
 			lg.confidence = ConfidenceNoWaker
+		case janitor[g.ID]:
+			lg.confidence = ConfidenceJanitorAlive
 		default:
 			lg.confidence = ConfidenceBlockedAtEnd
 		}
@@ -287,6 +323,44 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 	for _, gr := range groups {
 		l.findings = append(l.findings, l.finding(t, end, gr))
 	}
+	for _, ig := range asideOrder {
+		l.ignored = append(l.ignored, *ig)
+	}
+}
+
+// setAside says whether g is set aside rather than reported: created by a
+// function IgnoreCreatedBy names, or a known process-lifetime goroutine.
+func (l *leak) setAside(t *parse.Trace, g *parse.Goroutine, list []Known) (Ignored, bool) {
+	ig := Ignored{Kind: "leak", Location: l.loc(t, leakStack(g)), Test: testOf(t, g)}
+	if name := createdBy(t, g, l.opts.IgnoreCreatedBy); name != "" {
+		ig.Reason = "--ignore-created-by " + name
+		return ig, true
+	}
+	if k, ok := known(t, g, list); ok {
+		ig.Library, ig.Reason = k.Library, k.Reason
+		return ig, true
+	}
+	return Ignored{}, false
+}
+
+// Ignored returns the goroutines set aside (see LeakOptions); called after
+// Finalize.
+func (l *leak) Ignored() []Ignored { return l.ignored }
+
+// releasedByTest reports whether a goroutine running or runnable at the
+// end was last woken by its own test (which closed its channel, say) and
+// has not blocked since: it was let go, and was on its way out when the
+// trace stopped.
+func (l *leak) releasedByTest(t *parse.Trace, g *parse.Goroutine, test parse.Test) bool {
+	if g.State != parse.StateRunning && g.State != parse.StateRunnable {
+		return false
+	}
+	w, ok := l.lastWaker[g.ID]
+	if !ok || w == parse.NoGoroutine {
+		return false
+	}
+	wt, ok := t.TestOf(w)
+	return ok && wt.Name == test.Name && wt.Example == test.Example
 }
 
 // leakedG is one goroutine reported as leaked, with what decided it.
@@ -334,8 +408,10 @@ func confidenceRank(c string) int {
 		return 0
 	case ConfidenceBlockedAtEnd:
 		return 1
+	case ConfidenceOutlivedTest:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // again returns the goroutines that could wake a waiter at the site again:
@@ -371,7 +447,7 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 // test left behind is its own leak, so a correct test that used the same
 // code never makes another test's leak look wakeable. Stuck goroutines (of
 // a deadlock finding) are not wakeable.
-func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoID]bool) map[parse.GoID]bool {
+func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoID]bool) (result, janitor map[parse.GoID]bool) {
 	live := func(id parse.GoID) bool {
 		g := t.Goroutine(id)
 		if g == nil || g.State == parse.StateExited || t.IsTestRunner(id) || slices.Contains(l.opts.Finished, id) {
@@ -396,7 +472,7 @@ func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoI
 		return d
 	}
 	potential := make(map[parse.GoID][]parse.GoID, len(candidate))
-	result := make(map[parse.GoID]bool, len(candidate))
+	result = make(map[parse.GoID]bool, len(candidate))
 	for id := range candidate {
 		if stuck[id] {
 			continue
@@ -437,7 +513,41 @@ func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoI
 			}
 		}
 	}
-	return result
+	// A candidate only timer-driven goroutines might wake (a pool's
+	// janitor, sleeping or ticking, that woke workers here before) is an
+	// idle worker of a live pool.
+	janitor = make(map[parse.GoID]bool)
+	for id, ps := range potential {
+		if !result[id] {
+			continue
+		}
+		timers, others := 0, 0
+		for _, p := range ps {
+			switch {
+			case p == id:
+			case live(p) && l.timerDriven(t, p):
+				timers++
+			case live(p) || candidate[p] && result[p]:
+				others++
+			}
+		}
+		janitor[id] = timers > 0 && others == 0
+	}
+	return result, janitor
+}
+
+// timerDriven reports whether a goroutine waits for a timer: sleeping, or
+// blocked where a timer or the network woke it before (a ticker's loop).
+func (l *leak) timerDriven(t *parse.Trace, id parse.GoID) bool {
+	g := t.Goroutine(id)
+	if g == nil || g.State != parse.StateWaiting {
+		return false
+	}
+	if g.Reason == parse.ReasonSleep {
+		return true
+	}
+	sw := l.sites[siteKey{g.Reason, l.loc(t, g.Stack)}]
+	return sw != nil && sw.env
 }
 
 // idleFramework reports whether a blocked stack is the testing framework
@@ -454,10 +564,10 @@ func idleFramework(s *parse.Stacks, id parse.StackID) bool {
 	return false
 }
 
-// ignored applies IgnoreTopFunction to the frames from the innermost to
+// ignoredStack applies IgnoreTopFunction to the frames from the innermost to
 // the finding's location (so a mutex waiter matches "sync.(*Mutex).Lock"
 // and its own function alike) and IgnoreAnyFunction to every frame.
-func (l *leak) ignored(s *parse.Stacks, id parse.StackID) bool {
+func (l *leak) ignoredStack(s *parse.Stacks, id parse.StackID) bool {
 	if len(l.opts.IgnoreTopFunction) == 0 && len(l.opts.IgnoreAnyFunction) == 0 {
 		return false
 	}
@@ -498,8 +608,11 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 	if first.State == parse.StateWaiting {
 		f.Reason = k.reason
 	}
-	if conf == ConfidenceNoWaker {
+	switch conf {
+	case ConfidenceNoWaker:
 		f.Severity = SeverityError
+	case ConfidenceJanitorAlive:
+		f.Severity = SeverityInfo
 	}
 	var outside int // goroutines started outside any test
 	tests := make(map[string]*LeakTest)
@@ -557,6 +670,8 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 		f.Message += "; it outlived the test that started it"
 	case conf == ConfidenceNoWaker:
 		f.Message += "; no goroutine that could wake it is left"
+	case conf == ConfidenceJanitorAlive:
+		f.Message += "; idle: only a timer-driven goroutine that woke waiters here before (a pool's janitor) is left to wake it"
 	case !t.Complete:
 		f.Message += "; the trace was cut short, so what came after is unknown"
 	case hang != "":
@@ -575,6 +690,8 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 	}
 	sw := l.sites[siteKey{k.reason, k.loc}]
 	switch {
+	case conf == ConfidenceJanitorAlive:
+		f.Hint = "an idle worker of a pool whose janitor lives on: expected of a process-wide pool; if the pool belongs to a test or a request, close it (Release, Close, Stop) when done"
 	case conf == ConfidenceOutlivedTest:
 		f.Hint = "stop what the test started before it returns: cancel its context, close its quit channel, Stop or Close what started it, and wait for the goroutine (a WaitGroup, t.Cleanup)"
 	case sw != nil && sw.env && conf == ConfidenceBlockedAtEnd:

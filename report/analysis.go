@@ -123,6 +123,7 @@ func FromResult(res *detect.Result) *Analysis {
 	for r, d := range sum.BlockedByReason {
 		info.Program.BlockedByReason[r] = int64(d)
 	}
+	info.Ignored = res.Ignored
 	a := &Analysis{Traces: []TraceInfo{info}}
 	for _, f := range res.Findings {
 		a.Findings = append(a.Findings, Finding{Finding: f, Fingerprint: Fingerprint(f), Traces: []int{0}})

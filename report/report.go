@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -39,6 +40,9 @@ type TraceInfo struct {
 	// Tests is set for a trace of a test binary that go test -trace
 	// started (see parse.TestRun).
 	Tests *TestsInfo `json:"tests,omitempty"`
+	// Ignored are the goroutines set aside as known process-lifetime
+	// goroutines or by --ignore-created-by: listed, never findings.
+	Ignored []detect.Ignored `json:"ignored,omitempty"`
 }
 
 // TestsInfo says how the tests of a go test -trace trace ended.

@@ -89,6 +89,7 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 		o.finding(w, i+1, f.Finding, seen)
 	}
 	writeSuppressed(w, a.Suppressed)
+	writeIgnored(w, a)
 	if len(a.Traces) > 1 {
 		return tracesTable(w, a.Traces)
 	}
@@ -104,10 +105,47 @@ func setAside(a *Analysis) string {
 	if n := len(a.Suppressed); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d suppressed", n))
 	}
+	if n := ignoredGoroutines(a); n > 0 {
+		parts = append(parts, fmt.Sprintf("%s ignored (known)", plural(n, "goroutine")))
+	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return " (and " + strings.Join(parts, ", ") + ")"
+}
+
+// ignoredGoroutines counts the goroutines set aside as known or by
+// --ignore-created-by in every trace.
+func ignoredGoroutines(a *Analysis) int {
+	n := 0
+	for _, info := range a.Traces {
+		for _, ig := range info.Ignored {
+			n += len(ig.Goroutines)
+		}
+	}
+	return n
+}
+
+// writeIgnored lists the goroutines set aside as known process-lifetime
+// goroutines or by --ignore-created-by, each with its reason.
+func writeIgnored(w io.Writer, a *Analysis) {
+	if ignoredGoroutines(a) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nIgnored (known)\n")
+	for _, info := range a.Traces {
+		for _, ig := range info.Ignored {
+			line := fmt.Sprintf("%s %s at %s", plural(len(ig.Goroutines), "goroutine"), ig.Kind, shortLocation(ig.Location))
+			if ig.Test != "" {
+				line += " (started by " + ig.Test + ")"
+			}
+			line += ": "
+			if ig.Library != "" {
+				line += ig.Library + ": "
+			}
+			fmt.Fprintf(w, "%s\n", wrap(line+ig.Reason, "  ", "    ", textWidth))
+		}
+	}
 }
 
 // writeSuppressed lists the findings a suppression matched, each with its

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,8 @@ func init() {
 	detectorFlags = append(detectorFlags, func(f *pflag.FlagSet, cfg *detect.Config) {
 		f.StringArrayVar(&cfg.Leak.IgnoreTopFunction, "ignore-top", cfg.Leak.IgnoreTopFunction, "leak: ignore goroutines blocked in `FUNC` (full name as in stacks): any frame from the innermost to the reported location matches (repeatable)")
 		f.StringArrayVar(&cfg.Leak.IgnoreAnyFunction, "ignore-any", cfg.Leak.IgnoreAnyFunction, "leak: ignore goroutines with `FUNC` anywhere in their stack (repeatable)")
+		f.StringArrayVar(&cfg.Leak.IgnoreCreatedBy, "ignore-created-by", cfg.Leak.IgnoreCreatedBy, "leak: ignore goroutines with `FUNC` on their creation stack (the go statement's; a name ending in [ or . matches the names it begins; repeatable); listed as ignored")
+		f.BoolVar(&cfg.Leak.ReportKnown, "report-known", cfg.Leak.ReportKnown, "leak: report the known process-lifetime goroutines of popular libraries (os/signal, golang-lru's expirable janitor, ants' default pool, …), which are otherwise listed as ignored (known)")
 		f.DurationVar(&cfg.Leak.MinBlocked, "min-blocked", cfg.Leak.MinBlocked, "leak: ignore goroutines blocked for less than this `DURATION` at trace end")
 	})
 }
@@ -26,7 +29,7 @@ func init() {
 // where the flags want the full one; it suggests the full names that end
 // with it.
 func warnUnmatchedIgnores(w io.Writer, stacks *parse.Stacks, opts detect.LeakOptions) {
-	if len(opts.IgnoreTopFunction)+len(opts.IgnoreAnyFunction) == 0 {
+	if len(opts.IgnoreTopFunction)+len(opts.IgnoreAnyFunction)+len(opts.IgnoreCreatedBy) == 0 {
 		return
 	}
 	funcs := make(map[string]bool)
@@ -38,9 +41,9 @@ func warnUnmatchedIgnores(w io.Writer, stacks *parse.Stacks, opts detect.LeakOpt
 	for _, ig := range []struct {
 		flag  string
 		names []string
-	}{{"--ignore-top", opts.IgnoreTopFunction}, {"--ignore-any", opts.IgnoreAnyFunction}} {
+	}{{"--ignore-top", opts.IgnoreTopFunction}, {"--ignore-any", opts.IgnoreAnyFunction}, {"--ignore-created-by", opts.IgnoreCreatedBy}} {
 		for _, name := range ig.names {
-			if funcs[name] {
+			if funcs[name] || ig.flag == "--ignore-created-by" && slices.ContainsFunc(slices.Collect(maps.Keys(funcs)), func(fn string) bool { return detect.FuncMatches(fn, name) }) {
 				continue
 			}
 			var like []string

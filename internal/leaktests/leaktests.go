@@ -30,6 +30,7 @@ var Cases = map[string][]string{
 	"attribution": nil,                // an example and a subtest that leak
 	"timeout":     {"-timeout", "1s"}, // a test cut by -timeout
 	"many":        nil,                // thirty tests leaking at one line
+	"known":       nil,                // a known process-lifetime goroutine, and one --ignore-created-by names
 }
 
 // Run is one fixture's run.
