@@ -17,19 +17,16 @@ type goroutine struct {
 	createdBy string        // the function whose go statement started it
 }
 
-// leakStates are the states of a dump that the leak detector may call a
-// leak: waits that only another goroutine can end (detect's leakReasons,
-// in the runtime's words). Sleep, I/O and syscalls are never leaks.
+// leakStates are the states of a dump that the leak detector judges from
+// the trace: waits that only another goroutine can end (detect's
+// leakReasons, in the runtime's words). A goroutine of the test in any
+// other state (asleep, in I/O or a syscall, running) outlived it.
 var leakStates = map[string]bool{
 	"chan send": true, "chan receive": true, "select": true,
 	"chan send (nil chan)": true, "chan receive (nil chan)": true, "select (no cases)": true,
 	"sync.Mutex.Lock": true, "sync.RWMutex.Lock": true, "sync.RWMutex.RLock": true,
 	"sync.WaitGroup.Wait": true, "sync.Cond.Wait": true, "semacquire": true,
 }
-
-// busyStates are those of a goroutine that has yet to block or finish: a
-// goroutine just started may not have reached its leak yet.
-var busyStates = map[string]bool{"running": true, "runnable": true}
 
 // dump returns every goroutine of the program.
 func dump() []goroutine {
@@ -116,13 +113,13 @@ func fileLine(line string) (string, int) {
 	return line[:i], n
 }
 
-// candidates are the goroutines that may be leaks: blocked in a leak state
-// or yet to block, not the testing framework waiting for tests, and not
-// ignored by opts.
+// candidates are the goroutines that may be leaks, in any state: all but
+// the caller, the testing framework waiting for tests, and those ignored
+// by opts.
 func candidates(o *options, self int64) map[int64]goroutine {
 	out := make(map[int64]goroutine)
 	for _, g := range dump() {
-		if g.id == self || !leakStates[g.state] && !busyStates[g.state] || o.current[g.id] || idleFramework(g.frames) || o.ignored(g.frames) {
+		if g.id == self || o.current[g.id] || idleFramework(g.frames) || o.ignored(g.frames) {
 			continue
 		}
 		out[g.id] = g

@@ -37,8 +37,11 @@
 //
 // A goroutine blocked on a channel, a select, a mutex, a WaitGroup or a
 // Cond once the test is over, as blockscope's leak detector decides it
-// (see detect.Leak): sleeping goroutines, I/O, the runtime's and the
-// testing framework's goroutines are not leaks. Goroutines get a while to
+// (see detect.Leak); and a goroutine the test started that is still
+// alive in any other state (asleep, in I/O or a syscall, running), which
+// outlived the test ("outlived-test", a warning, as the leak detector
+// says at the end of a go test -trace run). The runtime's and the testing
+// framework's goroutines are never leaks. Goroutines get a while to
 // finish first: the goroutines are listed again and again, with sleeps
 // from a microsecond doubling up to 100 ms, for up to a second, as goleak
 // does. A deadlock among blockscope's primitives (primitives/sync and the
@@ -55,6 +58,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -178,7 +182,8 @@ func judge(o *options, self int64, all bool, left map[int64]goroutine) string {
 				keep = append(keep, f)
 			}
 		}
-		return findingsReport(withoutProven(keep), left, all)
+		keep = append(withoutProven(keep), outlived(res.Trace, left, judged, self, all)...)
+		return findingsReport(keep, left, all)
 	}
 }
 
@@ -196,6 +201,59 @@ func withoutProven(fs []detect.Finding) []detect.Finding {
 	return slices.DeleteFunc(fs, func(f detect.Finding) bool {
 		return f.Kind == detect.Leak.Name && !slices.ContainsFunc(f.Goroutines, func(id parse.GoID) bool { return !stuck[id] })
 	})
+}
+
+// outlived reports the goroutines a test started that are alive but not
+// in a wait the leak detector judges (asleep, in I/O or a syscall,
+// running): they outlived the test that started them, as the leak
+// detector says of such goroutines at the end of a go test -trace run. A
+// goroutine's state and stack are the dump's, its test the trace's.
+func outlived(t *parse.Trace, left map[int64]goroutine, judged []parse.GoID, self int64, all bool) []detect.Finding {
+	type site struct {
+		state string
+		loc   parse.Frame
+		test  string
+	}
+	var sites []site
+	groups := make(map[site][]goroutine)
+	for _, id := range judged {
+		g, ok := left[int64(id)]
+		if !ok || leakStates[g.state] {
+			continue
+		}
+		test, inTest := t.TestOf(id)
+		if !all && owner(t, id, self) != ownerSelf || all && !inTest {
+			continue
+		}
+		loc := g.frames[0]
+		if i := slices.IndexFunc(g.frames, parse.Frame.IsUser); i >= 0 {
+			loc = g.frames[i]
+		}
+		k := site{g.state, loc, test.Name}
+		if groups[k] == nil {
+			sites = append(sites, k)
+		}
+		groups[k] = append(groups[k], g)
+	}
+	var fs []detect.Finding
+	for _, k := range sites {
+		gs := groups[k]
+		f := detect.Finding{
+			Kind: detect.Leak.Name, Severity: detect.SeverityWarning, Confidence: detect.ConfidenceOutlivedTest,
+			Location: k.loc, Stack: gs[0].frames, Evidence: detect.EvidenceRuntime, Reason: k.state, Test: k.test,
+			Message: fmt.Sprintf("%s still %s at %s:%d: it outlived the test that started it", plural(len(gs), "goroutine"), k.state, filepath.Base(k.loc.File), k.loc.Line),
+			Hint:    "stop what the test started before it returns: cancel its context, close its quit channel, Stop or Close what started it, and wait for the goroutine (a WaitGroup, t.Cleanup)",
+		}
+		if k.test != "" {
+			f.Message += "; started by " + k.test
+		}
+		for _, g := range gs {
+			f.Goroutines = append(f.Goroutines, parse.GoID(g.id))
+		}
+		slices.Sort(f.Goroutines)
+		fs = append(fs, f)
+	}
+	return fs
 }
 
 type ownerKind int

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -95,6 +96,31 @@ func TestVerifyNone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sleeper polls until quit is closed: alive, but never blocked where the
+// leak detector looks.
+func sleeper(quit chan struct{}) {
+	for {
+		select {
+		case <-quit:
+			return
+		default:
+			time.Sleep(time.Millisecond) // the goroutine that outlives its test
+		}
+	}
+}
+
+func TestVerifyNoneSleeper(t *testing.T) {
+	quit := make(chan struct{})
+	defer close(quit)
+	go sleeper(quit)
+	f := &fakeT{TB: t}
+	leaktest.VerifyNone(f, leaktest.SettleFor(fast))
+	want := regexp.MustCompile(`leak \(warning, outlived-test\): 1 goroutine still (sleep|running|runnable) at leaktest_test.go:\d+: it outlived the test that started it; started by TestVerifyNoneSleeper`)
+	if !want.MatchString(f.report()) {
+		t.Errorf("VerifyNone reported:\n%s\nwant a match for %s", f.report(), want)
 	}
 }
 
@@ -225,6 +251,10 @@ func TestAgainstGoleak(t *testing.T) {
 		{"TestDeadlock", false, []string{
 			"deadlock (error, proven): goroutines ",
 			"waits in Lock on Mutex",
+		}},
+		{"TestPoller", false, []string{
+			"leak (warning, outlived-test): 1 goroutine still ",
+			"it outlived the test that started it; started by TestPoller",
 		}},
 		{"TestClean", true, nil},
 	} {

@@ -58,6 +58,17 @@ func TestDeadlock(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 }
 
+// TestPoller starts a polling loop and never stops it: asleep, not
+// blocked, it outlives the test.
+func TestPoller(t *testing.T) {
+	defer verifyNone(t)
+	go func() {
+		for {
+			time.Sleep(time.Millisecond) // polls for ever
+		}
+	}()
+}
+
 // TestClean's goroutine finishes a little after the test returns: both
 // verifiers wait for it.
 func TestClean(t *testing.T) {
