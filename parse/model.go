@@ -160,6 +160,9 @@ type Trace struct {
 	// Annotations counts decoded primitive annotations; BadAnnotations
 	// those that did not decode (see Warnings).
 	Annotations, BadAnnotations int
+
+	// objects are the primitives' objects the annotations name.
+	objects map[wire.ObjectID]*Object
 }
 
 // Duration is the trace's wall-clock span.

@@ -562,6 +562,7 @@ func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
 		Kind: EvAnnotation, Time: b.now(ev), G: GoID(ev.Goroutine()), Peer: NoGoroutine,
 		Stack: b.t.Stacks.intern(ev.Stack()), Annotation: we,
 	}
+	b.t.noteObject(we, out.Stack)
 	for _, c := range b.consumers {
 		c.Event(b.t, out)
 	}
