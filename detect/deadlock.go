@@ -235,30 +235,10 @@ func (o *dlObject) complete() bool {
 	return o.minSeq <= 1
 }
 
-var dlKindTitles = map[wire.Kind]string{
-	wire.KindMutex:        "Mutex",
-	wire.KindRWMutex:      "RWMutex",
-	wire.KindReentrant:    "ReentrantMutex",
-	wire.KindCond:         "Cond",
-	wire.KindOnce:         "Once",
-	wire.KindOnceErr:      "OnceErr",
-	wire.KindWaitGroup:    "WaitGroup",
-	wire.KindSemaphore:    "semaphore",
-	wire.KindSingleflight: "singleflight.Group",
-	wire.KindErrgroup:     "errgroup.Group",
-	wire.KindChan:         "Chan",
-}
-
-// String names the object in messages: `Mutex #3 "accounts"`.
+// String names the object in messages: `Mutex#3 "accounts"` (see
+// parse.ObjectRef).
 func (o *dlObject) String() string {
-	title := dlKindTitles[o.kind]
-	if title == "" {
-		title = o.kind.String()
-	}
-	if o.name != "" {
-		return fmt.Sprintf("%s #%d %q", title, o.id, o.name)
-	}
-	return fmt.Sprintf("%s #%d", title, o.id)
+	return parse.ObjectRef(o.kind, o.id, o.name)
 }
 
 func dlIsLock(k wire.Kind) bool {

@@ -103,7 +103,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(1, dlMu(A, wire.OpWait, 0))
 				s.block(1, chanSync)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `^goroutine 1 is deadlocked: it waits in Lock on Mutex #1, which it already locked`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `^goroutine 1 is deadlocked: it waits in Lock on Mutex#1, which it already locked`}},
 		},
 		{
 			name: "RLock while holding Lock",
@@ -113,7 +113,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(1, dlRW(A, wire.OpWait, 0, 1))
 				s.block(1, chanSync)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `waits in RLock on RWMutex #1 "cache", which it already write-locked`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `waits in RLock on RWMutex#1 "cache", which it already write-locked`}},
 		},
 		{
 			name: "Lock while holding RLock",
@@ -122,7 +122,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(1, dlRW(A, wire.OpWait, 0, 0))
 				s.block(1, chanSync)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `waits in Lock on RWMutex #1, which it already read-locked`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `waits in Lock on RWMutex#1, which it already read-locked`}},
 		},
 		{
 			name: "ab-ba: a cycle of two",
@@ -135,7 +135,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceProven,
-				`^goroutines 1 and 2 are deadlocked: goroutine 1 waits in Lock on Mutex #2 at \?, held by goroutine 2 \(locked at \?\); goroutine 2 waits in Lock on Mutex #1 at \?, held by goroutine 1 \(locked at \?\)$`}},
+				`^goroutines 1 and 2 are deadlocked: goroutine 1 waits in Lock on Mutex#2 at \?, held by goroutine 2 \(locked at \?\); goroutine 2 waits in Lock on Mutex#1 at \?, held by goroutine 1 \(locked at \?\)$`}},
 		},
 		{
 			name: "three philosophers: a cycle of three",
@@ -151,7 +151,7 @@ func TestDeadlock(t *testing.T) {
 				}
 			},
 			want: []dlWant{{[]parse.GoID{5, 6, 7}, ConfidenceProven,
-				`^goroutines 5, 6 and 7 are deadlocked: goroutine 5 waits in Lock on Mutex #3 at \?, held by goroutine 6 \(locked at \?\); goroutine 6 waits .* held by goroutine 7 .*; goroutine 7 waits .* held by goroutine 5 \(locked at \?\)$`}},
+				`^goroutines 5, 6 and 7 are deadlocked: goroutine 5 waits in Lock on Mutex#3 at \?, held by goroutine 6 \(locked at \?\); goroutine 6 waits .* held by goroutine 7 .*; goroutine 7 waits .* held by goroutine 5 \(locked at \?\)$`}},
 		},
 		{
 			name: "a live holder: no deadlock",
@@ -204,7 +204,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(3, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{2, 3}, ConfidenceProven,
-				`^goroutines 2 and 3 wait in Lock on Mutex #1 "store": goroutine 1 locked it at \? and exited$`}},
+				`^goroutines 2 and 3 wait in Lock on Mutex#1 "store": goroutine 1 locked it at \? and exited$`}},
 		},
 		{
 			name: "lock 2 logged before unlock 1",
@@ -270,7 +270,7 @@ func TestDeadlock(t *testing.T) {
 			},
 			want: []dlWant{
 				{[]parse.GoID{1, 2}, ConfidenceProven, `^goroutines 1 and 2 are deadlocked`},
-				{[]parse.GoID{3}, ConfidenceProven, `^goroutine 3 waits in Lock on Mutex #1: goroutine 1 locked it at \? and is itself deadlocked, waiting in Lock on Mutex #2`},
+				{[]parse.GoID{3}, ConfidenceProven, `^goroutine 3 waits in Lock on Mutex#1: goroutine 1 locked it at \? and is itself deadlocked, waiting in Lock on Mutex#2`},
 			},
 		},
 		{
@@ -283,7 +283,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceProven,
-				`^goroutines 1 and 2 are deadlocked: goroutine 1 read-locked RWMutex #1 at \? and read-locks it again at \?, while goroutine 2 waits to write-lock it at \?: the writer waits for goroutine 1's read lock, and the second RLock waits behind the writer$`}},
+				`^goroutines 1 and 2 are deadlocked: goroutine 1 read-locked RWMutex#1 at \? and read-locks it again at \?, while goroutine 2 waits to write-lock it at \?: the writer waits for goroutine 1's read lock, and the second RLock waits behind the writer$`}},
 		},
 		{
 			name: "writer waits for a reader that exited",
@@ -314,7 +314,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(2, rm(wire.OpWait, 0, 0))
 				s.block(2, chanSync)
 			},
-			want: []dlWant{{[]parse.GoID{2}, ConfidenceProven, `ReentrantMutex #1: goroutine 1 locked it at \? and exited`}},
+			want: []dlWant{{[]parse.GoID{2}, ConfidenceProven, `ReentrantMutex#1: goroutine 1 locked it at \? and exited`}},
 		},
 		{
 			name: "Once re-entered from its own f",
@@ -323,7 +323,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(1, dlEv(wire.KindOnce, A, wire.OpWait, 1, 0, 1))
 				s.block(1, chanSync)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `^goroutine 1 is deadlocked: it calls Do on Once #1 from inside that Once's own f`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceProven, `^goroutine 1 is deadlocked: it calls Do on Once#1 from inside that Once's own f`}},
 		},
 		{
 			name: "Once waiter behind a stuck f",
@@ -336,7 +336,7 @@ func TestDeadlock(t *testing.T) {
 			},
 			want: []dlWant{
 				{[]parse.GoID{1}, ConfidenceProven, `from inside that Once's own f`},
-				{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 waits in Do on Once #1: its f runs in goroutine 1 .* which is itself deadlocked`},
+				{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 waits in Do on Once#1: its f runs in goroutine 1 .* which is itself deadlocked`},
 			},
 		},
 		{
@@ -367,7 +367,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(0, parse.ReasonSleep) // the creator, alive, never used it
 			},
 			want: []dlWant{{[]parse.GoID{1}, ConfidenceNoUserAlive,
-				`^goroutine 1 waits in Wait on WaitGroup #1, whose counter is stuck at 1: .*\(goroutines 2, 3 and 4 exited\)$`}},
+				`^goroutine 1 waits in Wait on WaitGroup#1, whose counter is stuck at 1: .*\(goroutines 2, 3 and 4 exited\)$`}},
 		},
 		{
 			name: "WaitGroup with a live worker",
@@ -402,7 +402,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{
-				{[]parse.GoID{1}, ConfidenceNoUserAlive, `counter is stuck at 1: .*goroutine 2 is itself deadlocked, waiting in Lock on Mutex #1`},
+				{[]parse.GoID{1}, ConfidenceNoUserAlive, `counter is stuck at 1: .*goroutine 2 is itself deadlocked, waiting in Lock on Mutex#1`},
 				{[]parse.GoID{2}, ConfidenceProven, `goroutine 9 locked it at \? and exited`},
 			},
 		},
@@ -418,7 +418,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, chanSync)
 			},
 			want: []dlWant{{[]parse.GoID{1, 2}, ConfidenceNoUserAlive,
-				`goroutine 1 waits in Wait on WaitGroup #2 which goroutine 2, stuck too, could otherwise wake; goroutine 2 waits in Lock on Mutex #1 at \?, held by goroutine 1`}},
+				`goroutine 1 waits in Wait on WaitGroup#2 which goroutine 2, stuck too, could otherwise wake; goroutine 2 waits in Lock on Mutex#1 at \?, held by goroutine 1`}},
 		},
 		{
 			name: "Cond nobody left can signal",
@@ -434,7 +434,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(1, chanSync)
 				s.block(0, parse.ReasonSleep)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceNoUserAlive, `^goroutine 1 waits in Wait on Cond #2, which no goroutine left can signal: .*\(goroutine 2 exited\)$`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceNoUserAlive, `^goroutine 1 waits in Wait on Cond#2, which no goroutine left can signal: .*\(goroutine 2 exited\)$`}},
 		},
 		{
 			name: "Cond whose lock a live goroutine uses",
@@ -467,7 +467,7 @@ func TestDeadlock(t *testing.T) {
 				s.ann(2, dlEv(wire.KindSemaphore, A, wire.OpWait, 0, 1, 1))
 				s.block(2, parse.ReasonSelect)
 			},
-			want: []dlWant{{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 waits in Acquire on semaphore #1: goroutine 1 holds 1 of its weight \(Acquire at \?\) and exited$`}},
+			want: []dlWant{{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 waits in Acquire on Semaphore#1: goroutine 1 holds 1 of its weight \(Acquire at \?\) and exited$`}},
 		},
 		{
 			name: "semaphore with a live holder",
@@ -526,7 +526,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, parse.ReasonSync)
 			},
 			want: []dlWant{
-				{[]parse.GoID{1}, ConfidenceProven, `calls Do on singleflight.Group #1 inside the function of the flight it leads itself`},
+				{[]parse.GoID{1}, ConfidenceProven, `calls Do on singleflight.Group#1 inside the function of the flight it leads itself`},
 				{[]parse.GoID{2}, ConfidenceProven, `its flight is led by goroutine 1 .*itself deadlocked`},
 			},
 		},
@@ -541,7 +541,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(2, parse.ReasonSync)
 			},
 			want: []dlWant{
-				{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 is deadlocked: it waits in Wait on errgroup.Group #1, though it is one of that group's own goroutines`},
+				{[]parse.GoID{2}, ConfidenceProven, `^goroutine 2 is deadlocked: it waits in Wait on errgroup.Group#1, though it is one of that group's own goroutines`},
 				{[]parse.GoID{1}, ConfidenceProven, `its goroutine 2 .* is itself deadlocked`},
 			},
 		},
@@ -570,7 +570,7 @@ func TestDeadlock(t *testing.T) {
 				s.block(1, parse.ReasonChanReceive)
 				s.block(0, parse.ReasonSleep)
 			},
-			want: []dlWant{{[]parse.GoID{1}, ConfidenceNoUserAlive, `waits in Recv on Chan #1, which no goroutine left will send on or close`}},
+			want: []dlWant{{[]parse.GoID{1}, ConfidenceNoUserAlive, `waits in Recv on Chan#1, which no goroutine left will send on or close`}},
 		},
 		{
 			name: "Chan wait open while blocked in a select: not judged",
@@ -662,8 +662,8 @@ func TestDeadlockRelated(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("related = %v; want %v", got, want)
 	}
-	if fs[0].Object != "Mutex #2, Mutex #1" {
-		t.Errorf("object = %q; want %q", fs[0].Object, "Mutex #2, Mutex #1")
+	if fs[0].Object != "Mutex#2, Mutex#1" {
+		t.Errorf("object = %q; want %q", fs[0].Object, "Mutex#2, Mutex#1")
 	}
 }
 

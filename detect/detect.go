@@ -213,6 +213,9 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	res.Findings = dropExplained(res.Findings)
 	Sort(res.Findings)
 	markUserFrames(res.Findings)
+	for i := range res.Findings {
+		res.Findings[i].Object = t.LabelObjects(res.Findings[i].Object)
+	}
 	return res, err
 }
 

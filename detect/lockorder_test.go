@@ -43,7 +43,7 @@ func TestLockOrder(t *testing.T) {
 		want: []lkWant{{
 			line: 21, severity: SeverityWarning, confidence: ConfidenceTwoGoroutines, evidence: EvidenceAnnotations,
 			goroutines: []parse.GoID{1, 2},
-			msg:        `^lock-order inversion: Mutex 1 "accounts" is locked at main.go:21 while holding Mutex 2 \(goroutine 2\), but Mutex 2 is locked at main.go:11 while holding Mutex 1 "accounts" \(goroutine 1\); .* take Mutex 1 "accounts" before Mutex 2 everywhere \(2 of 3 acquisitions do\)$`,
+			msg:        `^lock-order inversion: Mutex#1 "accounts" is locked at main.go:21 while holding Mutex#2 \(goroutine 2\), but Mutex#2 is locked at main.go:11 while holding Mutex#1 "accounts" \(goroutine 1\); .* take Mutex#1 "accounts" before Mutex#2 everywhere \(2 of 3 acquisitions do\)$`,
 			stats:      map[string]int64{"order_count": 2, "inverse_count": 1},
 			related:    map[string]string{"held": "2@20", "other-order-held": "1@10", "other-order-locked": "1@11"},
 		}},
@@ -127,7 +127,7 @@ func TestLockOrder(t *testing.T) {
 			b.lkPair(2, 2, 20, rw, b2, a, true, false) // holds b2 read, locks a: waits for 1's read hold
 		},
 		want: []lkWant{{
-			line: 21, msg: `RWMutex 1 is locked at main.go:21 while holding RWMutex 2 \(read\) \(goroutine 2\), but RWMutex 2 is locked at main.go:11 while holding RWMutex 1 \(read\)`,
+			line: 21, msg: `RWMutex#1 is locked at main.go:21 while holding RWMutex#2 \(read\) \(goroutine 2\), but RWMutex#2 is locked at main.go:11 while holding RWMutex#1 \(read\)`,
 		}},
 	}, {
 		name: "RLock then Lock against RLock then RLock",
@@ -173,7 +173,7 @@ func TestLockOrder(t *testing.T) {
 		want: []lkWant{{
 			line: 31, severity: SeverityWarning, confidence: ConfidenceTwoGoroutines, evidence: EvidenceAnnotations,
 			goroutines: []parse.GoID{1, 2, 3},
-			msg:        `^lock-order ring of 3 locks, Mutex 1 → Mutex 2 → Mutex 3 → Mutex 1: goroutine 1 holds Mutex 1 \(locked at main.go:10\) and locks Mutex 2 at main.go:11; goroutine 2 holds Mutex 2 \(locked at main.go:20\) and locks Mutex 3 at main.go:21; goroutine 3 holds Mutex 3 \(locked at main.go:30\) and locks Mutex 1 at main.go:31; .* take them in the order Mutex 1, Mutex 2, Mutex 3 everywhere \(4 of 5 acquisitions do\)$`,
+			msg:        `^lock-order ring of 3 locks, Mutex#1 → Mutex#2 → Mutex#3 → Mutex#1: goroutine 1 holds Mutex#1 \(locked at main.go:10\) and locks Mutex#2 at main.go:11; goroutine 2 holds Mutex#2 \(locked at main.go:20\) and locks Mutex#3 at main.go:21; goroutine 3 holds Mutex#3 \(locked at main.go:30\) and locks Mutex#1 at main.go:31; .* take them in the order Mutex#1, Mutex#2, Mutex#3 everywhere \(4 of 5 acquisitions do\)$`,
 			stats:      map[string]int64{"ring_length": 3, "order_count": 4, "inverse_count": 1},
 			related:    map[string]string{"held": "1@10,2@20,3@30", "locked": "1@11,2@21,3@31"},
 		}},
@@ -188,8 +188,8 @@ func TestLockOrder(t *testing.T) {
 		},
 		want: []lkWant{
 			// Each order taken once: the latest is the odd one out.
-			{line: 41, msg: `^lock-order ring of 4 locks, Mutex 1 → Mutex 2 → Mutex 3 → Mutex 4 → Mutex 1: `, stats: map[string]int64{"ring_length": 4}},
-			{line: 51, msg: `^lock-order ring of 3 locks, Mutex 3 → Mutex 4 → Mutex 1 → Mutex 3: .*take them in the order Mutex 3, Mutex 4, Mutex 1 everywhere \(2 of 3 acquisitions do\)$`},
+			{line: 41, msg: `^lock-order ring of 4 locks, Mutex#1 → Mutex#2 → Mutex#3 → Mutex#4 → Mutex#1: `, stats: map[string]int64{"ring_length": 4}},
+			{line: 51, msg: `^lock-order ring of 3 locks, Mutex#3 → Mutex#4 → Mutex#1 → Mutex#3: .*take them in the order Mutex#3, Mutex#4, Mutex#1 everywhere \(2 of 3 acquisitions do\)$`},
 		},
 	}, {
 		name: "a ring gated by a lock held for writing at every order",

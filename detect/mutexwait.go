@@ -109,24 +109,10 @@ func isLockKind(k wire.Kind) bool {
 	return k == wire.KindMutex || k == wire.KindRWMutex || k == wire.KindReentrant
 }
 
-// lockObjectName names an annotated lock in messages: `Mutex 7 "cache"`.
+// lockObjectName names an annotated lock in messages: `Mutex#7 "cache"`
+// (see parse.ObjectRef).
 func lockObjectName(kind wire.Kind, id wire.ObjectID, name string) string {
-	var s string
-	switch kind {
-	case wire.KindMutex:
-		s = "Mutex"
-	case wire.KindRWMutex:
-		s = "RWMutex"
-	case wire.KindReentrant:
-		s = "ReentrantMutex"
-	default:
-		s = kind.String()
-	}
-	s = fmt.Sprintf("%s %d", s, id)
-	if name != "" {
-		s += fmt.Sprintf(" %q", name)
-	}
-	return s
+	return parse.ObjectRef(kind, id, name)
 }
 
 // where formats a frame as "file.go:12" for messages.

@@ -229,7 +229,7 @@ func TestMutexWaitAnnotated(t *testing.T) {
 		end: 10,
 		want: []lkWant{{
 			line: 40, severity: SeverityWarning, confidence: ConfidenceExact, evidence: EvidenceAnnotations,
-			msg:        `^1 wait over 1ms for Mutex 7 "cache" at main.go:40 \(longest 5.1ms, .*\); held by goroutine 1, locked at main.go:30, unlocked at main.go:33 \(5ms of the 5.1ms waited\)$`,
+			msg:        `^1 wait over 1ms for Mutex#7 "cache" at main.go:40 \(longest 5.1ms, .*\); held by goroutine 1, locked at main.go:30, unlocked at main.go:33 \(5ms of the 5.1ms waited\)$`,
 			goroutines: []parse.GoID{2},
 			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(5.1), "p50_ns": ms(5.1), "total_ns": ms(5.1), "blamed_ns": ms(5), "still_waiting": 0},
 			related:    map[string]string{"holder": "1@30", "holder-unlock": "1@33"},
@@ -344,7 +344,7 @@ func TestMutexWaitAnnotated(t *testing.T) {
 		},
 		end: 50,
 		want: []lkWant{{
-			line: 40, goroutines: []parse.GoID{4}, msg: `Mutex 8 .*1 still waiting at trace end`,
+			line: 40, goroutines: []parse.GoID{4}, msg: `Mutex#8 .*1 still waiting at trace end`,
 			stats: map[string]int64{"long_waits": 1, "still_waiting": 1},
 		}},
 	}, {
@@ -361,7 +361,7 @@ func TestMutexWaitAnnotated(t *testing.T) {
 		},
 		end: 10,
 		want: []lkWant{{
-			line: 40, msg: `ReentrantMutex 3 .*held by goroutine 1, locked at main.go:30, unlocked at main.go:33`,
+			line: 40, msg: `ReentrantMutex#3 .*held by goroutine 1, locked at main.go:30, unlocked at main.go:33`,
 			stats: map[string]int64{"waits": 1, "max_ns": ms(7)},
 		}},
 	}, {
@@ -383,7 +383,7 @@ func TestMutexWaitAnnotated(t *testing.T) {
 			// Two Lock lines with one long wait each: the longer wait's
 			// line is the location.
 			line: 40, goroutines: []parse.GoID{3, 4},
-			msg:   `^2 waits over 1ms for RWMutex 5 at main.go:40 .*read-held by goroutine 2, locked at main.go:20, unlocked at main.go:22 \(8ms of the 13ms waited\)$`,
+			msg:   `^2 waits over 1ms for RWMutex#5 at main.go:40 .*read-held by goroutine 2, locked at main.go:20, unlocked at main.go:22 \(8ms of the 13ms waited\)$`,
 			stats: map[string]int64{"long_waits": 2, "total_ns": ms(13), "max_ns": ms(8), "blamed_ns": ms(8)},
 		}},
 	}, {

@@ -158,13 +158,13 @@ func TestMutexWaitPlainVsAnnotated(t *testing.T) {
 		plain:         func() { lkStarve(new(sync.Mutex)) },
 		annotated:     func() { lkStarve(new(psync.Mutex)) },
 		plainWhat:     "for a sync.Mutex",
-		annotatedWhat: "for Mutex ",
+		annotatedWhat: "for Mutex#",
 	}, {
 		name:          "RWMutex read-held 20ms",
 		plain:         func() { rw := new(sync.RWMutex); lkReaderHolds(rw.RLocker(), rw) },
 		annotated:     func() { rw := new(psync.RWMutex); lkReaderHolds(rw.RLocker(), rw) },
 		plainWhat:     "for a sync.RWMutex (write lock)",
-		annotatedWhat: "for RWMutex ",
+		annotatedWhat: "for RWMutex#",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

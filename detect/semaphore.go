@@ -646,7 +646,7 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 			"waiting_at_end":   int64(o.atEnd),
 		},
 	}
-	what := fmt.Sprintf("semaphore %s", o.label())
+	what := o.label()
 	arrival, served := "Acquire", "granted"
 	if o.virtual {
 		f.Confidence, f.Evidence = ConfidencePerCallSite, EvidenceRuntime
@@ -704,12 +704,10 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 	return f
 }
 
-// label names an annotated semaphore: its name, or sema#ID.
+// label names an annotated semaphore: `Semaphore#1 "db"` (see
+// parse.ObjectRef).
 func (o *semaObj) label() string {
-	if o.name != "" {
-		return fmt.Sprintf("%q", o.name)
-	}
-	return fmt.Sprintf("sema#%d", o.id)
+	return parse.ObjectRef(wire.KindSemaphore, o.id, o.name)
 }
 
 // topCount returns the key with the largest count; ties go to the

@@ -430,7 +430,7 @@ func TestSemaphoreQueueEdges(t *testing.T) {
 				}
 			},
 			want: map[string]int64{"max_depth": 3},
-			msg:  `semaphore "db" queue built up to 3 waiters (weight 3)`,
+			msg:  `Semaphore#3 "db" queue built up to 3 waiters (weight 3)`,
 		},
 		{
 			// x/sync: a wait ended by a timer or a context's cancel is

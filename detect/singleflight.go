@@ -442,14 +442,13 @@ func (s *sfFanIn) label(k sfKey) string {
 	if k.obj == wire.NoObject {
 		return fmt.Sprintf("x/sync singleflight followers at %s:%d (grouped by Do call site)", baseFile(k.site.File), k.site.Line)
 	}
-	return fmt.Sprintf("singleflight group %s key %q", s.group(k.obj), k.key)
+	return fmt.Sprintf("%s key %q", s.group(k.obj), k.key)
 }
 
+// group names a singleflight group: `singleflight.Group#1 "profiles"`
+// (see parse.ObjectRef).
 func (s *sfFanIn) group(obj wire.ObjectID) string {
-	if n := s.names[obj]; n != "" {
-		return fmt.Sprintf("%q", n)
-	}
-	return fmt.Sprintf("sf#%d", obj)
+	return parse.ObjectRef(wire.KindSingleflight, obj, s.names[obj])
 }
 
 func (s *sfFanIn) object(k sfKey) string {

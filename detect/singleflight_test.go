@@ -91,7 +91,7 @@ func TestSingleflightFanInSynthetic(t *testing.T) {
 			name:  "herd",
 			build: func(y *sfSyn) { y.flight(1, "user:42", 1, 0, every(1, 0.5, 12), 30) },
 			want:  []map[string]int64{{"max_fanin": 12, "suppressed": 12, "flights": 1, "flagged_flights": 1, "leader_max_ns": int64(30 * time.Millisecond)}},
-			msgs:  []string{`singleflight group sf#4 key "user:42": a flight had 12 followers waiting up to 29.01ms on its leader (goroutine 1 at main.go:30, call took 30ms)`},
+			msgs:  []string{`singleflight.Group#4 key "user:42": a flight had 12 followers waiting up to 29.01ms on its leader (goroutine 1 at main.go:30, call took 30ms)`},
 			lines: []int{sfDoLine},
 			sev:   []Severity{SeverityInfo}, // a big herd, short waits
 		},

@@ -51,7 +51,7 @@ func build(opts hbgraph.Options, events ...parse.Event) *hbgraph.Graph {
 	return b.Graph()
 }
 
-// describe renders an edge as "G1 mutex#1 unlock 1 → G2 mutex#1 lock 2 [unlock→lock]".
+// describe renders an edge as "G1 Mutex#1 unlock 1 → G2 Mutex#1 lock 2 [unlock→lock]".
 func describe(g *hbgraph.Graph, e hbgraph.Edge) string {
 	from, to := g.Node(e.From), g.Node(e.To)
 	return fmt.Sprintf("G%d %s → G%d %s [%s]", from.G, g.Label(e.From), to.G, g.Label(e.To), e.Rule)
@@ -106,8 +106,8 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "mutex 1 lock 3"),
 			},
 			want: []string{
-				"G1 mutex#1 unlock 1 → G2 mutex#1 lock 2 [unlock→lock]",
-				"G2 mutex#1 unlock 2 → G1 mutex#1 lock 3 [unlock→lock]",
+				"G1 Mutex#1 unlock 1 → G2 Mutex#1 lock 2 [unlock→lock]",
+				"G2 Mutex#1 unlock 2 → G1 Mutex#1 lock 3 [unlock→lock]",
 			},
 		},
 		{
@@ -115,7 +115,7 @@ func TestBuilderRules(t *testing.T) {
 			events: []parse.Event{
 				an(1, "mutex 1 lock 1"), an(2, "mutex 1 lock 2"), an(1, "mutex 1 unlock 1"),
 			},
-			want: []string{"G1 mutex#1 unlock 1 → G2 mutex#1 lock 2 [unlock→lock]"},
+			want: []string{"G1 Mutex#1 unlock 1 → G2 Mutex#1 lock 2 [unlock→lock]"},
 		},
 		{
 			name: "two mutexes do not pair",
@@ -130,7 +130,7 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "rmutex 1 unlock 1 n=1"), an(1, "rmutex 1 unlock 1"),
 				an(2, "rmutex 1 lock 2 n=1"),
 			},
-			want: []string{"G1 rmutex#1 unlock 1 → G2 rmutex#1 lock 2 n=1 [unlock→lock]"},
+			want: []string{"G1 ReentrantMutex#1 unlock 1 → G2 ReentrantMutex#1 lock 2 n=1 [unlock→lock]"},
 		},
 		{
 			name: "rwmutex: unlock → rlocks, runlocks → next lock",
@@ -140,11 +140,11 @@ func TestBuilderRules(t *testing.T) {
 				an(2, "rwmutex 1 runlock 1"), an(1, "rwmutex 1 lock 2"), an(3, "rwmutex 1 runlock 1"),
 			},
 			want: []string{
-				"G1 rwmutex#1 unlock 1 → G1 rwmutex#1 lock 2 [unlock→lock]",
-				"G1 rwmutex#1 unlock 1 → G2 rwmutex#1 rlock 1 [unlock→rlock]",
-				"G1 rwmutex#1 unlock 1 → G3 rwmutex#1 rlock 1 [unlock→rlock]",
-				"G2 rwmutex#1 runlock 1 → G1 rwmutex#1 lock 2 [runlock→lock]",
-				"G3 rwmutex#1 runlock 1 → G1 rwmutex#1 lock 2 [runlock→lock]",
+				"G1 RWMutex#1 unlock 1 → G1 RWMutex#1 lock 2 [unlock→lock]",
+				"G1 RWMutex#1 unlock 1 → G2 RWMutex#1 rlock 1 [unlock→rlock]",
+				"G1 RWMutex#1 unlock 1 → G3 RWMutex#1 rlock 1 [unlock→rlock]",
+				"G2 RWMutex#1 runlock 1 → G1 RWMutex#1 lock 2 [runlock→lock]",
+				"G3 RWMutex#1 runlock 1 → G1 RWMutex#1 lock 2 [runlock→lock]",
 			},
 		},
 		{
@@ -152,7 +152,7 @@ func TestBuilderRules(t *testing.T) {
 			events: []parse.Event{
 				an(2, "rwmutex 1 rlock 0"), an(2, "rwmutex 1 runlock 0"), an(1, "rwmutex 1 lock 1"),
 			},
-			want: []string{"G2 rwmutex#1 runlock 0 → G1 rwmutex#1 lock 1 [runlock→lock]"},
+			want: []string{"G2 RWMutex#1 runlock 0 → G1 RWMutex#1 lock 1 [runlock→lock]"},
 		},
 		{
 			name: "cond signal and broadcast by ticket",
@@ -163,9 +163,9 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "cond 1 signal 0"),
 			},
 			want: []string{
-				"G1 cond#1 broadcast 2 n=2 → G3 cond#1 wake 2 [signal→wait]",
-				"G1 cond#1 broadcast 2 n=2 → G4 cond#1 wake 3 [signal→wait]",
-				"G1 cond#1 signal 1 → G2 cond#1 wake 1 [signal→wait]",
+				"G1 Cond#1 broadcast 2 n=2 → G3 Cond#1 wake 2 [signal→wait]",
+				"G1 Cond#1 broadcast 2 n=2 → G4 Cond#1 wake 3 [signal→wait]",
+				"G1 Cond#1 signal 1 → G2 Cond#1 wake 1 [signal→wait]",
 			},
 		},
 		{
@@ -175,8 +175,8 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "once 1 rundone 1 n=1"), an(3, "once 1 wait 1"), an(3, "once 1 wake 1"),
 			},
 			want: []string{
-				"G1 once#1 rundone 1 n=1 → G2 once#1 wake 1 [f→Do]",
-				"G1 once#1 rundone 1 n=1 → G3 once#1 wake 1 [f→Do]",
+				"G1 Once#1 rundone 1 n=1 → G2 Once#1 wake 1 [f→Do]",
+				"G1 Once#1 rundone 1 n=1 → G3 Once#1 wake 1 [f→Do]",
 			},
 		},
 		{
@@ -187,8 +187,8 @@ func TestBuilderRules(t *testing.T) {
 				an(2, "onceerr 1 rundone 2 n=1"), an(3, "onceerr 1 wake 2"),
 			},
 			want: []string{
-				"G1 onceerr#1 rundone 1 → G2 onceerr#1 wake 1 [f→Do]",
-				"G2 onceerr#1 rundone 2 n=1 → G3 onceerr#1 wake 2 [f→Do]",
+				"G1 OnceErr#1 rundone 1 → G2 OnceErr#1 wake 1 [f→Do]",
+				"G2 OnceErr#1 rundone 2 n=1 → G3 OnceErr#1 wake 2 [f→Do]",
 			},
 		},
 		{
@@ -199,10 +199,10 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "wg 1 add 1 n=1 depth=1"), an(4, "wg 1 wake 1"),
 			},
 			want: []string{
-				"G1 wg#1 add 0 n=2 → G1 wg#1 wake 0 [done→wait]",
-				"G1 wg#1 add 1 n=1 → G4 wg#1 wake 1 [done→wait]",
-				"G2 wg#1 add 0 n=-1 → G1 wg#1 wake 0 [done→wait]",
-				"G3 wg#1 add 0 n=-1 → G1 wg#1 wake 0 [done→wait]",
+				"G1 WaitGroup#1 add 0 n=2 → G1 WaitGroup#1 wake 0 [done→wait]",
+				"G1 WaitGroup#1 add 1 n=1 → G4 WaitGroup#1 wake 1 [done→wait]",
+				"G2 WaitGroup#1 add 0 n=-1 → G1 WaitGroup#1 wake 0 [done→wait]",
+				"G3 WaitGroup#1 add 0 n=-1 → G1 WaitGroup#1 wake 0 [done→wait]",
 			},
 		},
 		{
@@ -213,8 +213,8 @@ func TestBuilderRules(t *testing.T) {
 				an(3, "sema 1 acquire 3 n=1 ref=1"), an(4, "sema 1 acquire 4 n=1"), an(2, "sema 1 release 2 n=1"),
 			},
 			want: []string{
-				"G1 sema#1 release 1 n=2 → G2 sema#1 acquire 2 n=1 [release→acquire]",
-				"G1 sema#1 release 1 n=2 → G3 sema#1 acquire 3 n=1 [release→acquire]",
+				"G1 Semaphore#1 release 1 n=2 → G2 Semaphore#1 acquire 2 n=1 [release→acquire]",
+				"G1 Semaphore#1 release 1 n=2 → G3 Semaphore#1 acquire 3 n=1 [release→acquire]",
 			},
 		},
 		{
@@ -223,7 +223,7 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "sf 1 lead 1"), an(2, "sf 1 follow 1 depth=1"), an(3, "sf 1 lead 2"),
 				an(1, "sf 1 return 1 n=1"), an(2, "sf 1 wake 1"), an(4, "sf 1 follow 2"), an(4, "sf 1 wake 2"),
 			},
-			want: []string{"G1 sf#1 return 1 n=1 → G2 sf#1 wake 1 [leader→follower]"},
+			want: []string{"G1 singleflight.Group#1 return 1 n=1 → G2 singleflight.Group#1 wake 1 [leader→follower]"},
 		},
 		{
 			name: "errgroup: godone n → a wake that counted n",
@@ -232,8 +232,8 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "eg 1 wake 2"), an(3, "eg 1 godone 2"), an(1, "eg 1 go 3"), an(4, "eg 1 godone 3"),
 			},
 			want: []string{
-				"G2 eg#1 godone 1 → G1 eg#1 wake 2 [go-return→wait]",
-				"G3 eg#1 godone 2 → G1 eg#1 wake 2 [go-return→wait]",
+				"G2 errgroup.Group#1 godone 1 → G1 errgroup.Group#1 wake 2 [go-return→wait]",
+				"G3 errgroup.Group#1 godone 2 → G1 errgroup.Group#1 wake 2 [go-return→wait]",
 			},
 		},
 		{
@@ -247,10 +247,10 @@ func TestBuilderRules(t *testing.T) {
 				an(2, "chan 1 wait 0 n=2"), an(2, "chan 1 recv 0 n=1"),
 			},
 			want: []string{
-				"G1 chan#1 close 2 → G2 chan#1 recv 0 n=1 [close→recv]",
-				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 n=1 [send→recv]",
-				"G1 chan#1 wait 2 n=1 → G2 chan#1 recv 2 n=1 [send→recv]",
-				"G2 chan#1 wait 0 n=2 → G1 chan#1 send 2 n=1 [recv→send]",
+				"G1 Chan#1 close 2 → G2 Chan#1 recv 0 n=1 [close→recv]",
+				"G1 Chan#1 wait 1 n=1 → G2 Chan#1 recv 1 n=1 [send→recv]",
+				"G1 Chan#1 wait 2 n=1 → G2 Chan#1 recv 2 n=1 [send→recv]",
+				"G2 Chan#1 wait 0 n=2 → G1 Chan#1 send 2 n=1 [recv→send]",
 			},
 		},
 		{
@@ -260,10 +260,10 @@ func TestBuilderRules(t *testing.T) {
 				an(3, "chan 1 wait 2 n=1"), an(4, "chan 1 wait 0 n=2"), an(3, "chan 1 send 2"), an(4, "chan 1 recv 2 ref=2"),
 			},
 			want: []string{
-				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 [send→recv]",
-				"G2 chan#1 wait 0 n=2 → G1 chan#1 send 1 [recv→send]",
-				"G3 chan#1 wait 2 n=1 → G4 chan#1 recv 2 [send→recv]",
-				"G4 chan#1 wait 0 n=2 → G3 chan#1 send 2 [recv→send]",
+				"G1 Chan#1 wait 1 n=1 → G2 Chan#1 recv 1 [send→recv]",
+				"G2 Chan#1 wait 0 n=2 → G1 Chan#1 send 1 [recv→send]",
+				"G3 Chan#1 wait 2 n=1 → G4 Chan#1 recv 2 [send→recv]",
+				"G4 Chan#1 wait 0 n=2 → G3 Chan#1 send 2 [recv→send]",
 			},
 		},
 		{
@@ -272,8 +272,8 @@ func TestBuilderRules(t *testing.T) {
 				an(1, "chan 1 wait 1 n=1"), an(2, "chan 1 recv 1 ref=1"), an(1, "chan 1 send 1"),
 			},
 			want: []string{
-				"G1 chan#1 wait 1 n=1 → G2 chan#1 recv 1 [send→recv]",
-				"G2 chan#1 recv 1 → G1 chan#1 send 1 [recv→send]",
+				"G1 Chan#1 wait 1 n=1 → G2 Chan#1 recv 1 [send→recv]",
+				"G2 Chan#1 recv 1 → G1 Chan#1 send 1 [recv→send]",
 			},
 		},
 	}
@@ -305,13 +305,13 @@ func TestHappensBeforeSynthetic(t *testing.T) {
 		goG2     = find(t, g, 1, "go G2")
 		goG3     = find(t, g, 1, "go G3")
 		start3   = find(t, g, 3, "start (by G1)")
-		lock2    = find(t, g, 2, "mutex#1 lock 1")
-		unlock2  = find(t, g, 2, "mutex#1 unlock 1")
-		wait3    = find(t, g, 3, "mutex#1 wait 0")
-		lock3    = find(t, g, 3, "mutex#1 lock 2")
-		unlock3  = find(t, g, 3, "mutex#1 unlock 2")
-		other    = find(t, g, 4, "mutex#9 lock 1")
-		otherEnd = find(t, g, 4, "mutex#9 unlock 1")
+		lock2    = find(t, g, 2, "Mutex#1 lock 1")
+		unlock2  = find(t, g, 2, "Mutex#1 unlock 1")
+		wait3    = find(t, g, 3, "Mutex#1 wait 0")
+		lock3    = find(t, g, 3, "Mutex#1 lock 2")
+		unlock3  = find(t, g, 3, "Mutex#1 unlock 2")
+		other    = find(t, g, 4, "Mutex#9 lock 1")
+		otherEnd = find(t, g, 4, "Mutex#9 unlock 1")
 	)
 	tests := []struct {
 		name string
@@ -361,13 +361,13 @@ func TestCriticalPath(t *testing.T) {
 		an(3, "mutex 1 lock 2"), an(3, "cond 2 signal 1"), an(4, "cond 2 wake 1"),
 	)
 	var got []string
-	for _, e := range g.CriticalPath(find(t, g, 4, "cond#2 wake 1")) {
+	for _, e := range g.CriticalPath(find(t, g, 4, "Cond#2 wake 1")) {
 		got = append(got, describe(g, e))
 	}
 	want := []string{
 		"G1 go G2 → G2 start (by G1) [go]",
-		"G2 mutex#1 unlock 1 → G3 mutex#1 lock 2 [unlock→lock]",
-		"G3 cond#2 signal 1 → G4 cond#2 wake 1 [signal→wait]",
+		"G2 Mutex#1 unlock 1 → G3 Mutex#1 lock 2 [unlock→lock]",
+		"G3 Cond#2 signal 1 → G4 Cond#2 wake 1 [signal→wait]",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("CriticalPath(G4 wake) =\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))

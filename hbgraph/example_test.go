@@ -39,7 +39,7 @@ func Example() {
 	// Output:
 	// G1 go G2 → G2 start (by G1): go
 	// G1 go G3 → G3 start (by G1): go
-	// G2 mutex#1 unlock 1 → G3 mutex#1 lock 2: mutex#1 unlock→lock
+	// G2 Mutex#1 unlock 1 → G3 Mutex#1 lock 2: Mutex#1 unlock→lock
 	// G2's lock happens before G3's: true
 	// G2's lock and G3's wait are concurrent: true
 	// G3's clock at its lock: [{1 2} {2 3} {3 3}]

@@ -268,7 +268,7 @@ func (g *Graph) Location(id NodeID) (parse.Frame, bool) {
 }
 
 // Label describes the node in a few words: "go G7", "block (sync)",
-// "mutex#3 unlock 2".
+// "Mutex#3 unlock 2".
 func (g *Graph) Label(id NodeID) string {
 	n := g.Node(id)
 	switch n.Kind {
@@ -300,16 +300,13 @@ func (g *Graph) Label(id NodeID) string {
 	return n.Kind.String()
 }
 
-// objectLabel is "mutex#3", or "mutex#3 \"name\"" for a named object.
+// objectLabel is the object's spelling (see parse.ObjectRef):
+// `Mutex#3`, or `Mutex#3 "name"` for a named object.
 func (g *Graph) objectLabel(k wire.Kind, id wire.ObjectID) string {
-	s := fmt.Sprintf("%s#%d", k, id)
-	if name := g.names[id]; name != "" {
-		s += fmt.Sprintf(" %q", name)
-	}
-	return s
+	return parse.ObjectRef(k, id, g.names[id])
 }
 
-// EdgeLabel describes an edge: "go", "unblock", "mutex#3 unlock→lock".
+// EdgeLabel describes an edge: "go", "unblock", "Mutex#3 unlock→lock".
 func (g *Graph) EdgeLabel(e Edge) string {
 	if e.Object == wire.NoObject {
 		return e.Rule.String()

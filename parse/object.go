@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -185,4 +186,30 @@ func baseName(file string) string {
 		return file[i+1:]
 	}
 	return file
+}
+
+// objectRefs matches ObjectRef's spellings in text.
+var objectRefs = func() *regexp.Regexp {
+	var titles []string
+	for _, k := range wire.Kinds() {
+		titles = append(titles, regexp.QuoteMeta(KindTitle(k)))
+	}
+	return regexp.MustCompile(`\b(` + strings.Join(titles, "|") + `)#(\d+)(?: "(?:[^"\\]|\\.)*")?`)
+}()
+
+// LabelObjects replaces each ObjectRef in s (a finding's object, say) by
+// the object's ObjectLabel, which says where it was first used.
+func (t *Trace) LabelObjects(s string) string {
+	if len(t.objects) == 0 {
+		return s
+	}
+	return objectRefs.ReplaceAllStringFunc(s, func(ref string) string {
+		m := objectRefs.FindStringSubmatch(ref)
+		id, err := strconv.ParseUint(m[2], 10, 64)
+		o := t.Object(wire.ObjectID(id))
+		if err != nil || o == nil || KindTitle(o.Kind) != m[1] {
+			return ref
+		}
+		return t.ObjectLabel(o.Kind, o.ID)
+	})
 }

@@ -210,7 +210,7 @@ func TestDOTEscaping(t *testing.T) {
 	out := buf.String()
 	// The name appears inside one quoted DOT string, its quotes and
 	// backslashes escaped and its newline a \n.
-	label := "mutex#1 " + strconv.Quote(weirdName) + " unlock 1"
+	label := "Mutex#1 " + strconv.Quote(weirdName) + " unlock 1"
 	quoted := strconv.Quote(label)
 	if !strings.Contains(out, quoted[1:len(quoted)-1]) {
 		t.Errorf("DOT lacks the escaped label %s:\n%s", quoted, out)

@@ -26,7 +26,7 @@ type hbOptions struct {
 	format          string
 	goroutines      []int64
 	related         bool
-	object          uint64
+	object          string
 	from, to        time.Duration
 	maxNodes        int
 	maxNodesSet     bool
@@ -60,7 +60,7 @@ Exit status: 0, or 2 for a usage error, an unreadable trace, or a trace that
 could not be read whole (unless --allow-incomplete).`,
 		Example: `  blockscope hb trace.out | dot -Tsvg > hb.svg
   blockscope hb --goroutine 7 --related -o hb.dot trace.out
-  blockscope hb --object 3 trace.out | dot -Tpng > mutex3.png
+  blockscope hb --object Mutex#3 trace.out | dot -Tpng > mutex3.png
   blockscope hb --from 10ms --to 20ms trace.out
   blockscope hb --format json trace.out > hb.json`,
 		Args: exactArgs(1, "TRACE"),
@@ -77,7 +77,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.Int64SliceVar(&o.goroutines, "goroutine", nil, "only these goroutines, by `ID` (a comma list, or the flag repeated)")
 	f.Lookup("goroutine").DefValue = "" // pflag would print "(default [])"
 	f.BoolVar(&o.related, "related", false, "with --goroutine: add the goroutines that exchanged an edge with them")
-	f.Uint64Var(&o.object, "object", 0, "only the annotations about this primitive object `ID` (0: every object)")
+	f.StringVar(&o.object, "object", "", "only the annotations about this primitive object, by `ID` as reports write it (Mutex#3, or 3)")
 	f.DurationVar(&o.from, "from", 0, "only what happened from this `TIME` after the trace's start (e.g. 10ms)")
 	f.DurationVar(&o.to, "to", 0, "only what happened up to this `TIME` after the trace's start (0: the end)")
 	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit)")
@@ -92,13 +92,20 @@ could not be read whole (unless --allow-incomplete).`,
 
 func (o *hbOptions) filter() (hbgraph.Filter, error) {
 	f := hbgraph.Filter{
-		Related: o.related, Object: wire.ObjectID(o.object),
+		Related: o.related,
 		From: parse.Time(o.from), To: parse.Time(o.to),
 		System: o.system, MaxNodes: o.maxNodes,
 		FoldSleeps: !o.sleeps, FoldParks: !o.parks,
 	}
 	for _, id := range o.goroutines {
 		f.Goroutines = append(f.Goroutines, parse.GoID(id))
+	}
+	if o.object != "" {
+		id, err := parse.ParseObjectRef(o.object)
+		if err != nil {
+			return f, usageError("--object: %v", err)
+		}
+		f.Object = id
 	}
 	switch {
 	case o.format != "dot" && o.format != "json":
@@ -143,6 +150,9 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		return &exitError{code: ExitUsage, err: readErr}
 	}
 	g := b.Graph()
+	if filter.Object != wire.NoObject && t.Annotations == 0 {
+		return usageError("--object %s: this trace has no annotations: --object needs a program that uses blockscope's primitives (primitives/sync, semaphore, singleflight, errgroup, chans) in place of the standard ones", o.object)
+	}
 	if o.finding > 0 {
 		if o.finding > len(findings) {
 			return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(findings)))

@@ -118,7 +118,7 @@ func TestHBFinding(t *testing.T) {
 			continue
 		}
 		last := g.attrs[nodes[len(nodes)-1]]
-		if !strings.HasPrefix(last["label"], "BLOCKED AT END\n") || !strings.Contains(last["label"], "mutex#") || !strings.Contains(last["label"], "main.go:25") {
+		if !strings.HasPrefix(last["label"], "BLOCKED AT END\n") || !strings.Contains(last["label"], "Mutex#") || !strings.Contains(last["label"], "main.go:25") {
 			t.Errorf("%s's last node = %q; want it marked blocked at end, on the Lock at main.go:25", label, last["label"])
 		}
 		for _, n := range nodes {

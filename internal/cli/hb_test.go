@@ -212,6 +212,24 @@ func TestHBFlags(t *testing.T) {
 		{name: "negative max nodes", args: []string{"--max-nodes", "-1"}, wantCode: cli.ExitUsage, wantStderr: "--max-nodes -1"},
 		{name: "unknown goroutine", args: []string{"--goroutine", "999"}, wantCode: cli.ExitUsage, wantStderr: "blockscope: no goroutine 999 in the trace"},
 		{name: "unknown object", args: []string{"--object", "999"}, wantCode: cli.ExitUsage, wantStderr: "blockscope: no annotations about object 999 in the trace"},
+		{
+			name:     "object by its report spelling",
+			args:     []string{"--format", "json", "--object", "Mutex#1"},
+			wantCode: cli.ExitOK,
+			check: func(t *testing.T, out string) {
+				doc := readGraph(t, out)
+				for _, n := range doc.Nodes {
+					if n.Object != 1 || !strings.HasPrefix(n.Label, "Mutex#1 ") {
+						t.Errorf("node %d (%s) is not about Mutex#1", n.ID, n.Label)
+					}
+				}
+				if len(doc.Nodes) == 0 {
+					t.Error("no node about Mutex#1")
+				}
+			},
+		},
+		{name: "object of another kind", args: []string{"--object", "Gadget#1"}, wantCode: cli.ExitUsage, wantStderr: `--object: object "Gadget#1": unknown kind "Gadget"`},
+		{name: "object not a number", args: []string{"--object", "Mutex#x"}, wantCode: cli.ExitUsage, wantStderr: `--object: object "Mutex#x": want an id as reports write it (Mutex#2, or 2)`},
 		{name: "bad goroutine id", args: []string{"--goroutine", "x"}, wantCode: cli.ExitUsage, wantStderr: `--goroutine "x": not a whole number: want goroutine ids`},
 	}
 	for _, tt := range tests {
