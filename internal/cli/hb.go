@@ -93,7 +93,7 @@ could not be read whole (unless --allow-incomplete).`,
 func (o *hbOptions) filter() (hbgraph.Filter, error) {
 	f := hbgraph.Filter{
 		Related: o.related,
-		From: parse.Time(o.from), To: parse.Time(o.to),
+		From:    parse.Time(o.from), To: parse.Time(o.to),
 		System: o.system, MaxNodes: o.maxNodes,
 		FoldSleeps: !o.sleeps, FoldParks: !o.parks,
 	}
