@@ -87,6 +87,12 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	if o.jobs < 1 {
 		return usageError("--jobs %d: want at least 1", o.jobs)
 	}
+	for _, flag := range goFlags {
+		name, _, _ := strings.Cut(strings.TrimLeft(flag, "-"), "=")
+		if strings.HasPrefix(flag, "-") && (name == "trace" || name == "json" || name == "test.trace") {
+			return usageError("-- %s: blockscope test passes -json and -trace to go test itself (keep the traces with --trace-dir)", flag)
+		}
+	}
 	dir, temporary := o.traceDir, o.traceDir == ""
 	if temporary {
 		if dir, err = os.MkdirTemp("", "blockscope-test-"); err != nil {
