@@ -277,6 +277,15 @@ func TestAgainstGoleak(t *testing.T) {
 		}
 	}
 
+	// With the recorder off, leaktest judges from the goroutines' stacks
+	// alone, as goleak does, and says so.
+	cmd := exec.Command(bin, "-test.run", "^TestLeakSend$")
+	cmd.Env = append(os.Environ(), "VERIFIER=leaktest", "BLOCKSCOPE_LEAKTEST=off")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "judged from stacks alone: no trace recorded: BLOCKSCOPE_LEAKTEST=off") || !strings.Contains(string(out), "compare.TestLeakSend.func1") {
+		t.Errorf("TestLeakSend with BLOCKSCOPE_LEAKTEST=off: err %v; want a failure judged from stacks, naming the goroutine's function:\n%s", err, out)
+	}
+
 	// All three in one run: goleak blames TestClean for the goroutines
 	// the tests before it left; leaktest knows whose they are.
 	for verifier, cleanFails := range map[string]bool{"goleak": true, "leaktest": false} {
