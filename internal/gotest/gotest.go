@@ -157,7 +157,8 @@ func list(o Options) ([]*Package, error) {
 	if len(patterns) == 0 {
 		patterns = []string{"./..."}
 	}
-	args := append([]string{"list", "-e", "-json=ImportPath,TestGoFiles,XTestGoFiles,Error"}, patterns...)
+	args := append([]string{"list", "-e", "-json=ImportPath,TestGoFiles,XTestGoFiles,Error"}, listFlags(o.Flags)...)
+	args = append(args, patterns...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = o.Dir
 	var stderr bytes.Buffer
@@ -193,6 +194,24 @@ func list(o Options) ([]*Package, error) {
 		return nil, fmt.Errorf("go list %s: no packages: %s", strings.Join(patterns, " "), strings.TrimSpace(stderr.String()))
 	}
 	return pkgs, nil
+}
+
+// listFlags picks from go test's flags those that change which packages
+// and files go list sees: build tags and the module mode.
+func listFlags(flags []string) []string {
+	var out []string
+	for i := 0; i < len(flags); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		if !strings.HasPrefix(flags[i], "-") || name != "tags" && name != "mod" && name != "modfile" {
+			continue
+		}
+		out = append(out, flags[i])
+		if !hasValue && i+1 < len(flags) {
+			i++
+			out = append(out, flags[i])
+		}
+	}
+	return out
 }
 
 // traceName is the file name of a package's trace.

@@ -103,3 +103,17 @@ func TestVerdict(t *testing.T) {
 		t.Errorf("summary:\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestListFlags(t *testing.T) {
+	for _, tc := range []struct{ flags, want string }{
+		{"-run TestA -count 1", ""},
+		{"-tags integration -run TestA", "-tags integration"},
+		{"--tags=a,b -mod=vendor -v", "--tags=a,b -mod=vendor"},
+		{"-modfile go.test.mod -race", "-modfile go.test.mod"},
+		{"-run tags", ""},
+	} {
+		if got := strings.Join(listFlags(strings.Fields(tc.flags)), " "); got != tc.want {
+			t.Errorf("listFlags(%s) = %q; want %q", tc.flags, got, tc.want)
+		}
+	}
+}
