@@ -496,11 +496,9 @@ type dlGo struct {
 
 // Finalize finds the goroutines that can never be woken.
 func (d *deadlock) Finalize(t *parse.Trace) {
-	gs := t.Goroutines()
-	view := make([]dlGo, len(gs))
-	for i := range gs {
-		g := &gs[i]
-		view[i] = dlGo{ID: g.ID, State: g.State, Reason: g.Reason, Stack: g.Stack, Since: g.Since, Creator: g.Creator}
+	var view []dlGo
+	for g := range t.All() {
+		view = append(view, dlGo{ID: g.ID, State: g.State, Reason: g.Reason, Stack: g.Stack, Since: g.Since, Creator: g.Creator})
 	}
 	d.findings = d.solve(t.Stacks, t, view, parse.Time(t.End-t.Start))
 }
@@ -672,9 +670,15 @@ func (s *dlSolver) dead(id parse.GoID) bool {
 	}
 	g := s.gos[id]
 	if g == nil {
-		return false
+		return s.gone(id)
 	}
 	return g.State == parse.StateExited || g.State == parse.StateWaiting && g.Reason == parse.ReasonForever
+}
+
+// gone reports whether a goroutine the view lacks exited: the trace keeps
+// no record of most exited goroutines (parse.Options.DropExited).
+func (s *dlSolver) gone(id parse.GoID) bool {
+	return s.trace != nil && s.trace.Exited(id)
 }
 
 // need says who could end a candidate's wait.
@@ -795,9 +799,16 @@ func (s *dlSolver) usersNeed(objs ...*dlObject) dlNeed {
 	}
 	if s.children == nil {
 		s.children = make(map[parse.GoID][]parse.GoID)
-		for _, g := range s.gos {
-			if g.Creator != parse.NoGoroutine {
-				s.children[g.Creator] = append(s.children[g.Creator], g.ID)
+		if s.trace != nil {
+			// The whole forest: the view lacks most exited goroutines.
+			for id, creator := range s.trace.Creations() {
+				s.children[creator] = append(s.children[creator], id)
+			}
+		} else {
+			for _, g := range s.gos {
+				if g.Creator != parse.NoGoroutine {
+					s.children[g.Creator] = append(s.children[g.Creator], g.ID)
+				}
 			}
 		}
 	}
@@ -1171,7 +1182,7 @@ func (s *dlSolver) status(h parse.GoID) string {
 	case s.stuck[h]:
 		c := s.cands[h]
 		return fmt.Sprintf("is itself deadlocked, waiting in %s on %v at %s", dlVerbs[c.wait.mode], c.wait.obj, s.at(c.g.Stack))
-	case s.gos[h] != nil && s.gos[h].State == parse.StateExited:
+	case s.gos[h] != nil && s.gos[h].State == parse.StateExited, s.gos[h] == nil && s.gone(h):
 		return "exited"
 	}
 	return "is blocked forever"

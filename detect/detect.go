@@ -170,18 +170,21 @@ type Result struct {
 
 // Run parses the trace at path ("-" for opts.Stdin) with every detector in
 // one pass; the extra consumers see the same stream. Detectors keep
-// summaries, so Run sets opts.DropBlocks. Like parse.File, it returns a
-// partial result together with the error when the trace could be read
-// only in part.
+// summaries, so Run sets opts.DropBlocks and opts.DropExited: the trace
+// keeps the records of live goroutines and of those a live one's creation
+// chain runs through (an extra consumer that needs another exited
+// goroutine's record after the pass calls Trace.Retain while it lives).
+// Like parse.File, it returns a partial result together with the error
+// when the trace could be read only in part.
 func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
-	opts.DropBlocks = true
+	opts.DropBlocks, opts.DropExited = true, true
 	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.File(path, opts, cs...) }, cfg, consumers)
 }
 
 // RunReader is Run on a trace read from r, such as a flight recorder's
 // snapshot held in memory; opts.Path names it in errors.
 func RunReader(r io.Reader, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
-	opts.DropBlocks = true
+	opts.DropBlocks, opts.DropExited = true, true
 	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.Parse(r, opts, cs...) }, cfg, consumers)
 }
 

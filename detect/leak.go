@@ -131,6 +131,9 @@ type siteWakers struct {
 	env    bool                    // a timer or the network poller woke a waiter here
 	// lastWake is when a waiter was last woken here.
 	lastWake parse.Time
+	// creators holds each waker's creator, taken at its wake: the
+	// waker's record may be gone by the end (parse.Options.DropExited).
+	creators []parse.GoID
 	// potential is wakers and their spawners (see again), once computed.
 	potential []parse.GoID
 }
@@ -206,6 +209,11 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 		if _, ok := sw.seen[ev.Peer]; !ok {
 			sw.seen[ev.Peer] = struct{}{}
 			sw.wakers = append(sw.wakers, ev.Peer)
+			creator := parse.NoGoroutine
+			if g := t.Goroutine(ev.Peer); g != nil {
+				creator = g.Creator
+			}
+			sw.creators = append(sw.creators, creator)
 			if timerCallback(t, ev.Peer) {
 				sw.env = true
 			}
@@ -246,12 +254,10 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 	}
 	setAside := make(map[string]*Ignored) // by reason and location
 	var asideOrder []*Ignored
-	gs := t.Goroutines()
 	var leaked []leakedG
 	candidate := make(map[parse.GoID]bool)
 	outlived := make(map[parse.GoID]bool)
-	for i := range gs {
-		g := &gs[i]
+	for g := range t.All() {
 		if g.System || g.State == parse.StateExited || l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID) {
 			continue
 		}
@@ -427,14 +433,14 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 	}
 	sw.potential = slices.Clone(sw.wakers)
 	spawners := make(map[parse.GoID]bool)
-	for _, w := range sw.wakers {
-		g := t.Goroutine(w)
-		if g == nil || g.State != parse.StateExited || g.Creator == parse.NoGoroutine || t.IsTestRunner(g.Creator) {
+	for i, w := range sw.wakers {
+		creator := sw.creators[i]
+		if !t.Exited(w) || creator == parse.NoGoroutine || t.IsTestRunner(creator) {
 			continue
 		}
-		if _, ok := sw.seen[g.Creator]; !ok && !spawners[g.Creator] {
-			spawners[g.Creator] = true
-			sw.potential = append(sw.potential, g.Creator)
+		if _, ok := sw.seen[creator]; !ok && !spawners[creator] {
+			spawners[creator] = true
+			sw.potential = append(sw.potential, creator)
 		}
 	}
 	return sw.potential

@@ -403,9 +403,7 @@ func (s *sfFanIn) endStates(t *parse.Trace) map[parse.GoID]sfState {
 			out[id] = sfState{g: id, state: parse.StateRunning}
 		}
 	}
-	gs := t.Goroutines()
-	for i := range gs {
-		g := &gs[i]
+	for g := range t.All() {
 		out[g.ID] = sfState{g: g.ID, state: g.State, reason: g.Reason, stack: g.Stack, since: g.Since}
 	}
 	return out

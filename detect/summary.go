@@ -50,6 +50,12 @@ func (s *summarizer) harnessWait(t *parse.Trace, stack parse.StackID) bool {
 }
 
 func (s *summarizer) Event(t *parse.Trace, ev *parse.Event) {
+	if ev.Kind == parse.EvExit {
+		// Counted now: the record may be dropped (parse.Options.DropExited).
+		if g := t.Goroutine(ev.G); g != nil {
+			s.count(t, g)
+		}
+	}
 	if ev.Kind != parse.EvWake {
 		return
 	}
@@ -60,24 +66,32 @@ func (s *summarizer) Event(t *parse.Trace, ev *parse.Event) {
 }
 
 func (s *summarizer) Finalize(t *parse.Trace) {
-	end := parse.Time(t.End - t.Start)
-	for _, g := range t.Goroutines() {
-		waiting := g.State == parse.StateWaiting
-		if g.System || harnessGoroutine(g.Entry) || waiting && s.harnessWait(t, g.Stack) {
-			s.sum.Left++
-			continue
+	for g := range t.All() {
+		if g.State != parse.StateExited { // exits were counted as they came
+			s.count(t, g)
 		}
-		s.sum.Goroutines++
-		if !g.Preexisting {
-			s.sum.Created++
-		}
-		switch {
-		case g.State == parse.StateExited:
-			s.sum.Exited++
-		case waiting:
-			s.sum.BlockedAtEnd++
-			s.sum.BlockedByReason[g.Reason] += time.Duration(end - g.Since)
-		}
+	}
+}
+
+// count adds a goroutine, exited or at the end of the trace, to the
+// summary.
+func (s *summarizer) count(t *parse.Trace, g *parse.Goroutine) {
+	waiting := g.State == parse.StateWaiting
+	if g.System || harnessGoroutine(g.Entry) || waiting && s.harnessWait(t, g.Stack) {
+		s.sum.Left++
+		return
+	}
+	s.sum.Goroutines++
+	if !g.Preexisting {
+		s.sum.Created++
+	}
+	switch {
+	case g.State == parse.StateExited:
+		s.sum.Exited++
+	case waiting:
+		s.sum.BlockedAtEnd++
+		end := parse.Time(t.End - t.Start)
+		s.sum.BlockedByReason[g.Reason] += time.Duration(end - g.Since)
 	}
 }
 

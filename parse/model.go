@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"iter"
 	"time"
 
 	"github.com/blockscope/blockscope/internal/wire"
@@ -93,6 +94,11 @@ type Goroutine struct {
 	// TestFunc is the innermost function called by testing.tRunner seen in
 	// this goroutine's stacks: the test it runs, if it runs one.
 	TestFunc string
+
+	seq    uint64 // order of first appearance, from 1
+	kids   int32  // kept records whose creator this is
+	held   bool   // counted in its creator's kids
+	pinned bool   // kept after it exits (Trace.Retain)
 }
 
 // Annotation is a decoded primitive annotation with who emitted it.
@@ -145,12 +151,17 @@ type Trace struct {
 	Warnings []string
 	Stacks   *Stacks
 
-	goroutines []Goroutine
-	// dense indexes goroutines by id, plus one (0: none), for ids below
-	// maxDense; byID holds the rest. Ids are small and dense in practice,
-	// and this lookup is on every event's path.
-	dense []int32
-	byID  map[GoID]int32
+	gs store // the goroutine records
+
+	// What Options.DropExited forgot: exited ids (a bit each, by id,
+	// below maxPaged; a set above), and their counts.
+	exitedBits              []uint64
+	exitedBig               map[GoID]bool
+	droppedCreated, dropped int
+	// creators of the dropped, by id: creator plus one (0: none), in pages
+	// of pageSize ids below maxPaged; a map above.
+	creators    []*[pageSize]GoID
+	creatorsBig map[GoID]GoID
 
 	// tests indexes the testing framework's goroutines (see TestRun).
 	tests testIndex
@@ -168,50 +179,146 @@ type Trace struct {
 // Duration is the trace's wall-clock span.
 func (t *Trace) Duration() time.Duration { return time.Duration(t.End - t.Start) }
 
-// Goroutines returns every goroutine seen, in order of first appearance.
-func (t *Trace) Goroutines() []Goroutine { return t.goroutines }
-
-// Goroutine returns the goroutine with that id, or nil.
-func (t *Trace) Goroutine(id GoID) *Goroutine {
-	if i, ok := t.index(id); ok {
-		return &t.goroutines[i]
+// Goroutines returns copies of the goroutine records, in order of first
+// appearance. All yields the records themselves, without copying.
+func (t *Trace) Goroutines() []Goroutine {
+	all := t.gs.all()
+	out := make([]Goroutine, len(all))
+	for i, g := range all {
+		out[i] = *g
 	}
-	return nil
+	return out
 }
 
-// maxDense bounds the ids Trace.dense indexes (4 MB of index at most).
-const maxDense = 1 << 20
-
-func (t *Trace) index(id GoID) (int32, bool) {
-	if id >= 0 && id < maxDense {
-		if id < GoID(len(t.dense)) && t.dense[id] > 0 {
-			return t.dense[id] - 1, true
+// All yields the goroutine records, in order of first appearance.
+func (t *Trace) All() iter.Seq[*Goroutine] {
+	return func(yield func(*Goroutine) bool) {
+		for _, g := range t.gs.all() {
+			if !yield(g) {
+				return
+			}
 		}
-		return 0, false
 	}
-	i, ok := t.byID[id]
-	return i, ok
 }
 
-func (t *Trace) add(g Goroutine) *Goroutine {
-	i := int32(len(t.goroutines))
-	t.goroutines = append(t.goroutines, g)
-	if id := g.ID; id >= 0 && id < maxDense {
-		if id >= GoID(len(t.dense)) {
-			t.dense = append(t.dense, make([]int32, int(id)+1-len(t.dense)+len(t.dense)/2)...)
-		}
-		t.dense[id] = i + 1
-	} else {
-		t.byID[id] = i
+// NumGoroutines reports how many goroutines the trace showed.
+func (t *Trace) NumGoroutines() int { return int(t.gs.seq) }
+
+// Goroutine returns the goroutine with that id, or nil. Records do not
+// move: the pointer stays valid for the whole pass.
+func (t *Trace) Goroutine(id GoID) *Goroutine { return t.gs.get(id) }
+
+func (t *Trace) add(g Goroutine) *Goroutine { return t.gs.add(g) }
+
+// Retain keeps the record of the goroutine with that id (when it has one)
+// after it exits, for a consumer that will look it up after the pass:
+// see Options.DropExited.
+func (t *Trace) Retain(id GoID) {
+	if g := t.gs.get(id); g != nil {
+		g.pinned = true
 	}
-	return &t.goroutines[i]
+}
+
+// Exited reports whether the goroutine with that id exited during the
+// trace, whether its record was kept or not.
+func (t *Trace) Exited(id GoID) bool {
+	if g := t.gs.get(id); g != nil {
+		return g.State == StateExited
+	}
+	if id >= 0 && id < maxPaged {
+		i := int(id >> 6)
+		return i < len(t.exitedBits) && t.exitedBits[i]&(1<<(id&63)) != 0
+	}
+	return t.exitedBig[id]
+}
+
+// release drops an exited goroutine's record if nothing needs it, and
+// then its creators' that were kept only for it.
+func (t *Trace) release(g *Goroutine) {
+	for g != nil && g.State == StateExited && g.kids == 0 && !g.pinned {
+		id := g.ID
+		if id >= 0 && id < maxPaged {
+			i := int(id >> 6)
+			if i >= len(t.exitedBits) {
+				t.exitedBits = append(t.exitedBits, make([]uint64, i+1-len(t.exitedBits)+len(t.exitedBits)/4)...)
+			}
+			t.exitedBits[i] |= 1 << (id & 63)
+		} else {
+			if t.exitedBig == nil {
+				t.exitedBig = make(map[GoID]bool)
+			}
+			t.exitedBig[id] = true
+		}
+		t.dropped++
+		if !g.Preexisting {
+			t.droppedCreated++
+		}
+		if g.Creator != NoGoroutine {
+			t.keepCreator(id, g.Creator)
+		}
+		t.tests.note(t, g)
+		var creator *Goroutine
+		if g.held {
+			if creator = t.gs.get(g.Creator); creator != nil {
+				creator.kids--
+			}
+		}
+		t.gs.drop(g)
+		g = creator
+	}
+}
+
+func (t *Trace) keepCreator(id, creator GoID) {
+	if id < 0 || id >= maxPaged || creator < 0 {
+		if t.creatorsBig == nil {
+			t.creatorsBig = make(map[GoID]GoID)
+		}
+		t.creatorsBig[id] = creator
+		return
+	}
+	pi := int(id >> pageBits)
+	if pi >= len(t.creators) {
+		t.creators = append(t.creators, make([]*[pageSize]GoID, pi+1-len(t.creators))...)
+	}
+	if t.creators[pi] == nil {
+		t.creators[pi] = new([pageSize]GoID)
+	}
+	t.creators[pi][id&(pageSize-1)] = creator + 1
+}
+
+// Creations yields every goroutine the trace saw created by another, kept
+// or dropped (see Options.DropExited), with its creator: the whole
+// creation forest, at 8 bytes a dropped goroutine.
+func (t *Trace) Creations() iter.Seq2[GoID, GoID] {
+	return func(yield func(GoID, GoID) bool) {
+		for g := range t.All() {
+			if g.Creator != NoGoroutine && !yield(g.ID, g.Creator) {
+				return
+			}
+		}
+		for pi, p := range t.creators {
+			if p == nil {
+				continue
+			}
+			for i, c := range p {
+				if c != 0 && !yield(GoID(pi<<pageBits|i), c-1) {
+					return
+				}
+			}
+		}
+		for id, c := range t.creatorsBig {
+			if !yield(id, c) {
+				return
+			}
+		}
+	}
 }
 
 // Counts summarizes goroutines: created during the trace, exited, and
 // waiting at its end.
 func (t *Trace) Counts() (created, exited, waiting int) {
-	for i := range t.goroutines {
-		g := &t.goroutines[i]
+	created, exited = t.droppedCreated, t.dropped
+	for g := range t.All() {
 		if !g.Preexisting {
 			created++
 		}

@@ -1,29 +1,65 @@
 package parse
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// TestGoroutineIndex checks lookups of small ids (the dense index) and
-// large ones (the map) alike.
+// TestGoroutineIndex checks lookups of small ids (the paged index) and
+// large ones (the map) alike, that records do not move as more are added,
+// and that a dropped record is gone, its slot reused, and the order of
+// first appearance kept.
 func TestGoroutineIndex(t *testing.T) {
-	tr := &Trace{byID: make(map[GoID]int32)}
-	ids := []GoID{1, 7, 3, maxDense - 1, maxDense, 1 << 40, 2}
+	tr := &Trace{}
+	ids := []GoID{1, 7, 3, maxPaged - 1, maxPaged, 1 << 40, 2}
+	var ptrs []*Goroutine
 	for _, id := range ids {
 		if tr.Goroutine(id) != nil {
 			t.Fatalf("Goroutine(%d) before adding it = non-nil", id)
 		}
-		tr.add(Goroutine{ID: id})
+		ptrs = append(ptrs, tr.add(Goroutine{ID: id}))
 	}
-	for _, id := range ids {
-		if g := tr.Goroutine(id); g == nil || g.ID != id {
-			t.Errorf("Goroutine(%d) = %v; want goroutine %d", id, g, id)
+	for i := GoID(0); i < 3*chunkSize; i++ {
+		tr.add(Goroutine{ID: 1000 + i})
+	}
+	for i, id := range ids {
+		if g := tr.Goroutine(id); g == nil || g.ID != id || g != ptrs[i] {
+			t.Errorf("Goroutine(%d) = %p; want goroutine %d at %p", id, g, id, ptrs[i])
 		}
 	}
-	for _, id := range []GoID{0, 4, maxDense + 1, NoGoroutine} {
+	for _, id := range []GoID{0, 4, maxPaged + 1, NoGoroutine} {
 		if g := tr.Goroutine(id); g != nil {
 			t.Errorf("Goroutine(%d) = goroutine %d; want nil", id, g.ID)
 		}
 	}
-	if n := len(tr.Goroutines()); n != len(ids) {
-		t.Errorf("%d goroutines; want %d", n, len(ids))
+	if n, want := len(tr.Goroutines()), len(ids)+3*chunkSize; n != want {
+		t.Errorf("%d goroutines; want %d", n, want)
+	}
+
+	// Drop two and add one: it takes a freed slot, and comes last.
+	tr.gs.drop(tr.Goroutine(7))
+	tr.gs.drop(tr.Goroutine(1 << 40))
+	if tr.Goroutine(7) != nil || tr.Goroutine(1<<40) != nil {
+		t.Errorf("dropped goroutines 7 and 1<<40 are still found")
+	}
+	g := tr.add(Goroutine{ID: 99999})
+	if g != ptrs[5] && g != ptrs[1] {
+		t.Errorf("the new record is not in a freed slot")
+	}
+	var order []GoID
+	for g := range tr.All() {
+		order = append(order, g.ID)
+	}
+	want := []GoID{1, 3, maxPaged - 1, maxPaged, 2}
+	if got := order[:5]; !slices.Equal(got, want) || order[len(order)-1] != 99999 || len(order) != len(ids)-2+3*chunkSize+1 {
+		t.Errorf("All = %v...%v (%d); want %v...99999 (%d)", order[:5], order[len(order)-1], len(order), want, len(ids)-2+3*chunkSize+1)
+	}
+
+	// A page whose last id is dropped is freed.
+	for i := GoID(0); i < 3*chunkSize; i++ {
+		tr.gs.drop(tr.Goroutine(1000 + i))
+	}
+	if p := tr.gs.index.pages[1000>>pageBits+1]; p != nil {
+		t.Errorf("a page of dropped ids is still held (%d ids)", p.n)
 	}
 }

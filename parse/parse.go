@@ -68,6 +68,15 @@ type Options struct {
 	// DropBlocks keeps only per-goroutine sums of blocking, not each
 	// interval (memory then follows goroutines, not events).
 	DropBlocks bool
+	// DropExited forgets an exited goroutine's record once nothing needs
+	// it: memory then follows the goroutines alive at a time, not every
+	// goroutine the trace ever showed. A record is kept while a kept
+	// goroutine's creation chain runs through it (so a live goroutine's
+	// creators, and the test that started it, can always be looked up),
+	// and when a consumer asked for it with Trace.Retain. Counts,
+	// NumGoroutines and Exited still count the dropped; Goroutines and All
+	// yield only the records kept.
+	DropExited bool
 	// Stdin is what File reads for the path "-"; os.Stdin if nil.
 	Stdin io.Reader
 }
@@ -298,7 +307,6 @@ func newBuilder(opts Options, version string, consumers []Consumer) *builder {
 			GoVersion:       version,
 			Complete:        true,
 			Stacks:          newStacks(),
-			byID:            make(map[GoID]int32),
 			BlockedByReason: make(map[string]time.Duration),
 		},
 		opts:      opts,
@@ -327,8 +335,8 @@ func (b *builder) intern(s string) string {
 
 // g returns the goroutine's record, adding it if new.
 func (b *builder) g(id GoID) *Goroutine {
-	if i, ok := b.t.index(id); ok {
-		return &b.t.goroutines[i]
+	if g := b.t.gs.get(id); g != nil {
+		return g
 	}
 	return b.t.add(Goroutine{ID: id, Preexisting: true, Creator: NoGoroutine})
 }
@@ -395,7 +403,6 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		// A creation or a wake carries the acting goroutine's own stack:
 		// it may name that goroutine's entry and test when nothing else
 		// does (a test goroutine that never blocks but starts others).
-		// Done before b.g(id), which may move the goroutine records.
 		if a := b.g(actor); a.Entry == "" || a.Entry == "testing.tRunner" && a.TestFunc == "" {
 			b.classify(a, stacks.intern(ev.Stack()))
 		}
@@ -415,6 +422,10 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		g.Creator = GoID(ev.Goroutine())
 		if g.Creator == GoID(exptrace.NoGoroutine) {
 			g.Creator = NoGoroutine
+		}
+		if cr := b.t.gs.get(g.Creator); cr != nil && cr != g && !g.held {
+			cr.kids++ // the creator's record is kept while g's is
+			g.held = true
 		}
 		g.CreateStack = stacks.intern(ev.Stack())
 		g.StartStack = stacks.intern(st.Stack)
@@ -479,6 +490,9 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 	}
 	for _, c := range b.consumers {
 		c.Event(b.t, out)
+	}
+	if out.Kind == EvExit && b.opts.DropExited {
+		b.t.release(g)
 	}
 }
 
@@ -571,8 +585,7 @@ func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
 // finish closes the books at the end of the trace and finalizes consumers.
 func (b *builder) finish() {
 	end := Time(b.t.End - b.t.Start)
-	for i := range b.t.goroutines {
-		g := &b.t.goroutines[i]
+	for g := range b.t.All() {
 		if g.State == StateWaiting {
 			d := time.Duration(end - g.Since)
 			g.BlockedTime += d

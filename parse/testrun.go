@@ -67,36 +67,46 @@ func (t *Trace) TestRun() TestRun { return t.tests.run }
 
 // indexTests finds the goroutines of the testing framework: the one that
 // ran M.Run (it started top-level tests and ran examples), the -timeout
-// alarm, and the tests still running.
+// alarm, and the tests still running. Goroutines whose records were
+// dropped were noted as they went (see Trace.release).
 func (t *Trace) indexTests() {
-	ix := testIndex{runners: make(map[GoID]bool)}
 	running := make(map[string]bool)
-	for i := range t.goroutines {
-		g := &t.goroutines[i]
-		switch {
-		case g.System && !ix.run.Framework && t.Stacks.Has(g.CreateStack, fnMBefore):
-			ix.run.Framework = true
-		case g.Entry == fnAlarm && !g.Preexisting:
-			ix.run.TimedOut = true
-		case g.Entry == fnTRunner:
-			if t.Stacks.Has(g.CreateStack, fnRunTests) && g.Creator != NoGoroutine {
-				ix.runners[g.Creator] = true
+	for g := range t.All() {
+		t.tests.note(t, g)
+		if g.Entry == fnTRunner && g.State != StateExited && g.TestFunc != "" {
+			if test, ok := t.testOf(g); ok {
+				running[test.Name] = true
 			}
-			if g.State != StateExited && g.TestFunc != "" {
-				if test, ok := t.testOf(g); ok {
-					running[test.Name] = true
-				}
-			}
-		}
-		if g.Creator != NoGoroutine && exampleFrame(t.Stacks, g.CreateStack) >= 0 {
-			ix.runners[g.Creator] = true
 		}
 	}
+	t.tests.run.Running = nil
 	for name := range running {
-		ix.run.Running = append(ix.run.Running, name)
+		t.tests.run.Running = append(t.tests.run.Running, name)
 	}
-	slices.Sort(ix.run.Running)
-	t.tests = ix
+	slices.Sort(t.tests.run.Running)
+}
+
+// note adds what one goroutine tells about the testing framework.
+func (ix *testIndex) note(t *Trace, g *Goroutine) {
+	runner := func(id GoID) {
+		if ix.runners == nil {
+			ix.runners = make(map[GoID]bool)
+		}
+		ix.runners[id] = true
+	}
+	switch {
+	case g.System && !ix.run.Framework && t.Stacks.Has(g.CreateStack, fnMBefore):
+		ix.run.Framework = true
+	case g.Entry == fnAlarm && !g.Preexisting:
+		ix.run.TimedOut = true
+	case g.Entry == fnTRunner:
+		if t.Stacks.Has(g.CreateStack, fnRunTests) && g.Creator != NoGoroutine {
+			runner(g.Creator)
+		}
+	}
+	if g.Creator != NoGoroutine && exampleFrame(t.Stacks, g.CreateStack) >= 0 {
+		runner(g.Creator)
+	}
 }
 
 // IsTestRunner reports whether a goroutine runs the testing framework

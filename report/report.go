@@ -75,7 +75,7 @@ func Info(t *parse.Trace) TraceInfo {
 		GoVersion:       t.GoVersion,
 		Duration:        t.Duration(),
 		Events:          t.Events,
-		Goroutines:      len(t.Goroutines()),
+		Goroutines:      t.NumGoroutines(),
 		Created:         created,
 		Exited:          exited,
 		BlockedAtEnd:    waiting,

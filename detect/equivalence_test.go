@@ -1,0 +1,119 @@
+package detect_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/corpus"
+	"github.com/blockscope/blockscope/internal/tracegen"
+	"github.com/blockscope/blockscope/parse"
+)
+
+// equivalenceTraces lists the traces the ways of reading are compared on:
+// the corpus's good ones, every fixture's and parse's checked-in traces,
+// and a trace of tracegen's busy workload (hundreds of thousands of
+// short-lived goroutines, most of whose records are dropped).
+func equivalenceTraces(t *testing.T) []string {
+	var files []string
+	files = append(files, corpus.Files(t, "v1", "*_good")...)
+	files = append(files, corpus.Files(t, "go126", "*.trace")...)
+	files = append(files, corpus.Files(t, "goker", "*.trace")...)
+	files = append(files, corpus.Files(t, filepath.Join("goker", "negatives"), "*.trace")...)
+	for _, pattern := range []string{"../fixtures/*/testdata/*.trace", "../parse/testdata/*.trace"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil || len(m) == 0 {
+			t.Fatalf("no traces match %s", pattern)
+		}
+		files = append(files, m...)
+	}
+	var buf bytes.Buffer
+	if _, err := tracegen.Record(&buf, 1<<20); err != nil {
+		t.Logf("no generated trace: %v", err)
+		return files
+	}
+	gen := filepath.Join(t.TempDir(), "tracegen.trace")
+	if err := os.WriteFile(gen, buf.Bytes(), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return append(files, gen)
+}
+
+// outcome is everything a report shows of a run, as JSON.
+func outcome(t *testing.T, path string, opts parse.Options) string {
+	t.Helper()
+	res, err := detect.RunOptions(path, opts, detect.DefaultConfig())
+	if res == nil {
+		t.Fatalf("Run(%q) error: %v", path, err)
+	}
+	tr := res.Trace
+	created, exited, waiting := tr.Counts()
+	out, jerr := json.MarshalIndent(map[string]any{
+		"findings": res.Findings, "summary": res.Summary,
+		"counts":  []int{tr.NumGoroutines(), created, exited, waiting, tr.Events, tr.Annotations},
+		"blocked": tr.BlockedByReason, "complete": tr.Complete, "warnings": tr.Warnings,
+		"span": []int64{tr.Start, tr.End}, "err": err != nil,
+	}, "", "  ")
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	return string(out)
+}
+
+// compareRuns checks that reading each trace with opts gives the outcome
+// reading it with ref does. A trace the reader itself does not read the
+// same twice (some converted Go 1.11 traces) is skipped, saying so.
+func compareRuns(t *testing.T, ref, opts parse.Options) {
+	for _, path := range equivalenceTraces(t) {
+		dir := filepath.Dir(path)
+		if filepath.Base(dir) == "testdata" {
+			dir = filepath.Dir(dir) // a fixture's: name it by the fixture
+		}
+		name := filepath.Base(dir) + "/" + filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			if testing.Short() && strings.Contains(name, "stdlib-") {
+				t.Skip("large trace, -short")
+			}
+			want := outcome(t, path, ref)
+			got := outcome(t, path, opts)
+			if got == want {
+				return
+			}
+			for range 3 {
+				if again := outcome(t, path, ref); again != want {
+					t.Skipf("two reference runs differ: the reader is not deterministic on %s", name)
+				}
+			}
+			t.Errorf("%s: outcome with %+v differs from the reference's (%+v):\n%s", name, opts, ref, lineDiff(want, got))
+		})
+	}
+}
+
+// lineDiff shows the first lines where two outcomes differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)) && b.Len() < 2000; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			b.WriteString("- " + wl + "\n+ " + gl + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestDropExitedSameOutcome checks that dropping exited goroutines'
+// records (what Run does) changes nothing a report shows.
+func TestDropExitedSameOutcome(t *testing.T) {
+	compareRuns(t, parse.Options{DropBlocks: true}, parse.Options{DropBlocks: true, DropExited: true})
+}
