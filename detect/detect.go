@@ -182,9 +182,12 @@ func Run(path string, opts parse.Options, cfg *Config, consumers ...parse.Consum
 }
 
 // RunReader is Run on a trace read from r, such as a flight recorder's
-// snapshot held in memory; opts.Path names it in errors.
+// snapshot held in memory; opts.Path names it in errors. A snapshot is
+// small, so unlike Run it keeps every goroutine's record, exited or not,
+// for callers that follow the creation chains of the goroutines findings
+// name (unless opts.DropExited).
 func RunReader(r io.Reader, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
-	opts.DropBlocks, opts.DropExited = true, true
+	opts.DropBlocks = true
 	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.Parse(r, opts, cs...) }, cfg, consumers)
 }
 

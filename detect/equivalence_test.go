@@ -3,6 +3,7 @@ package detect_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/internal/tracegen"
 	"github.com/blockscope/blockscope/parse"
+	"github.com/blockscope/blockscope/report"
 )
 
 // equivalenceTraces lists the traces the ways of reading are compared on:
@@ -61,7 +63,20 @@ func outcome(t *testing.T, path string, opts parse.Options) string {
 	if jerr != nil {
 		t.Fatal(jerr)
 	}
-	return string(out)
+	// And every format that renders from the findings alone.
+	a := report.FromResult(res)
+	var b strings.Builder
+	b.Write(out)
+	for _, f := range report.Formats() {
+		if f.Binary || f.Gather != nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\n--- %s\n", f.Name)
+		if err := f.Write(&b, a); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+	}
+	return b.String()
 }
 
 // compareRuns checks that reading each trace with opts gives the outcome
