@@ -48,7 +48,16 @@ func equivalenceTraces(t *testing.T) []string {
 // outcome is everything a report shows of a run, as JSON.
 func outcome(t *testing.T, path string, opts parse.Options) string {
 	t.Helper()
-	res, err := detect.RunOptions(path, opts, detect.DefaultConfig())
+	var gatherers []report.Gatherer
+	var consumers []parse.Consumer
+	for _, f := range report.Formats() {
+		if f.Gather != nil {
+			g := f.Gather()
+			gatherers = append(gatherers, g)
+			consumers = append(consumers, g)
+		}
+	}
+	res, err := detect.RunOptions(path, opts, detect.DefaultConfig(), consumers...)
 	if res == nil {
 		t.Fatalf("Run(%q) error: %v", path, err)
 	}
@@ -63,12 +72,16 @@ func outcome(t *testing.T, path string, opts parse.Options) string {
 	if jerr != nil {
 		t.Fatal(jerr)
 	}
-	// And every format that renders from the findings alone.
+	// And every format but the binary ones (pprof's holds the time it
+	// was written).
 	a := report.FromResult(res)
+	for _, g := range gatherers {
+		g.AddTo(a)
+	}
 	var b strings.Builder
 	b.Write(out)
 	for _, f := range report.Formats() {
-		if f.Binary || f.Gather != nil {
+		if f.Binary {
 			continue
 		}
 		fmt.Fprintf(&b, "\n--- %s\n", f.Name)

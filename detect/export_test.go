@@ -4,6 +4,6 @@ import "github.com/blockscope/blockscope/parse"
 
 // RunOptions is Run with the parse options as given, not forced to drop
 // blocks and exited goroutines: the reference that dropping is held to.
-func RunOptions(path string, opts parse.Options, cfg *Config) (*Result, error) {
-	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.File(path, opts, cs...) }, cfg, nil)
+func RunOptions(path string, opts parse.Options, cfg *Config, consumers ...parse.Consumer) (*Result, error) {
+	return run(func(cs []parse.Consumer) (*parse.Trace, error) { return parse.File(path, opts, cs...) }, cfg, consumers)
 }

@@ -253,9 +253,7 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 	// Goroutines blocked at the end on a site's shared lane may be pinned
 	// by a finding: each keeps the block it is stuck in.
 	end := parse.Time(t.End - t.Start)
-	gs := t.Goroutines()
-	for i := range gs {
-		g := &gs[i]
+	for g := range t.All() {
 		if g.System || g.State != parse.StateWaiting {
 			continue
 		}

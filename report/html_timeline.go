@@ -199,6 +199,7 @@ func (tl *Timeline) lane(t *parse.Trace, id parse.GoID) *tlLane {
 	tl.lanes[id] = l
 	if tl.own < tl.lim.Lanes {
 		tl.own++
+		t.Retain(id) // its record is drawn at Finalize, exited or not
 		return l
 	}
 	s := tl.sites[site]
