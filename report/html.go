@@ -169,7 +169,7 @@ type pageLock struct {
 	Evidence string       `json:"evidence"`
 	Hist     []int        `json:"hist"`
 	Waits    int          `json:"waits"`
-	Fast     int          `json:"uncontended,omitempty"`
+	Fast     int          `json:"no_wait_since_first,omitempty"` // acquisitions that did not wait, from the first wait on (annotated locks)
 	Total    int64        `json:"total_ns"`
 	Max      int64        `json:"max_ns"`
 	Over     int          `json:"over_1ms"`
@@ -232,7 +232,7 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 	}
 	for _, id := range tl.objOrder {
 		o := tl.objects[id]
-		tm.Objects = append(tm.Objects, pageObject{Kind: o.kind.String(), ID: id, Name: o.name})
+		tm.Objects = append(tm.Objects, pageObject{Kind: o.kind.String(), ID: id, Name: tl.names[id]})
 	}
 	for _, id := range slices.Sorted(maps.Keys(tl.lanes)) {
 		l := tl.lanes[id]
@@ -448,11 +448,11 @@ func dedupFrames(frames []parse.Frame, stacks [][]int32) ([]parse.Frame, [][]int
 // name is how the page names a primitive: `mutex 3 "cache"` for an
 // annotated object, the key under which the runtime's waits were filed
 // otherwise.
-func (tl *Timeline) name(key string, obj wire.ObjectID) (name, evidence string) {
-	if obj == wire.NoObject || tl.objects[obj] == nil {
+func (tl *Timeline) name(key string, kind wire.Kind, obj wire.ObjectID) (name, evidence string) {
+	if obj == wire.NoObject {
 		return key, string(detect.EvidenceRuntime)
 	}
-	return tl.objectName(obj), string(detect.EvidenceAnnotations)
+	return tl.objectName(kind, obj), string(detect.EvidenceAnnotations)
 }
 
 func (tl *Timeline) pageLocks(t *parse.Trace) []pageLock {
@@ -462,7 +462,7 @@ func (tl *Timeline) pageLocks(t *parse.Trace) []pageLock {
 			continue
 		}
 		pl := pageLock{Hist: s.hist, Waits: s.waits, Fast: s.fast, Total: int64(s.total), Max: int64(s.max), Holders: []pageHolder{}}
-		pl.Name, pl.Evidence = tl.name(key, s.obj)
+		pl.Name, pl.Evidence = tl.name(key, s.kind, s.obj)
 		for i, b := range waitBuckets {
 			if b >= time.Millisecond {
 				pl.Over += s.hist[i+1]
@@ -488,7 +488,7 @@ func (tl *Timeline) pageSemas() []pageSema {
 			continue
 		}
 		ps := pageSema{Max: s.max}
-		ps.Name, ps.Evidence = tl.name(key, s.obj)
+		ps.Name, ps.Evidence = tl.name(key, wire.KindSemaphore, s.obj)
 		ps.Points = [][2]int64{}
 		for _, pt := range s.points {
 			ps.Points = append(ps.Points, [2]int64{int64(pt.t), int64(pt.depth)})
@@ -504,8 +504,8 @@ func (tl *Timeline) pageFlights() []pageFlights {
 	for key, s := range tl.flights {
 		pf := pageFlights{More: s.more}
 		pf.Name, pf.Evidence = key, string(detect.EvidenceRuntime)
-		if s.obj != wire.NoObject && tl.objects[s.obj] != nil {
-			pf.Name, pf.Evidence = tl.objectName(s.obj)+" key "+fmt.Sprintf("%q", s.key), string(detect.EvidenceAnnotations)
+		if s.obj != wire.NoObject {
+			pf.Name, pf.Evidence = tl.objectName(wire.KindSingleflight, s.obj)+" key "+fmt.Sprintf("%q", s.key), string(detect.EvidenceAnnotations)
 		}
 		for _, f := range s.flights {
 			stalled := int64(0)
@@ -559,7 +559,7 @@ func (tl *Timeline) leftOutText() []string {
 		out = append(out, fmt.Sprintf("%d semaphore queue-depth points were merged (each keeps the deeper of two)", l.points))
 	}
 	if l.flights > 0 {
-		out = append(out, fmt.Sprintf("%d singleflight flights past the first %d of a key are not listed", l.flights, tl.lim.Flights))
+		out = append(out, fmt.Sprintf("%d singleflight flights are not charted (past the first %d of a key, or of keys past the first %d)", l.flights, tl.lim.Flights, maxFlightKeys))
 	}
 	out = append(out, l.panels...)
 	if l.systemLanes > 0 {

@@ -25,9 +25,10 @@ var waitBuckets = []time.Duration{
 // plain sync locks waited on at one line.
 type lockStats struct {
 	obj     wire.ObjectID // wire.NoObject for a plain lock
+	kind    wire.Kind
 	hist    []int         // by waitBuckets, plus one for longer
 	waits   int
-	fast    int // acquisitions that did not wait (annotated locks only)
+	fast    int // acquisitions that did not wait, from the first wait on (annotated locks only)
 	total   parse.Time
 	max     parse.Time
 	holders map[parse.Frame]*blame
@@ -40,10 +41,10 @@ type blame struct {
 	g     parse.GoID // one goroutine that released there
 }
 
-func (tl *Timeline) lock(key string, obj wire.ObjectID) *lockStats {
+func (tl *Timeline) lock(key string, kind wire.Kind, obj wire.ObjectID) *lockStats {
 	s := tl.locks[key]
 	if s == nil {
-		s = &lockStats{obj: obj, hist: make([]int, len(waitBuckets)+1), holders: make(map[parse.Frame]*blame)}
+		s = &lockStats{obj: obj, kind: kind, hist: make([]int, len(waitBuckets)+1), holders: make(map[parse.Frame]*blame)}
 		tl.locks[key] = s
 	}
 	return s
@@ -72,8 +73,15 @@ func (s *lockStats) wait(d parse.Time, h holder, t *parse.Trace) {
 	b.total += d
 }
 
-// lockOp books an annotated lock's operation.
-func (tl *Timeline) lockOp(t *parse.Trace, ev *parse.Event, o *tlObject, k goObj) {
+// maxUnlockers bounds the annotated locks whose last release is kept (a
+// program with a lock per request would otherwise grow them with the
+// trace): past it they are forgotten, and a wait that follows is blamed
+// on nobody.
+const maxUnlockers = 10000
+
+// lockOp books an annotated lock's operation. Locks that never made
+// anyone wait get no chart (and no memory).
+func (tl *Timeline) lockOp(t *parse.Trace, ev *parse.Event, k goObj) {
 	a := &ev.Annotation
 	switch a.Op {
 	case wire.OpWait:
@@ -84,17 +92,22 @@ func (tl *Timeline) lockOp(t *parse.Trace, ev *parse.Event, o *tlObject, k goObj
 		if a.Kind == wire.KindReentrant && a.N > 1 {
 			return // a re-entry
 		}
-		s := tl.lock("#"+idKey(a.Object), a.Object)
+		key := "#" + idKey(a.Object)
 		start, ok := tl.waits[k]
 		if !ok {
-			s.fast++
+			if s := tl.locks[key]; s != nil {
+				s.fast++
+			}
 			return
 		}
 		delete(tl.waits, k)
-		s.wait(ev.Time-start, tl.unlocker[a.Object], t)
+		tl.lock(key, a.Kind, a.Object).wait(ev.Time-start, tl.unlocker[a.Object], t)
 	case wire.OpUnlock, wire.OpRUnlock:
 		if a.Kind == wire.KindReentrant && a.N > 0 {
 			return // still held
+		}
+		if _, ok := tl.unlocker[a.Object]; !ok && len(tl.unlocker) >= maxUnlockers {
+			clear(tl.unlocker)
 		}
 		tl.unlocker[a.Object] = holder{ev.G, ev.Stack}
 	}
@@ -147,7 +160,7 @@ func (s *semaStats) step(at parse.Time, delta, limit int, left *leftOut) {
 }
 
 // semaOp books an annotated semaphore's operation.
-func (tl *Timeline) semaOp(ev *parse.Event, o *tlObject, k goObj) {
+func (tl *Timeline) semaOp(ev *parse.Event, k goObj) {
 	a := &ev.Annotation
 	key := "#" + idKey(a.Object)
 	switch a.Op {
@@ -182,9 +195,18 @@ type flight struct {
 	stalled    bool // still in flight at the trace's end
 }
 
+// maxFlightKeys bounds the singleflight keys kept (keys are often per
+// user or per item): flights of more keys are counted, not charted.
+const maxFlightKeys = 1000
+
+// flightsOf returns the flights of key, or nil past maxFlightKeys keys.
 func (tl *Timeline) flightsOf(key string) *flightStats {
 	s := tl.flights[key]
 	if s == nil {
+		if len(tl.flights) >= maxFlightKeys {
+			tl.left.flights++
+			return nil
+		}
 		s = &flightStats{}
 		tl.flights[key] = s
 	}
@@ -201,7 +223,7 @@ func (s *flightStats) add(f flight, limit int, left *leftOut) {
 }
 
 // flightOp books an annotated singleflight operation.
-func (tl *Timeline) flightOp(ev *parse.Event, o *tlObject) {
+func (tl *Timeline) flightOp(ev *parse.Event) {
 	a := &ev.Annotation
 	k := goObj{parse.GoID(a.Seq), uint64(a.Object)}
 	switch a.Op {
@@ -226,6 +248,9 @@ func (tl *Timeline) flightOp(ev *parse.Event, o *tlObject) {
 // closeFlight files an annotated flight under its object and key.
 func (tl *Timeline) closeFlight(f *flight) {
 	s := tl.flightsOf("#" + idKey(f.obj) + " " + strconv.Quote(f.key))
+	if s == nil {
+		return
+	}
 	s.obj, s.key = f.obj, f.key
 	s.add(*f, tl.lim.Flights, &tl.left)
 }
@@ -235,6 +260,9 @@ func (tl *Timeline) closeFlight(f *flight) {
 // each other are one flight's.
 func (tl *Timeline) runtimeFollower(t *parse.Trace, ev *parse.Event) {
 	s := tl.flightsOf(runtimeKey(t, "x/sync singleflight", ev.Stack))
+	if s == nil {
+		return
+	}
 	if n := len(s.flights); n > 0 {
 		f := &s.flights[n-1]
 		if f.leader == ev.Peer && ev.Peer != parse.NoGoroutine && ev.Time-f.end < parse.Time(time.Millisecond) {
@@ -252,6 +280,9 @@ func (tl *Timeline) runtimeFollower(t *parse.Trace, ev *parse.Event) {
 // one stalled flight.
 func (tl *Timeline) runtimeStalled(t *parse.Trace, g *parse.Goroutine) {
 	s := tl.flightsOf(runtimeKey(t, "x/sync singleflight", g.Stack))
+	if s == nil {
+		return
+	}
 	end := parse.Time(t.End - t.Start)
 	if n := len(s.flights); n > 0 && s.flights[n-1].stalled {
 		f := &s.flights[n-1]

@@ -59,8 +59,9 @@ type Timeline struct {
 	quantum   parse.Time // intervals shorter than this may be merged
 	intervals int        // intervals held
 	marks     int
-	objects   map[wire.ObjectID]*tlObject
+	objects   map[wire.ObjectID]*tlObject // the objects marks refer to
 	objOrder  []wire.ObjectID
+	names     map[wire.ObjectID]string // names users gave objects
 
 	waits    map[goObj]parse.Time // open annotated waits
 	locks    map[string]*lockStats
@@ -129,7 +130,6 @@ type mark struct {
 type tlObject struct {
 	idx  int32
 	kind wire.Kind
-	name string
 }
 
 // stackClass says which primitive a blocked stack waits in, for
@@ -153,6 +153,7 @@ func NewTimeline(lim TimelineLimits) *Timeline {
 		stacks:   make(map[parse.StackID]int),
 		classes:  make(map[parse.StackID]stackClass),
 		objects:  make(map[wire.ObjectID]*tlObject),
+		names:    make(map[wire.ObjectID]string),
 		waits:    make(map[goObj]parse.Time),
 		locks:    make(map[string]*lockStats),
 		unlocker: make(map[wire.ObjectID]holder),
@@ -309,7 +310,7 @@ func (tl *Timeline) wake(t *parse.Trace, ev *parse.Event) {
 	switch tl.class(t, ev.Stack) {
 	case classLock:
 		key := runtimeKey(t, "sync lock", ev.Stack)
-		tl.lock(key, wire.NoObject).wait(d, holder{ev.Peer, ev.PeerStack}, t)
+		tl.lock(key, wire.KindBad, wire.NoObject).wait(d, holder{ev.Peer, ev.PeerStack}, t)
 	case classSema:
 		tl.sema(runtimeKey(t, "x/sync semaphore", ev.Stack)).step(ev.Time, -1, tl.lim.Points, &tl.left)
 	case classFlight:
@@ -320,30 +321,50 @@ func (tl *Timeline) wake(t *parse.Trace, ev *parse.Event) {
 		start: ev.Start, end: ev.Time, blocked: d, waker: ev.Peer,
 		stack: tl.stack(ev.Stack), reason: tl.reason(ev.Reason), n: 1,
 	}
-	if l.g == parse.NoGoroutine {
-		l.addShared(iv, tl.quantum, &tl.left)
-	} else {
-		l.iv = append(l.iv, iv)
+	if l.add(iv, tl.quantum, &tl.left) {
+		tl.intervals++
 	}
-	tl.intervals++
 	if tl.intervals > tl.lim.Intervals {
 		tl.coarsen()
 	}
 }
 
-// coarsen merges short intervals, with a coarser quantum each time, until
-// no more than three quarters of Limits.Intervals are held.
+// add adds an interval to the lane, merged into the one before it where
+// the lane's rules say so; it reports whether the lane has one more.
+func (l *tlLane) add(iv interval, q parse.Time, left *leftOut) bool {
+	n := len(l.iv)
+	if n == 0 {
+		l.iv = append(l.iv, iv)
+		return true
+	}
+	p := &l.iv[n-1]
+	switch {
+	case l.g == parse.NoGoroutine && (iv.start <= p.end || iv.end-p.start < q):
+		// A site's lane: goroutines' blocks that overlap are one.
+	case iv.end-p.start < q && !iv.open:
+	default:
+		l.iv = append(l.iv, iv)
+		return true
+	}
+	p.merge(iv)
+	left.merged++
+	return false
+}
+
+// coarsen merges short intervals until no more than three quarters of
+// Limits.Intervals are held: at the quantum it has (intervals added since
+// the last time may merge at it), then with a coarser one each time.
 func (tl *Timeline) coarsen() {
-	for tl.intervals > tl.lim.Intervals*3/4 {
+	if tl.quantum > 0 {
+		tl.mergeAll(tl.quantum)
+	}
+	for tl.intervals > tl.lim.Intervals*3/4 && tl.quantum < 1<<50 {
 		if tl.quantum == 0 {
 			tl.quantum = 1000
 		} else {
 			tl.quantum *= 4
 		}
 		tl.mergeAll(tl.quantum)
-		if tl.quantum > 1<<50 {
-			break
-		}
 	}
 }
 
@@ -405,38 +426,24 @@ func (a *interval) merge(b interval) {
 	a.n += b.n
 }
 
-// addShared adds an interval to a site's lane, where several goroutines'
-// blocks overlap: an interval that overlaps the last one, or falls within
-// the quantum of it, joins it.
-func (l *tlLane) addShared(iv interval, q parse.Time, left *leftOut) {
-	if n := len(l.iv); n > 0 {
-		p := &l.iv[n-1]
-		if iv.start <= p.end || iv.end-p.start < q {
-			p.merge(iv)
-			left.merged++
-			return
-		}
-	}
-	l.iv = append(l.iv, iv)
-}
-
 // annotation records a primitive operation as a mark, and in the
 // per-primitive books.
 func (tl *Timeline) annotation(t *parse.Trace, ev *parse.Event) {
 	a := &ev.Annotation
-	o := tl.object(a.Kind, a.Object)
 	if a.Op == wire.OpName {
-		o.name = a.Key
+		if len(tl.names) < maxNames {
+			tl.names[a.Object] = a.Key
+		}
 		return
 	}
 	k := goObj{ev.G, uint64(a.Object)}
 	switch a.Kind {
 	case wire.KindMutex, wire.KindRWMutex, wire.KindReentrant:
-		tl.lockOp(t, ev, o, k)
+		tl.lockOp(t, ev, k)
 	case wire.KindSemaphore:
-		tl.semaOp(ev, o, k)
+		tl.semaOp(ev, k)
 	case wire.KindSingleflight:
-		tl.flightOp(ev, o)
+		tl.flightOp(ev)
 	}
 	if g := t.Goroutine(ev.G); g == nil || g.System {
 		return
@@ -447,6 +454,7 @@ func (tl *Timeline) annotation(t *parse.Trace, ev *parse.Event) {
 		return
 	}
 	tl.marks++
+	o := tl.object(a.Kind, a.Object)
 	l.marks = append(l.marks, mark{t: ev.Time, obj: o.idx, op: a.Op, seq: a.Seq, ref: a.Ref, stack: tl.stack(ev.Stack)})
 }
 
@@ -460,12 +468,15 @@ func (tl *Timeline) object(k wire.Kind, id wire.ObjectID) *tlObject {
 	return o
 }
 
+// maxNames bounds the names of objects kept (a program that names an
+// object per request would otherwise grow them with the trace).
+const maxNames = 10000
+
 // objectName is how the page names an annotated object: `mutex 3 "cache"`.
-func (tl *Timeline) objectName(id wire.ObjectID) string {
-	o := tl.objects[id]
-	s := o.kind.String() + " " + strconv.FormatUint(uint64(id), 10)
-	if o.name != "" {
-		s += " " + strconv.Quote(o.name)
+func (tl *Timeline) objectName(k wire.Kind, id wire.ObjectID) string {
+	s := k.String() + " " + strconv.FormatUint(uint64(id), 10)
+	if name := tl.names[id]; name != "" {
+		s += " " + strconv.Quote(name)
 	}
 	return s
 }
@@ -486,12 +497,9 @@ func (tl *Timeline) Finalize(t *parse.Trace) {
 			start: g.Since, end: end, blocked: end - g.Since, waker: parse.NoGoroutine,
 			stack: tl.stack(g.Stack), reason: tl.reason(g.Reason), n: 1, open: true,
 		}
-		if l.g == parse.NoGoroutine {
-			l.addShared(iv, tl.quantum, &tl.left)
-		} else {
-			l.iv = append(l.iv, iv)
+		if l.add(iv, tl.quantum, &tl.left) {
+			tl.intervals++
 		}
-		tl.intervals++
 		switch tl.class(t, g.Stack) {
 		case classFlight:
 			tl.runtimeStalled(t, g)
@@ -513,7 +521,7 @@ func (tl *Timeline) Finalize(t *parse.Trace) {
 	tl.drawn = tl.draw(t)
 	// Nothing of the pass is needed any more.
 	tl.lanes, tl.sites, tl.stacks, tl.stackL, tl.classes = nil, nil, nil, nil, nil
-	tl.objects, tl.waits, tl.locks, tl.unlocker, tl.semas, tl.flights, tl.open = nil, nil, nil, nil, nil, nil, nil
+	tl.objects, tl.names, tl.waits, tl.locks, tl.unlocker, tl.semas, tl.flights, tl.open = nil, nil, nil, nil, nil, nil, nil, nil
 }
 
 // AddTo adds the trace's timeline to the analysis: the HTML page draws

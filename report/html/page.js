@@ -762,7 +762,7 @@
     for (const h of lk.holders) holders.append(el('tr', {}, el('td', { class: 'mono', title: h.location.func + ' ' + h.location.file + ':' + h.location.line, text: shortFunc(h.location.func) + ' ' + shortLoc(h.location) }), el('td', {}, glink(h.goroutine)), el('td', { class: 'num', text: h.waits }), el('td', { class: 'num', text: fmtDur(h.total_ns) })));
     return el('div', { class: 'card lock' },
       el('h4', { text: shortSite(lk.name), title: lk.name }),
-      el('div', { class: 'meta' }, el('span', { text: plural(lk.waits, 'wait') }), el('span', { text: lk.over_1ms + ' over 1 ms' }), el('span', { text: 'longest ' + fmtDur(lk.max_ns) }), el('span', { text: 'total ' + fmtDur(lk.total_ns) }), lk.uncontended ? el('span', { text: lk.uncontended + ' uncontended' }) : null, el('span', { text: 'evidence: ' + lk.evidence })),
+      el('div', { class: 'meta' }, el('span', { text: plural(lk.waits, 'wait') }), el('span', { text: lk.over_1ms + ' over 1 ms' }), el('span', { text: 'longest ' + fmtDur(lk.max_ns) }), el('span', { text: 'total ' + fmtDur(lk.total_ns) }), lk.no_wait_since_first ? el('span', { text: lk.no_wait_since_first + ' more took it without waiting (since the first wait)' }) : null, el('span', { text: 'evidence: ' + lk.evidence })),
       s, lk.holders.length ? [el('div', { class: 'meta', text: 'Holders blamed (whose release ended the waits):' }), holders] : null);
   }
 
