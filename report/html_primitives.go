@@ -26,7 +26,7 @@ var waitBuckets = []time.Duration{
 type lockStats struct {
 	obj     wire.ObjectID // wire.NoObject for a plain lock
 	kind    wire.Kind
-	hist    []int         // by waitBuckets, plus one for longer
+	hist    []int // by waitBuckets, plus one for longer
 	waits   int
 	fast    int // acquisitions that did not wait, from the first wait on (annotated locks only)
 	total   parse.Time
