@@ -317,7 +317,7 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		}
 		// One finding per site: a leak at one line in many tests is one
 		// thing to fix, found many times; the finding lists the tests.
-		k := siteKey{leakState(g), l.loc(t, leakStack(g))}
+		k := siteKey{leakState(g), leakLocation(t, g)}
 		gr := index[k]
 		if gr == nil {
 			gr = &leakGroup{key: k}
@@ -391,6 +391,22 @@ func leakStack(g *parse.Goroutine) parse.StackID {
 		return g.Stack
 	}
 	return g.StartStack
+}
+
+// leakLocation is where a leak finding points: the location of its stack
+// (see leakStack) unless that is in the test framework (a goroutine an
+// assertion library started and left inside itself); then, up the
+// creation chain, the first creation site outside it: the test's line.
+func leakLocation(t *parse.Trace, g *parse.Goroutine) parse.Frame {
+	loc, _ := t.Stacks.Location(leakStack(g))
+	seen := 0
+	for cur := g; loc.IsTestFramework() && cur != nil && seen < 100; cur = t.Goroutine(cur.Creator) {
+		seen++
+		if up, ok := t.Stacks.Location(cur.CreateStack); ok && !up.IsTestFramework() {
+			return up
+		}
+	}
+	return loc
 }
 
 // leakState is what a leaked goroutine was doing at the end: its wait
@@ -558,11 +574,12 @@ func (l *leak) timerDriven(t *parse.Trace, id parse.GoID) bool {
 
 // idleFramework reports whether a blocked stack is the testing framework
 // waiting for tests (t.Run waiting for its subtest, t.Parallel, the test
-// runner): not a leak of the user's.
+// runner) or on its own locks (t.Helper's, inside an assertion library):
+// not a leak of the user's.
 func idleFramework(s *parse.Stacks, id parse.StackID) bool {
 	for i, n := 0, s.Depth(id); i < n; i++ {
 		f := s.Frame(id, i)
-		if f.IsRuntime() {
+		if f.IsRuntime() || f.Package() == "sync" || f.Package() == "internal/sync" {
 			continue
 		}
 		return f.Package() == "testing"

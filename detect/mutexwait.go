@@ -528,6 +528,12 @@ func (m *mutexWait) plainCall(stack parse.StackID) mwCall {
 				// there are semaphore-queue's and singleflight-fanin's.
 				c.kind = mwPlainNone
 			}
+			if f.IsTestFramework() || f.Package() == "runtime/trace" {
+				// The testing framework's own locks (t.Helper's, taken
+				// inside assertion libraries; t.Log's) and the tracer's
+				// are never the user's contention.
+				c.kind = mwPlainNone
+			}
 		}
 	}
 	for j := 0; j < n; j++ {

@@ -79,6 +79,10 @@ type Options struct {
 	DropExited bool
 	// Stdin is what File reads for the path "-"; os.Stdin if nil.
 	Stdin io.Reader
+	// Module is the module under test, whose frames findings point at
+	// (see Stacks.SetModule); "" to take it from the test functions'
+	// package (see ModulePath).
+	Module string
 }
 
 const maxWarnings = 20
@@ -301,7 +305,7 @@ type builder struct {
 }
 
 func newBuilder(opts Options, version string, consumers []Consumer) *builder {
-	return &builder{
+	b := &builder{
 		t: &Trace{
 			Path:            opts.Path,
 			GoVersion:       version,
@@ -314,6 +318,8 @@ func newBuilder(opts Options, version string, consumers []Consumer) *builder {
 		reasons:   make(map[string]string),
 		first:     true,
 	}
+	b.t.Stacks.SetModule(opts.Module)
+	return b
 }
 
 func (b *builder) warn(format string, args ...any) {
@@ -549,6 +555,9 @@ func (b *builder) classify(g *Goroutine, id StackID) {
 		// tRunner's own work (a call into package testing) does not say.
 		if f := s.Frame(id, i-1); f.Package() != "testing" {
 			g.TestFunc = f.Func
+			if s.module == "" {
+				s.SetModule(ModulePath(f.Package()))
+			}
 		}
 		break
 	}

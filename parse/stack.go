@@ -75,13 +75,59 @@ func (f Frame) IsRuntime() bool {
 
 // IsUser reports whether the frame is the user's own code: not the
 // standard library, not golang.org/x/..., not blockscope's primitives or
-// annotation encoder.
+// annotation encoder, not an assertion library (see assertionLibraries).
 func (f Frame) IsUser() bool {
 	if f.Func == "" || f.IsStd() {
 		return false
 	}
 	pkg := f.Package()
-	return !strings.HasPrefix(pkg, "golang.org/x/") && !f.isBlockscope()
+	return !strings.HasPrefix(pkg, "golang.org/x/") && !f.isBlockscope() && !f.IsTestFramework()
+}
+
+// IsTestFramework reports whether the frame is in package testing or in an
+// assertion library (see assertionLibraries): code that runs tests, never
+// where a finding about them points.
+func (f Frame) IsTestFramework() bool {
+	pkg := f.Package()
+	if pkg == "testing" || strings.HasPrefix(pkg, "testing/") {
+		return true
+	}
+	for _, lib := range assertionLibraries {
+		if pkg == lib || strings.HasPrefix(pkg, lib+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// assertionLibraries are test helpers that call into package testing (and
+// take t.Helper's lock) on the test's behalf: never where a finding
+// points.
+var assertionLibraries = []string{
+	"github.com/stretchr/testify",
+	"gotest.tools",
+	"github.com/onsi/gomega",
+	"github.com/onsi/ginkgo",
+	"github.com/matryer/is",
+	"github.com/google/go-cmp",
+}
+
+// ModulePath guesses the module that holds a package: its first three
+// path elements on a code host (github.com/owner/repo), golang.org/x's
+// first three (golang.org/x/sync), the first two of another dotted
+// domain (go.uber.org/zap), and the first element of a path without a
+// domain (goker). An external test package's "_test" suffix is dropped.
+func ModulePath(pkg string) string {
+	pkg = strings.TrimSuffix(pkg, "_test")
+	parts := strings.Split(pkg, "/")
+	n := 1
+	switch {
+	case parts[0] == "github.com" || parts[0] == "gitlab.com" || parts[0] == "bitbucket.org" || strings.HasPrefix(pkg, "golang.org/x/"):
+		n = 3
+	case strings.Contains(parts[0], "."):
+		n = 2
+	}
+	return strings.Join(parts[:min(n, len(parts))], "/")
 }
 
 // IsPrimitive reports whether the frame is in blockscope's primitives.
@@ -112,6 +158,9 @@ type Stacks struct {
 	// loc caches Location by StackID: the frame's index plus one (0: not
 	// yet computed). Stacks never change once interned.
 	loc []int32
+	// module is the module under test (see SetModule): Location prefers
+	// its frames to other user frames.
+	module string
 
 	// cache maps this generation's stack handles to ids; reset at every
 	// generation, since handles are per-generation table entries.
@@ -240,8 +289,29 @@ var locationPicks = []func(Frame) bool{
 	func(f Frame) bool { return !f.IsRuntime() && f.Package() != wirePath },
 }
 
+// SetModule names the module under test ("example.com/pool"): from then
+// on, Location returns the innermost user frame in that module when the
+// stack has one (a test's line under an assertion library's or another
+// library's frames), before the other tries. The parser sets it from the
+// test functions' package, or from Options.Module.
+func (s *Stacks) SetModule(path string) { s.module = path }
+
+// Module returns the module under test, or "" if unknown.
+func (s *Stacks) Module() string { return s.module }
+
+// inModule reports whether the frame's package is in the module path.
+func inModule(f Frame, module string) bool {
+	pkg := f.Package()
+	return module != "" && (pkg == module || strings.HasPrefix(pkg, module+"/") || pkg == module+"_test")
+}
+
 // location returns the index in the stack of the frame Location returns.
 func (s *Stacks) location(id StackID) int {
+	if s.module != "" {
+		if i := s.innermost(id, func(f Frame) bool { return f.IsUser() && inModule(f, s.module) }); i >= 0 {
+			return i
+		}
+	}
 	for _, pick := range locationPicks {
 		if i := s.innermost(id, pick); i >= 0 {
 			return i

@@ -22,6 +22,7 @@ type analyzeOptions struct {
 	reporting
 	allowIncomplete bool
 	jobs            int
+	module          string
 	cfg             *detect.Config
 }
 
@@ -73,6 +74,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	o.reporting.bind(f)
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
 	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "analyze up to `N` traces at once")
+	f.StringVar(&o.module, "module", "", "the module under test, whose frames findings point at (`PATH`, such as example.com/pool); by default, guessed from the test functions' package")
 	prof.bind(f)
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
@@ -130,7 +132,7 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			runs[i] = analyzeOne(path, stdin, o.cfg, p.gatherers())
+			runs[i] = analyzeOne(path, parse.Options{Stdin: stdin, Module: o.module}, o.cfg, p.gatherers())
 			if len(paths) == 1 && runs[i].trace != nil {
 				var warn bytes.Buffer
 				warnUnmatchedIgnores(&warn, runs[i].trace.Stacks, o.cfg.Leak)
@@ -199,8 +201,8 @@ type traceRun struct {
 	warnings  string       // for stderr, after the report
 }
 
-func analyzeOne(path string, stdin io.Reader, cfg *detect.Config, gs []report.Gatherer) traceRun {
-	res, err := detect.Run(path, parse.Options{Stdin: stdin}, cfg, consumers(gs)...)
+func analyzeOne(path string, opts parse.Options, cfg *detect.Config, gs []report.Gatherer) traceRun {
+	res, err := detect.Run(path, opts, cfg, consumers(gs)...)
 	if res == nil {
 		return traceRun{err: err}
 	}

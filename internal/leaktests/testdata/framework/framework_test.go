@@ -1,0 +1,28 @@
+// Package framework: a goroutine an assertion library started leaks
+// inside the library; the finding points at the test's line.
+package framework
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// expect records an assertion's failure without failing the test.
+type expect struct {
+	*testing.T
+	failed bool
+}
+
+func (e *expect) Errorf(string, ...any) { e.failed = true }
+
+func TestEventually(t *testing.T) {
+	release := make(chan struct{})
+	e := &expect{T: t}
+	assert.Eventually(e, func() bool { <-release; return true }, 2*time.Millisecond, time.Millisecond) // want leak error no-waker-alive TestEventually
+	close(release)
+	if !e.failed {
+		t.Error("the condition was satisfied; want it late")
+	}
+}
