@@ -308,9 +308,9 @@ func findingsReport(fs []detect.Finding, left map[int64]goroutine, all bool) str
 		if all {
 			fmt.Fprintf(&b, "    test: %s\n", testName(f, left))
 		}
-		fmt.Fprintf(&b, "    at %s:%d in %s\n", f.Location.File, f.Location.Line, f.Location.Func)
+		fmt.Fprintf(&b, "    at %s:%d in %s\n", short(f.Location.File), f.Location.Line, f.Location.Func)
 		for _, r := range f.Related {
-			fmt.Fprintf(&b, "    %s: goroutine %d at %s:%d in %s\n", r.Role, r.Goroutine, r.Location.File, r.Location.Line, r.Location.Func)
+			fmt.Fprintf(&b, "    %s: goroutine %d at %s:%d in %s\n", r.Role, r.Goroutine, short(r.Location.File), r.Location.Line, r.Location.Func)
 		}
 		b.WriteString("    stack:\n")
 		writeFrames(&b, f.Stack)
@@ -365,9 +365,22 @@ func stacksReport(left map[int64]goroutine, why error) string {
 func writeFrames(b *strings.Builder, frames []parse.Frame) {
 	for _, fr := range frames {
 		if !fr.IsRuntime() {
-			fmt.Fprintf(b, "        %s\n            %s:%d\n", fr.Func, fr.File, fr.Line)
+			fmt.Fprintf(b, "        %s\n            %s:%d\n", fr.Func, short(fr.File), fr.Line)
 		}
 	}
+}
+
+// short makes a file relative to the working directory, which go test
+// makes the package's directory, when it is below it.
+func short(file string) string {
+	dir, err := os.Getwd()
+	if err != nil || !filepath.IsAbs(file) {
+		return file
+	}
+	if rel, err := filepath.Rel(dir, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return file
 }
 
 func plural(n int, word string) string {
