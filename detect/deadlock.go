@@ -1307,15 +1307,22 @@ func dlGoroutines(ids []parse.GoID) string {
 	return "goroutines " + dlList(ids)
 }
 
-// dropExplained leaves out findings whose stuck goroutines a deadlock
-// finding explains already (one bug, one finding): a singleflight flight
-// stalled at the end whose every waiting follower is in a deadlock
-// finding (its leader, blocked elsewhere, has a finding of its own).
+// dropExplained leaves out findings whose stuck goroutines other findings
+// explain already (one bug, one finding): a singleflight flight stalled
+// at the end whose waiting followers are all reported by deadlock or leak
+// findings, a deadlock holding at least one (a DoChan caller blocked
+// reading its result is a leak at its own line; the leader, blocked
+// elsewhere, has a finding of its own).
 func dropExplained(fs []Finding) []Finding {
-	stuck := make(map[parse.GoID]bool)
+	stuck := make(map[parse.GoID]bool)    // in a deadlock finding
+	reported := make(map[parse.GoID]bool) // in a deadlock or leak finding
 	for _, f := range fs {
-		if f.Kind == Deadlock.Name {
-			for _, id := range f.Goroutines {
+		if f.Kind != Deadlock.Name && f.Kind != Leak.Name {
+			continue
+		}
+		for _, id := range f.Goroutines {
+			reported[id] = true
+			if f.Kind == Deadlock.Name {
 				stuck[id] = true
 			}
 		}
@@ -1328,12 +1335,16 @@ func dropExplained(fs []Finding) []Finding {
 		if f.Kind != SingleflightFanIn.Name || waiting == 0 {
 			return false
 		}
-		n := int64(0)
-		for _, id := range f.Goroutines {
-			if stuck[id] {
-				n++
+		// The finding's goroutines are its leader, when known, then its
+		// waiting followers.
+		followers := f.Goroutines[max(0, len(f.Goroutines)-int(waiting)):]
+		deadlocked := false
+		for _, id := range followers {
+			if !reported[id] {
+				return false
 			}
+			deadlocked = deadlocked || stuck[id]
 		}
-		return n >= waiting
+		return deadlocked
 	})
 }

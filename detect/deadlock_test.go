@@ -693,7 +693,8 @@ func dlDump(fs []Finding) string {
 }
 
 // TestDropExplained checks that a flight stalled on followers a deadlock
-// finding explains is not reported again, and one with another follower is.
+// finding explains is not reported again (nor one whose other followers
+// are leaks), and one with another follower is.
 func TestDropExplained(t *testing.T) {
 	stall := func(gs ...parse.GoID) Finding {
 		return Finding{Kind: "singleflight-fanin", Goroutines: gs, Stats: map[string]int64{"followers_waiting": int64(len(gs) - 1)}}
@@ -702,6 +703,9 @@ func TestDropExplained(t *testing.T) {
 		{Kind: "deadlock", Goroutines: []parse.GoID{2, 3}},
 		stall(1, 2, 3), // leader 1 blocked elsewhere; followers 2 and 3 deadlocked
 		stall(5, 2, 4), // follower 4 is not
+		{Kind: "leak", Goroutines: []parse.GoID{9}},
+		stall(8, 2, 9), // follower 9 is a leak of its own (a DoChan caller)
+		stall(8, 9),    // no follower is deadlocked
 		{Kind: "singleflight-fanin", Goroutines: []parse.GoID{2}}, // a fan-in, not a stall
 	}
 	got := dropExplained(fs)
@@ -709,7 +713,7 @@ func TestDropExplained(t *testing.T) {
 	for _, f := range got {
 		kept = append(kept, f.Goroutines)
 	}
-	want := [][]parse.GoID{{2, 3}, {5, 2, 4}, {2}}
+	want := [][]parse.GoID{{2, 3}, {5, 2, 4}, {9}, {8, 9}, {2}}
 	if !slices.EqualFunc(kept, want, slices.Equal) {
 		t.Errorf("dropExplained kept %v; want %v", kept, want)
 	}
