@@ -38,9 +38,9 @@ func chromium() string {
 // TestHTMLInBrowser opens the demo's HTML report in headless Chromium: it
 // loads with no console error and no network request, shows the leak
 // finding, the timeline has the leaked goroutine's lane, clicking the
-// finding's "Show on timeline" scrolls to that lane and selects it, and
-// hovering the leaked block shows its reason and stack. It writes a
-// screenshot (see -screenshot).
+// finding's "Show on timeline" scrolls to that lane and selects it,
+// hovering the leaked block shows its reason and stack, and the keyboard
+// and ctrl+wheel zoom. It writes a screenshot (see -screenshot).
 func TestHTMLInBrowser(t *testing.T) {
 	exe := chromium()
 	if exe == "" {
@@ -188,6 +188,47 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	if !strings.Contains(tip, "chan send") || !strings.Contains(tip, "still blocked at the end") || !strings.Contains(tip, "demo.go:") {
 		t.Errorf("tooltip over the leaked block = %q; want its reason, that it never ended, and its stack", tip)
+	}
+
+	// The keyboard zooms (W) and goes back to the whole trace (0) once the
+	// timeline has the focus; ctrl+wheel zooms out where the mouse is.
+	span := func() float64 {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`document.getElementById('tl-frame').dataset.view.split(' ').map(Number)`))
+		if err != nil || len(v) != 2 {
+			t.Fatalf("the timeline's window: %v %v", v, err)
+		}
+		return v[1] - v[0]
+	}
+	zoomed := span()
+	if err := chromedp.Do(ctx, chromedp.Focus(chromedp.ID(`tl-frame`)), chromedp.KeyEvent("w")); err != nil {
+		t.Fatal(err)
+	}
+	if in := span(); in >= zoomed*0.9 {
+		t.Errorf("W: the timeline shows %.0fns, was %.0fns; want it zoomed in", in, zoomed)
+	}
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("0")); err != nil {
+		t.Fatal(err)
+	}
+	whole := span()
+	if whole <= zoomed {
+		t.Errorf("0: the timeline shows %.0fns, less than the finding's %.0fns; want the whole trace", whole, zoomed)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.KeyEvent("w"), chromedp.KeyEvent("w"),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, after.X, after.Y, func(p *input.DispatchMouseEventParams) {
+			p.DeltaX, p.DeltaY = 0.001, 400 // the protocol wants both; 0 would be left out
+			p.Modifiers = 2 // ctrl
+		}),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if out := span(); out <= whole*0.7*0.7*1.2 {
+		t.Errorf("ctrl+wheel down: the timeline shows %.0fns; want it zoomed out from %.0fns", out, whole*0.7*0.7)
+	}
+	// Leave the finding's view for the screenshot.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`.finding[data-kind="leak"] button.goto`)),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, after.X, after.Y)); err != nil {
+		t.Fatal(err)
 	}
 
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

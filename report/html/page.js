@@ -141,7 +141,11 @@
       list.append(el('div', { class: 'notice ok', text: 'No findings: nothing leaked, deadlocked or waited past the thresholds.' }));
       return;
     }
-    D.findings.forEach((f, i) => {
+    // errors first, then warnings, then the rest, each in the report's order
+    const rank = { error: 0, warning: 1 };
+    const order = D.findings.map((f, i) => i).sort((a, b) => ((rank[D.findings[a].severity] ?? 2) - (rank[D.findings[b].severity] ?? 2)) || a - b);
+    order.forEach((i, pos) => {
+      const f = D.findings[i];
       const gotoBtn = el('button', {
         type: 'button', class: 'goto', 'data-finding': i, title: 'Show its goroutines on the timeline',
         onclick: ev => { ev.preventDefault(); ev.stopPropagation(); showFinding(i); },
@@ -181,7 +185,7 @@
             stackView(r.stack)));
         }
       }
-      list.append(el('details', { class: 'finding sev-' + f.severity, 'data-kind': f.kind, id: 'finding-' + (i + 1), open: i === 0 }, summary, body));
+      list.append(el('details', { class: 'finding sev-' + f.severity, 'data-kind': f.kind, id: 'finding-' + (i + 1), open: pos === 0 }, summary, body));
     });
   }
 
@@ -512,6 +516,7 @@
     span = Math.min(span, END + 2 * pad);
     t0 = Math.max(-pad, Math.min(t0, END + pad - span));
     view.t0 = t0; view.t1 = t0 + span;
+    frame.dataset.view = Math.round(view.t0) + ' ' + Math.round(view.t1); // the shown window, in ns
     draw();
   }
   function zoom(factor, atX) {
