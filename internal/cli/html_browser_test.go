@@ -217,7 +217,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		chromedp.KeyEvent("w"), chromedp.KeyEvent("w"),
 		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, after.X, after.Y, func(p *input.DispatchMouseEventParams) {
 			p.DeltaX, p.DeltaY = 0.001, 400 // the protocol wants both; 0 would be left out
-			p.Modifiers = 2 // ctrl
+			p.Modifiers = 2                 // ctrl
 		}),
 	); err != nil {
 		t.Fatal(err)
