@@ -3,6 +3,8 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/report"
 )
 
 // Exit codes.
@@ -44,10 +47,72 @@ func usageError(format string, args ...any) error {
 // Main runs blockscope with args (without the program name) and returns
 // the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRoot(stdin, stdout, stderr)
+	out := &countWriter{w: stdout}
+	var said bytes.Buffer // what went to stderr, for a JSON error
+	errw := io.MultiWriter(stderr, &said)
+	root := newRoot(stdin, out, errw)
 	root.SetArgs(args)
 	err := root.Execute()
-	return exitCode(err, stderr)
+	code := exitCode(err, errw)
+	if code == ExitUsage && out.n == 0 && wantsJSON(args) {
+		writeJSONError(stdout, code, said.String())
+	}
+	return code
+}
+
+// countWriter counts what goes through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// wantsJSON reports whether the arguments ask for --format json (before
+// a "--", after which they are go test's).
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return false
+		case a == "--format=json", a == "--format" && i+1 < len(args) && args[i+1] == "json":
+			return true
+		}
+	}
+	return false
+}
+
+// writeJSONError writes the JSON document of a run that ended in an error
+// before any report: {"schema": 1, "error": {"exit_code": 2, "message":
+// "...", "messages": [...]}}, so that CI that parses standard output gets
+// the reason. The messages are what went to standard error.
+func writeJSONError(w io.Writer, code int, said string) {
+	type errorInfo struct {
+		ExitCode int      `json:"exit_code"`
+		Message  string   `json:"message"`
+		Messages []string `json:"messages,omitempty"`
+	}
+	var msgs []string
+	for line := range strings.SplitSeq(strings.TrimSpace(said), "\n") {
+		if line = strings.TrimPrefix(strings.TrimSpace(line), "blockscope: "); line != "" {
+			msgs = append(msgs, line)
+		}
+	}
+	info := errorInfo{ExitCode: code, Message: "usage error", Messages: msgs}
+	if len(msgs) > 0 {
+		info.Message = msgs[0]
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
+		Schema int       `json:"schema"`
+		Error  errorInfo `json:"error"`
+	}{report.Schema, info})
 }
 
 // exitCode is the one place that maps errors to exit codes and prints them.

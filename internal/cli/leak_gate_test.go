@@ -79,3 +79,39 @@ func TestLeakGateJSON(t *testing.T) {
 		t.Errorf("trace.tests = %+v; want cut mid-test by -timeout, TestSlow running", got)
 	}
 }
+
+// TestJSONError: with --format json, a run that ends in an error before
+// any report still writes a JSON document, with the reason.
+func TestJSONError(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing.trace")
+	for _, tc := range []struct {
+		args []string
+		want string // in error.message
+	}{
+		{[]string{"analyze", "--format", "json", missing}, "cannot read trace"},
+		{[]string{"analyze", "--format=json", "--fail-on", "bogus", missing}, `unknown finding kind "bogus"`},
+		{[]string{"analyze", "--format", "json", "--no-such-flag", missing}, "unknown flag: --no-such-flag"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := cli.Main(tc.args, nil, &stdout, &stderr); code != cli.ExitUsage {
+			t.Errorf("blockscope %q exited %d; want %d", tc.args, code, cli.ExitUsage)
+		}
+		var doc struct {
+			Schema int `json:"schema"`
+			Error  struct {
+				ExitCode int    `json:"exit_code"`
+				Message  string `json:"message"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+			t.Errorf("blockscope %q: standard output is no JSON document (%v):\n%s", tc.args, err, stdout.String())
+			continue
+		}
+		if doc.Schema != 1 || doc.Error.ExitCode != cli.ExitUsage || !strings.Contains(doc.Error.Message, tc.want) {
+			t.Errorf("blockscope %q: %+v; want schema 1, exit code 2, a message with %q", tc.args, doc, tc.want)
+		}
+		if !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("blockscope %q: stderr %q; want the message there too", tc.args, stderr.String())
+		}
+	}
+}
