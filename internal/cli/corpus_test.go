@@ -158,7 +158,10 @@ func TestCorpusBadCLI(t *testing.T) {
 				if code != cli.ExitUsage {
 					t.Errorf("analyze --format %s = %d; want %d", format, code, cli.ExitUsage)
 				}
-				if out != "" {
+				switch {
+				case format == "json" && !strings.Contains(out, `"error": {`):
+					t.Errorf("analyze --format json: stdout %q; want the JSON error document", out)
+				case format == "text" && out != "":
 					t.Errorf("analyze --format %s printed a report for input it could not read:\n%s", format, out)
 				}
 				line := strings.TrimSuffix(errOut, "\n")
