@@ -128,8 +128,14 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 		AllowIncomplete: o.allowIncomplete,
 		Short:           p.text.Paths.Short,
 	}
-	p.writeText = func(w io.Writer, _ *report.Analysis) error { return text.Write(w, pkgs) }
-	a := testAnalysis(pkgs)
+	a, traces := testAnalysis(pkgs)
+	// The text, like the verdict, shows the findings every format shows:
+	// those the Analysis keeps once the output plan has applied to it
+	// (a baseline's are gone).
+	p.writeText = func(w io.Writer, a *report.Analysis) error {
+		reported(traces, a)
+		return text.Write(w, pkgs)
+	}
 	for _, pkg := range pkgs {
 		for _, g := range gatherers[pkg.ImportPath] {
 			g.AddTo(a)
@@ -138,6 +144,7 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	if err := p.write(a, stdout); err != nil {
 		return err
 	}
+	reported(traces, a)
 	v := text.Judge(pkgs)
 	code := ExitOK
 	switch {
@@ -162,12 +169,13 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 }
 
 // testAnalysis is the run as every format sees it: a trace per package
-// that has one, its tests, and its findings, each naming the test go test
-// ran that it is attributed to.
-func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
+// that ran (traces[i] is the package of a.Traces[i]), its tests, and its
+// findings, each naming the test go test ran that it is attributed to.
+func testAnalysis(pkgs []*gotest.Package) (*report.Analysis, []*gotest.Package) {
 	var as []*report.Analysis
+	var traces []*gotest.Package
 	for _, pkg := range pkgs {
-		var a *report.Analysis
+		var pa *report.Analysis
 		switch {
 		case pkg.Skipped != "":
 			continue
@@ -178,29 +186,43 @@ func testAnalysis(pkgs []*gotest.Package) *report.Analysis {
 			if pkg.BuildFailed {
 				why = fmt.Errorf("%s: not built: %s", pkg.ImportPath, strings.TrimSpace(pkg.Output))
 			}
-			a = &report.Analysis{Traces: []report.TraceInfo{{Path: pkg.TracePath, Error: why.Error()}}}
+			pa = &report.Analysis{Traces: []report.TraceInfo{{Path: pkg.TracePath, Error: why.Error()}}}
 			// A failure of its own in the test results (JUnit), named as
 			// go-junit-report names a build failure.
 			name := "[trace unreadable]"
 			if pkg.BuildFailed {
 				name = "[build failed]"
 			}
-			a.Tests = append(a.Tests, report.Test{Package: pkg.ImportPath, Name: name, Outcome: "fail", Output: why.Error()})
+			pa.Tests = append(pa.Tests, report.Test{Package: pkg.ImportPath, Name: name, Outcome: "fail", Output: why.Error()})
 		default:
 			res := *pkg.Result
 			res.Findings = perTest(pkg, res.Findings)
-			a = report.FromResult(&res)
+			pa = report.FromResult(&res)
 		}
-		a.Traces[0].Package = pkg.ImportPath
+		pa.Traces[0].Package = pkg.ImportPath
 		for _, t := range pkg.Tests {
-			a.Tests = append(a.Tests, report.Test{
+			pa.Tests = append(pa.Tests, report.Test{
 				Package: pkg.ImportPath, Name: t.Name, Outcome: cmp.Or(t.Outcome, "fail"),
 				Elapsed: t.Elapsed, Output: t.Output,
 			})
 		}
-		as = append(as, a)
+		as = append(as, pa)
+		traces = append(traces, pkg)
 	}
-	return report.Merge(as...)
+	return report.Merge(as...), traces
+}
+
+// reported sets each package's Findings to those of a that its trace
+// showed.
+func reported(traces []*gotest.Package, a *report.Analysis) {
+	for _, pkg := range traces {
+		pkg.Findings = nil
+	}
+	for _, f := range a.Findings {
+		for _, i := range f.Traces {
+			traces[i].Findings = append(traces[i].Findings, f.Finding)
+		}
+	}
 }
 
 // perTest makes each finding name the test go test ran that it is

@@ -73,6 +73,9 @@ type Package struct {
 	TracePath string
 	Result    *detect.Result
 	TraceErr  error
+	// Findings are those reported for the package: Result's, unless the
+	// caller keeps fewer (a baseline's, say).
+	Findings []detect.Finding
 }
 
 // Test is the outcome of one test or subtest.
@@ -261,6 +264,9 @@ func runPackage(o Options, cfg *detect.Config, p *Package) {
 		more = o.Consumers(p.ImportPath)
 	}
 	p.Result, p.TraceErr = detect.Run(p.TracePath, parse.Options{Path: p.TracePath}, cfg, more...)
+	if p.Result != nil {
+		p.Findings = p.Result.Findings
+	}
 	if p.TraceErr != nil {
 		p.TraceErr = fmt.Errorf("%s: %w", p.ImportPath, p.TraceErr)
 	}

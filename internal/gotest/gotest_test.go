@@ -1,11 +1,13 @@
 package gotest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/parse"
 )
 
 // A test2json stream as go test -json writes it (abridged), with a build
@@ -88,7 +90,7 @@ func TestTestOf(t *testing.T) {
 func TestVerdict(t *testing.T) {
 	leak := detect.Finding{Kind: "leak", Severity: detect.SeverityError, Test: "TestA"}
 	pkgs := []*Package{
-		{ImportPath: "a", Outcome: "pass", Tests: []*Test{{Name: "TestA", Outcome: "pass"}}, Result: &detect.Result{Findings: []detect.Finding{leak}}},
+		{ImportPath: "a", Outcome: "pass", Tests: []*Test{{Name: "TestA", Outcome: "pass"}}, Result: &detect.Result{}, Findings: []detect.Finding{leak}},
 		{ImportPath: "b", Skipped: "no test files"},
 		{ImportPath: "c", BuildFailed: true, Outcome: "fail"},
 		{ImportPath: "d", Outcome: "pass", Elapsed: time.Second},
@@ -115,5 +117,24 @@ func TestListFlags(t *testing.T) {
 		if got := strings.Join(listFlags(strings.Fields(tc.flags)), " "); got != tc.want {
 			t.Errorf("listFlags(%s) = %q; want %q", tc.flags, got, tc.want)
 		}
+	}
+}
+
+// TestShown: a leak reported once per test (as JUnit wants it) is one
+// entry in the text, naming the tests.
+func TestShown(t *testing.T) {
+	at := func(test string, line int) detect.Finding {
+		return detect.Finding{Kind: "leak", Test: test, Message: "m", Location: parse.Frame{File: "a.go", Line: line}}
+	}
+	p := &Package{
+		Tests:    []*Test{{Name: "TestOne"}, {Name: "TestTwo"}},
+		Findings: []detect.Finding{at("TestTwo", 10), at("TestOne", 10), at("TestOne", 12)},
+	}
+	var got []string
+	for _, s := range shown(p) {
+		got = append(got, fmt.Sprintf("%d:%s", s.Location.Line, strings.Join(s.tests, "+")))
+	}
+	if want := "10:TestOne+TestTwo 12:TestOne"; strings.Join(got, " ") != want {
+		t.Errorf("shown = %s; want %s", strings.Join(got, " "), want)
 	}
 }

@@ -3,6 +3,7 @@ package gotest
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,12 +58,10 @@ func (o TextOptions) Judge(pkgs []*Package) Verdict {
 				v.Failed++
 			}
 		}
-		if p.Result != nil {
-			v.Findings += len(p.Result.Findings)
-			for _, f := range p.Result.Findings {
-				if o.fails(f) {
-					v.Failing++
-				}
+		for _, sf := range shown(p) {
+			v.Findings++
+			if o.fails(sf.Finding) {
+				v.Failing++
 			}
 		}
 	}
@@ -82,14 +81,7 @@ func (o TextOptions) failed(p *Package) bool {
 	if p.Failed() || o.broken(p) {
 		return true
 	}
-	if p.Result != nil {
-		for _, f := range p.Result.Findings {
-			if o.fails(f) {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(p.Findings, o.fails)
 }
 
 // Write writes the combined report: per package, a status line, the
@@ -119,7 +111,7 @@ func (o TextOptions) writePackage(w io.Writer, p *Package) {
 	}
 	fmt.Fprintf(w, "%s  %s  %v  %s", status, p.ImportPath, p.Elapsed.Round(10*time.Millisecond), testCounts(p.Tests))
 	if p.Result != nil {
-		fmt.Fprintf(w, "; %s", plural(len(p.Result.Findings), "finding"))
+		fmt.Fprintf(w, "; %s", plural(len(shown(p)), "finding"))
 	}
 	fmt.Fprintln(w)
 	if p.TraceErr != nil {
@@ -136,26 +128,60 @@ func (o TextOptions) writePackage(w io.Writer, p *Package) {
 		// Failed outside any test: a crash, a timeout, TestMain.
 		indent(w, "    ", p.Output)
 	}
-	if p.Result != nil {
-		for _, f := range p.Result.Findings {
-			o.writeFinding(w, p, f)
-		}
+	for _, sf := range shown(p) {
+		o.writeFinding(w, sf)
 	}
 }
 
-func (o TextOptions) writeFinding(w io.Writer, p *Package, f detect.Finding) {
+// shownFinding is a finding as the text shows it: once, with every test
+// it was found in.
+type shownFinding struct {
+	detect.Finding
+	tests []string
+}
+
+// shown groups a package's findings that differ only in their test (a
+// leak found in several tests, which other formats report once per test)
+// into one, naming the tests.
+func shown(p *Package) []shownFinding {
+	var out []shownFinding
+	for _, f := range p.Findings {
+		var names []string
+		if t := p.TestOf(f); t != nil {
+			names = []string{t.Name}
+		} else if n := testNames(f); n != "" {
+			names = []string{n}
+		}
+		i := slices.IndexFunc(out, func(s shownFinding) bool {
+			return s.Kind == f.Kind && s.Location == f.Location && s.Message == f.Message
+		})
+		if i < 0 {
+			out = append(out, shownFinding{Finding: f, tests: names})
+			continue
+		}
+		for _, n := range names {
+			if !slices.Contains(out[i].tests, n) {
+				out[i].tests = append(out[i].tests, n)
+			}
+		}
+	}
+	for i := range out {
+		slices.Sort(out[i].tests)
+	}
+	return out
+}
+
+func (o TextOptions) writeFinding(w io.Writer, f shownFinding) {
 	mark := ""
-	if o.fails(f) {
+	if o.fails(f.Finding) {
 		mark = " [fails]"
 	}
 	fmt.Fprintf(w, "    %s %s", f.Severity, f.Kind)
 	if f.Confidence != "" {
 		fmt.Fprintf(w, " (%s)", f.Confidence)
 	}
-	if t := p.TestOf(f); t != nil {
-		fmt.Fprintf(w, " in %s", t.Name)
-	} else if names := testNames(f); names != "" {
-		fmt.Fprintf(w, " in %s", names)
+	if len(f.tests) > 0 {
+		fmt.Fprintf(w, " in %s", strings.Join(f.tests, ", "))
 	}
 	fmt.Fprintf(w, "%s: %s\n", mark, f.Message)
 	fmt.Fprintf(w, "        at %s:%d (%s)\n", o.short(f.Location.File), f.Location.Line, f.Location.Func)
