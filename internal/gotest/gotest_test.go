@@ -2,7 +2,9 @@ package gotest
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,5 +138,44 @@ func TestShown(t *testing.T) {
 	}
 	if want := "10:TestOne+TestTwo 12:TestOne"; strings.Join(got, " ") != want {
 		t.Errorf("shown = %s; want %s", strings.Join(got, " "), want)
+	}
+}
+
+// TestRunJobs runs a module of two packages one at a time: never two
+// running at once, both passing, each with its trace analyzed.
+func TestRunJobs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go test; skipped in -short mode")
+	}
+	var mu sync.Mutex
+	running, most, started := 0, 0, 0
+	listed := -1
+	pkgs, err := Run(Options{
+		Dir: filepath.Join("testdata", "mod"), Jobs: 1, TraceDir: t.TempDir(),
+		Flags:  []string{"-count=1"},
+		Listed: func(n int) { listed = n },
+		Started: func(string) {
+			mu.Lock()
+			defer mu.Unlock()
+			started++
+			running++
+			most = max(most, running)
+		},
+		Finished: func(string) {
+			mu.Lock()
+			defer mu.Unlock()
+			running--
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if listed != 2 || started != 2 || most != 1 {
+		t.Errorf("Jobs 1: listed %d, started %d, at most %d at once; want 2, 2, 1", listed, started, most)
+	}
+	for _, p := range pkgs {
+		if p.Failed() || p.Result == nil || len(p.Tests) != 1 || p.Tests[0].Outcome != "pass" {
+			t.Errorf("%s: failed %t, result %v, tests %d; want one passing test and its trace analyzed\n%s", p.ImportPath, p.Failed(), p.Result != nil, len(p.Tests), p.Output)
+		}
 	}
 }

@@ -1,0 +1,8 @@
+package a
+
+import (
+	"testing"
+	"time"
+)
+
+func TestA(t *testing.T) { time.Sleep(50 * time.Millisecond) }
