@@ -230,21 +230,27 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 		}
 		tm.Ops = append(tm.Ops, op.String())
 	}
-	for _, id := range tl.objOrder {
-		o := tl.objects[id]
-		tm.Objects = append(tm.Objects, pageObject{Kind: o.kind.String(), ID: id, Name: tl.names[id]})
+	// The objects the marks drawn refer to, numbered as the page meets them.
+	objects := map[wire.ObjectID]int64{}
+	object := func(m mark) int64 {
+		i, ok := objects[m.obj]
+		if !ok {
+			i = int64(len(tm.Objects))
+			objects[m.obj] = i
+			tm.Objects = append(tm.Objects, pageObject{Kind: m.kind.String(), ID: m.obj, Name: tl.names[m.obj]})
+		}
+		return i
 	}
 	for _, id := range slices.Sorted(maps.Keys(tl.lanes)) {
 		l := tl.lanes[id]
 		if l.shared != nil {
 			continue
 		}
-		g := t.Goroutine(id)
-		if g == nil || g.System {
+		if l.system {
 			tl.left.systemLanes++
 			continue
 		}
-		d.lanes = append(d.lanes, tl.pageLane(l, g))
+		d.lanes = append(d.lanes, tl.pageLane(l, object))
 	}
 	for _, site := range slices.Sorted(maps.Keys(tl.sites)) {
 		l := tl.sites[site]
@@ -263,10 +269,11 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 		if len(d.blockedAtEnd) >= maxBlockedAtEnd {
 			break
 		}
-		l := &tlLane{g: g.ID, site: siteOf(t, g.ID)}
+		l := &tlLane{g: g.ID, site: siteOf(t, g.ID), exited: -1}
+		l.facts(t)
 		l.iv = []interval{{start: g.Since, end: end, blocked: end - g.Since, waker: parse.NoGoroutine,
 			stack: tl.stack(g.Stack), reason: tl.reason(g.Reason), n: 1, open: true}}
-		d.blockedAtEnd[g.ID] = tl.pageLane(l, g)
+		d.blockedAtEnd[g.ID] = tl.pageLane(l, nil) // no marks
 	}
 	tm.Reasons = slices.Clone(tl.reasons)
 	for _, id := range tl.stackL {
@@ -396,16 +403,15 @@ func stuckGoroutines(fs []Finding, trace int) map[parse.GoID]string {
 	return stuck
 }
 
-func (tl *Timeline) pageLane(l *tlLane, g *parse.Goroutine) pageLane {
+// pageLane is a lane as the page draws it; object numbers the objects
+// of its marks.
+func (tl *Timeline) pageLane(l *tlLane, object func(mark) int64) pageLane {
 	lane := pageLane{
-		G: l.g, Entry: g.Entry, Creator: g.Creator, Created: int64(g.Created), Exited: -1,
-		State: g.State.String(), Iv: tl.pageIntervals(l.iv), site: l.site,
-	}
-	if g.State == parse.StateExited {
-		lane.Exited = int64(g.Exited)
+		G: l.g, Entry: l.entry, Creator: l.creator, Created: int64(l.created), Exited: int64(l.exited),
+		State: l.state.String(), Iv: tl.pageIntervals(l.iv), site: l.site,
 	}
 	for _, m := range l.marks {
-		lane.Marks = append(lane.Marks, []int64{int64(m.t), int64(m.obj), int64(m.op), int64(m.seq), int64(m.ref), int64(m.stack)})
+		lane.Marks = append(lane.Marks, []int64{int64(m.t), object(m), int64(m.op), int64(m.seq), int64(m.ref), int64(m.stack)})
 	}
 	return lane
 }
@@ -544,7 +550,7 @@ func (tl *Timeline) leftOutText() []string {
 	var out []string
 	l := tl.left
 	if l.shared > 0 {
-		out = append(out, fmt.Sprintf("%d goroutines past the first %d are drawn together, one lane per creation site", l.shared, tl.lim.Lanes))
+		out = append(out, fmt.Sprintf("%d goroutines are drawn together, one lane per creation site: of the %d lanes of their own, the goroutines alive keep theirs, and those that exited having blocked least gave theirs up", l.shared, tl.lim.Lanes))
 	}
 	if l.merged > 0 {
 		out = append(out, fmt.Sprintf("%d blocking intervals were merged into their neighbours (intervals shorter than %v, and overlapping ones on a shared lane)", l.merged, tl.quantum.Duration()))

@@ -2,6 +2,7 @@ package report
 
 import (
 	"cmp"
+	"container/heap"
 	"maps"
 	"slices"
 	"strconv"
@@ -59,8 +60,6 @@ type Timeline struct {
 	quantum   parse.Time // intervals shorter than this may be merged
 	intervals int        // intervals held
 	marks     int
-	objects   map[wire.ObjectID]*tlObject // the objects marks refer to
-	objOrder  []wire.ObjectID
 	names     map[wire.ObjectID]string // names users gave objects
 
 	waits    map[goObj]parse.Time // open annotated waits
@@ -71,6 +70,9 @@ type Timeline struct {
 	open     map[goObj]*flight // annotated flights in progress, by (flight number, object)
 
 	left leftOut
+	// exited are the lanes of their own of goroutines that exited, which
+	// a new goroutine may take (see lane).
+	exited byBlocked
 
 	// drawn is the page's data, made by Finalize; the rest is then dropped.
 	drawn *drawn
@@ -100,12 +102,21 @@ type holder struct {
 
 // tlLane is a goroutine's lane, or a creation site's shared lane.
 type tlLane struct {
-	g      parse.GoID // NoGoroutine for a site's lane
-	site   string
-	shared *tlLane // for a goroutine without a lane of its own: its site's lane
-	iv     []interval
-	marks  []mark
-	n      int // goroutines drawn on a site's lane
+	g       parse.GoID // NoGoroutine for a site's lane
+	site    string
+	shared  *tlLane // for a goroutine without a lane of its own: its site's lane
+	iv      []interval
+	marks   []mark
+	n       int        // goroutines drawn on a site's lane
+	pending []interval // a site's lane: demoted goroutines' intervals not merged in yet
+	blocked parse.Time // time blocked, summed
+
+	// What the page says of the goroutine, copied from the trace.
+	entry           string
+	creator         parse.GoID
+	created, exited parse.Time // exited: -1 if it did not
+	state           parse.State
+	system          bool
 }
 
 type interval struct {
@@ -120,16 +131,12 @@ type interval struct {
 
 type mark struct {
 	t     parse.Time
-	obj   int32
+	obj   wire.ObjectID
+	kind  wire.Kind
 	op    wire.Op
 	seq   uint64
 	ref   uint64
 	stack int32
-}
-
-type tlObject struct {
-	idx  int32
-	kind wire.Kind
 }
 
 // stackClass says which primitive a blocked stack waits in, for
@@ -152,7 +159,6 @@ func NewTimeline(lim TimelineLimits) *Timeline {
 		reasonI:  make(map[string]int),
 		stacks:   make(map[parse.StackID]int),
 		classes:  make(map[parse.StackID]stackClass),
-		objects:  make(map[wire.ObjectID]*tlObject),
 		names:    make(map[wire.ObjectID]string),
 		waits:    make(map[goObj]parse.Time),
 		locks:    make(map[string]*lockStats),
@@ -172,7 +178,7 @@ func (tl *Timeline) Event(t *parse.Trace, ev *parse.Event) {
 		}
 	case parse.EvWake, parse.EvExit:
 		if ev.Kind == parse.EvExit && ev.Reason == "" {
-			tl.exit(ev.G) // it was running, not blocked
+			tl.exit(t, ev.G) // it was running, not blocked
 			return
 		}
 		if g := t.Goroutine(ev.G); g == nil || g.System {
@@ -180,7 +186,7 @@ func (tl *Timeline) Event(t *parse.Trace, ev *parse.Event) {
 		}
 		tl.wake(t, ev)
 		if ev.Kind == parse.EvExit {
-			tl.exit(ev.G)
+			tl.exit(t, ev.G)
 		}
 	case parse.EvAnnotation:
 		tl.annotation(t, ev)
@@ -188,6 +194,12 @@ func (tl *Timeline) Event(t *parse.Trace, ev *parse.Event) {
 }
 
 // lane returns the lane goroutine id draws on, adding it if new.
+//
+// Lanes of their own go to the goroutines alive and to those that exited
+// having blocked longest: past Limits.Lanes, a new goroutine takes the
+// lane of the exited one that blocked least, whose blocks move to its
+// site's shared lane; with no exited one to take from, it draws on its
+// site's shared lane.
 func (tl *Timeline) lane(t *parse.Trace, id parse.GoID) *tlLane {
 	if l, ok := tl.lanes[id]; ok {
 		if l.shared != nil {
@@ -196,30 +208,109 @@ func (tl *Timeline) lane(t *parse.Trace, id parse.GoID) *tlLane {
 		return l
 	}
 	site := siteOf(t, id)
-	l := &tlLane{g: id, site: site}
+	l := &tlLane{g: id, site: site, exited: -1}
+	l.facts(t)
 	tl.lanes[id] = l
+	if tl.own >= tl.lim.Lanes && len(tl.exited) > 0 {
+		tl.demote(heap.Pop(&tl.exited).(*tlLane))
+	}
 	if tl.own < tl.lim.Lanes {
 		tl.own++
-		t.Retain(id) // its record is drawn at Finalize, exited or not
 		return l
 	}
-	s := tl.sites[site]
-	if s == nil {
-		s = &tlLane{g: parse.NoGoroutine, site: site}
-		tl.sites[site] = s
-	}
+	s := tl.site(site)
 	s.n++
 	tl.left.shared++
 	l.shared = s
 	return s
 }
 
-// exit forgets a goroutine drawn on its site's lane: nothing more of it
-// will come.
-func (tl *Timeline) exit(id parse.GoID) {
-	if l, ok := tl.lanes[id]; ok && l.shared != nil {
-		delete(tl.lanes, id)
+// site returns the shared lane of a creation site.
+func (tl *Timeline) site(site string) *tlLane {
+	s := tl.sites[site]
+	if s == nil {
+		s = &tlLane{g: parse.NoGoroutine, site: site, exited: -1}
+		tl.sites[site] = s
 	}
+	return s
+}
+
+// facts copies what the page says of the goroutine from the trace, which
+// may not keep its record once it exits.
+func (l *tlLane) facts(t *parse.Trace) {
+	g := t.Goroutine(l.g)
+	if g == nil {
+		return
+	}
+	l.entry, l.creator, l.created, l.state, l.system = g.Entry, g.Creator, g.Created, g.State, g.System
+	if g.State == parse.StateExited {
+		l.exited = g.Exited
+	}
+}
+
+// exit notes that a goroutine exited: nothing more of it will come. One
+// drawn on its site's lane is forgotten; one with a lane of its own may
+// give it up to a goroutine that comes later (see lane).
+func (tl *Timeline) exit(t *parse.Trace, id parse.GoID) {
+	l, ok := tl.lanes[id]
+	switch {
+	case !ok:
+	case l.shared != nil:
+		delete(tl.lanes, id)
+	default:
+		l.facts(t)
+		l.state = parse.StateExited
+		if l.exited < 0 {
+			l.exited = parse.Time(t.End - t.Start)
+		}
+		heap.Push(&tl.exited, l)
+	}
+}
+
+// demote moves an exited goroutine's lane to its site's shared lane.
+func (tl *Timeline) demote(l *tlLane) {
+	delete(tl.lanes, l.g)
+	tl.own--
+	s := tl.site(l.site)
+	s.n++
+	tl.left.shared++
+	s.pending = append(s.pending, l.iv...)
+	tl.marks -= len(l.marks)
+	tl.left.marks += len(l.marks)
+	if len(s.pending) >= 256 {
+		tl.intervals -= s.flush(tl.quantum, &tl.left)
+	}
+}
+
+// flush merges the intervals of demoted goroutines into the site's lane;
+// it returns how many intervals fewer there are.
+func (s *tlLane) flush(q parse.Time, left *leftOut) int {
+	if len(s.pending) == 0 {
+		return 0
+	}
+	all := append(s.iv, s.pending...)
+	s.pending = nil
+	slices.SortStableFunc(all, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+	before := len(all)
+	s.iv = all[:0:0]
+	for _, iv := range all {
+		s.add(iv, q, left)
+	}
+	return before - len(s.iv)
+}
+
+// byBlocked is a min-heap of exited goroutines' lanes by time blocked.
+type byBlocked []*tlLane
+
+func (h byBlocked) Len() int           { return len(h) }
+func (h byBlocked) Less(i, j int) bool { return h[i].blocked < h[j].blocked }
+func (h byBlocked) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *byBlocked) Push(x any)        { *h = append(*h, x.(*tlLane)) }
+func (h *byBlocked) Pop() any {
+	old := *h
+	l := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return l
 }
 
 // siteOf names the place a goroutine comes from: the user's go statement
@@ -317,6 +408,7 @@ func (tl *Timeline) wake(t *parse.Trace, ev *parse.Event) {
 		tl.runtimeFollower(t, ev)
 	}
 	l := tl.lane(t, ev.G)
+	l.blocked += d
 	iv := interval{
 		start: ev.Start, end: ev.Time, blocked: d, waker: ev.Peer,
 		stack: tl.stack(ev.Stack), reason: tl.reason(ev.Reason), n: 1,
@@ -370,6 +462,9 @@ func (tl *Timeline) coarsen() {
 
 func (tl *Timeline) mergeAll(q parse.Time) {
 	n := 0
+	for _, l := range tl.sites {
+		l.flush(q, &tl.left)
+	}
 	for _, l := range tl.allLanes() {
 		before := len(l.iv)
 		l.iv = mergeShort(l.iv, q)
@@ -454,18 +549,7 @@ func (tl *Timeline) annotation(t *parse.Trace, ev *parse.Event) {
 		return
 	}
 	tl.marks++
-	o := tl.object(a.Kind, a.Object)
-	l.marks = append(l.marks, mark{t: ev.Time, obj: o.idx, op: a.Op, seq: a.Seq, ref: a.Ref, stack: tl.stack(ev.Stack)})
-}
-
-func (tl *Timeline) object(k wire.Kind, id wire.ObjectID) *tlObject {
-	o := tl.objects[id]
-	if o == nil {
-		o = &tlObject{idx: int32(len(tl.objOrder)), kind: k}
-		tl.objects[id] = o
-		tl.objOrder = append(tl.objOrder, id)
-	}
-	return o
+	l.marks = append(l.marks, mark{t: ev.Time, obj: a.Object, kind: a.Kind, op: a.Op, seq: a.Seq, ref: a.Ref, stack: tl.stack(ev.Stack)})
 }
 
 // maxNames bounds the names of objects kept (a program that names an
@@ -486,9 +570,7 @@ func (tl *Timeline) objectName(k wire.Kind, id wire.ObjectID) string {
 // shorter than a pixel at full zoom-out are merged.
 func (tl *Timeline) Finalize(t *parse.Trace) {
 	end := parse.Time(t.End - t.Start)
-	gs := t.Goroutines()
-	for i := range gs {
-		g := &gs[i]
+	for g := range t.All() {
 		if g.System || g.State != parse.StateWaiting {
 			continue
 		}
@@ -505,8 +587,14 @@ func (tl *Timeline) Finalize(t *parse.Trace) {
 			tl.runtimeStalled(t, g)
 		}
 	}
+	for _, l := range tl.sites {
+		tl.intervals -= l.flush(tl.quantum, &tl.left)
+	}
 	for _, l := range tl.allLanes() {
 		slices.SortStableFunc(l.iv, func(a, b interval) int { return cmp.Compare(a.start, b.start) })
+		if l.g != parse.NoGoroutine && l.state != parse.StateExited {
+			l.facts(t) // its state at the end
+		}
 	}
 	if px := end / parse.Time(max(tl.lim.Pixels, 1)); tl.intervals > tl.lim.Intervals/2 && px > tl.quantum {
 		tl.quantum = px
@@ -521,7 +609,7 @@ func (tl *Timeline) Finalize(t *parse.Trace) {
 	tl.drawn = tl.draw(t)
 	// Nothing of the pass is needed any more.
 	tl.lanes, tl.sites, tl.stacks, tl.stackL, tl.classes = nil, nil, nil, nil, nil
-	tl.objects, tl.names, tl.waits, tl.locks, tl.unlocker, tl.semas, tl.flights, tl.open = nil, nil, nil, nil, nil, nil, nil, nil
+	tl.names, tl.waits, tl.locks, tl.unlocker, tl.semas, tl.flights, tl.open = nil, nil, nil, nil, nil, nil, nil
 }
 
 // AddTo adds the trace's timeline to the analysis: the HTML page draws

@@ -56,6 +56,14 @@
   function shortSite(s) {
     return s.replace(/(?:[\w.~-]+\/)+([\w-]+\.)/g, '$1').replace(/\S*\/([^\/\s]+:\d+)/g, '$1');
   }
+  // siteLabel puts first what tells sites apart in a narrow column:
+  // "go pkg.(*T).f at /x/y/file.go:12" → "file.go:12 · go (*T).f".
+  function siteLabel(s) {
+    const m = /^go (.*) at (\S+)$/.exec(s);
+    if (!m) return shortSite(s);
+    const fn = shortFunc(m[1]);
+    return base(m[2]) + ' · go ' + fn.slice(fn.indexOf('.') + 1);
+  }
   function plural(n, w) { return n === 1 ? '1 ' + w : n + ' ' + w + 's'; }
 
   // Frames of blockscope's annotation encoder and runtime/trace top every
@@ -316,7 +324,7 @@
         class: 'row group' + (g.data.stuck ? ' stuck' : ''), 'data-group': g.index, title: g.data.site,
         onclick: () => { g.open = !g.open; buildRows(); },
       }, el('span', { class: 'caret', text: g.open ? '▾' : '▸' }),
-      el('span', { class: 'site', text: shortSite(g.data.site) }),
+      el('span', { class: 'site', text: siteLabel(g.data.site) }),
       el('span', { class: 'count', text: '(' + g.data.goroutines + ')' }));
     }
     const l = r.lane;
