@@ -166,6 +166,10 @@ type Result struct {
 	// Ignored are the goroutines set aside as known or by
 	// --ignore-created-by (see [LeakOptions]): listed, never findings.
 	Ignored []Ignored
+	// Explain says, by detector name, why the goroutine
+	// LeakOptions.Explain names was or was not reported, for the
+	// detectors that can say.
+	Explain map[string]string
 }
 
 // Run parses the trace at path ("-" for opts.Stdin) with every detector in
@@ -199,9 +203,11 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	sum := newSummarizer()
 	consumers = append(consumers, sum)
 	var analyzers []Analyzer
+	var names []string
 	for _, d := range Detectors() {
 		a := d.New(cfg)
 		analyzers = append(analyzers, a)
+		names = append(names, d.Name)
 		consumers = append(consumers, a)
 	}
 	t, err := read(consumers)
@@ -210,10 +216,16 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	}
 	reconcileLeaks(analyzers)
 	res := &Result{Trace: t, Summary: sum.sum}
-	for _, a := range analyzers {
+	for i, a := range analyzers {
 		res.Findings = append(res.Findings, a.Findings()...)
 		if ig, ok := a.(interface{ Ignored() []Ignored }); ok {
 			res.Ignored = append(res.Ignored, ig.Ignored()...)
+		}
+		if ex, ok := a.(interface{ Explain() string }); ok && cfg.Leak.Explain != 0 {
+			if res.Explain == nil {
+				res.Explain = make(map[string]string)
+			}
+			res.Explain[names[i]] = ex.Explain()
 		}
 	}
 	res.Findings = dropExplained(res.Findings)

@@ -99,6 +99,9 @@ type LeakOptions struct {
 	ReportKnown bool
 	// MinBlocked ignores goroutines blocked for less than this at the end.
 	MinBlocked time.Duration
+	// Explain, when not 0, makes the detector say why it did or did not
+	// report that goroutine (see Result.Explain).
+	Explain parse.GoID
 	// Finished are goroutines that count as exited although the trace
 	// ends while they run: a test's goroutine judging its own leaks
 	// (package leaktest) cannot wake them any more.
@@ -139,10 +142,12 @@ type siteWakers struct {
 }
 
 type leak struct {
-	opts    LeakOptions
-	ignored []Ignored    // set aside by IgnoreCreatedBy or KnownGoroutines
-	trace   *parse.Trace // set by Finalize
-	sites   map[siteKey]*siteWakers
+	opts       LeakOptions
+	explained  string       // why opts.Explain was or was not reported
+	wakerStory string       // who might wake opts.Explain, in words
+	ignored    []Ignored    // set aside by IgnoreCreatedBy or KnownGoroutines
+	trace      *parse.Trace // set by Finalize
+	sites      map[siteKey]*siteWakers
 	// lastWaker is who last woke each goroutine (see releasedByTest).
 	lastWaker map[parse.GoID]parse.GoID
 	// byStack caches sites by blocked stack: the site of the reason last
@@ -257,12 +262,26 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 	var leaked []leakedG
 	candidate := make(map[parse.GoID]bool)
 	outlived := make(map[parse.GoID]bool)
+	why := func(g *parse.Goroutine, format string, args ...any) {
+		if l.opts.Explain != 0 && g.ID == l.opts.Explain {
+			l.explained = fmt.Sprintf(format, args...)
+		}
+	}
 	for g := range t.All() {
-		if g.System || g.State == parse.StateExited || l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID) {
+		switch {
+		case g.System:
+			why(g, "not a leak: a goroutine of the runtime or the tracer")
+			continue
+		case g.State == parse.StateExited:
+			why(g, "not a leak: it exited")
+			continue
+		case l.opts.Only != nil && !slices.Contains(l.opts.Only, g.ID):
+			why(g, "not judged: outside the goroutines asked about (Only)")
 			continue
 		}
 		test, inTest := t.TestOf(g.ID)
 		if inTest && !test.Done && framework {
+			why(g, "not a leak: its test %s had not finished when the trace ended", test.Name)
 			continue // its test still ran: see TestRun.Running
 		}
 		out := inTest && test.Done
@@ -271,14 +290,28 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		// leak where the trace ends with the tests (go test -trace); a
 		// trace stopped by other code (a harness, a test) ends when that
 		// code chose, and only a blocked goroutine is known to be stuck.
-		if !blocked && !(out && framework) || !blocked && l.releasedByTest(t, g, test) {
+		switch {
+		case !blocked && !out:
+			why(g, "not a leak: %s at the end, which only another goroutine cannot end, and it did not outlive a test", leakState(g))
+			continue
+		case !blocked && !framework:
+			why(g, "not a leak: %s at the end after its test returned, but the trace was not stopped by the testing framework (go test -trace), so only a blocked goroutine is known to be stuck", leakState(g))
+			continue
+		case !blocked && l.releasedByTest(t, g, test):
+			why(g, "not a leak: its own test woke it last (released it) and it had not blocked since: on its way out")
 			continue
 		}
 		stack := leakStack(g)
-		if blocked && idleFramework(t.Stacks, g.Stack) || l.ignoredStack(t.Stacks, stack) {
+		if blocked && idleFramework(t.Stacks, g.Stack) {
+			why(g, "not a leak: the testing framework waiting for tests")
+			continue
+		}
+		if l.ignoredStack(t.Stacks, stack) {
+			why(g, "ignored by --ignore-top or --ignore-any")
 			continue
 		}
 		if ig, ok := l.setAside(t, g, knownList); ok {
+			why(g, "ignored: %s", strings.TrimPrefix(ig.Library+": "+ig.Reason, ": "))
 			key := ig.Reason + "\x00" + ig.Location.String()
 			if setAside[key] == nil {
 				setAside[key] = &ig
@@ -293,12 +326,21 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		if out {
 			outlived[g.ID] = true
 		}
-		if stuck[g.ID] || g.State == parse.StateWaiting && time.Duration(end-g.Since) < l.opts.MinBlocked {
+		if stuck[g.ID] {
+			why(g, "not reported as a leak: a deadlock finding names it")
 			continue // a deadlock finding's goroutines are that finding's
+		}
+		if g.State == parse.StateWaiting && time.Duration(end-g.Since) < l.opts.MinBlocked {
+			why(g, "ignored: blocked for less than --min-blocked")
+			continue
 		}
 		leaked = append(leaked, leakedG{g: g, test: test, inTest: inTest, blocked: blocked})
 	}
 	wakeable, janitor := l.wakeable(t, candidate, outlived, stuck)
+	l.wakerStory = ""
+	if g := t.Goroutine(l.opts.Explain); l.opts.Explain != 0 && g != nil && candidate[g.ID] {
+		l.wakerStory = l.tellWakers(t, g, wakeable, outlived[g.ID])
+	}
 
 	var groups []*leakGroup
 	index := make(map[siteKey]*leakGroup)
@@ -307,13 +349,21 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		switch {
 		case !lg.blocked:
 			lg.confidence = ConfidenceOutlivedTest
+			why(g, "a leak (outlived-test): %s at the end, after its test %s returned", leakState(g), lg.test.Name)
 		case !wakeable[g.ID] && t.Complete:
 			// A trace cut short proves nothing about what came after.
 			lg.confidence = ConfidenceNoWaker
+			why(g, "a leak (no-waker-alive): blocked on %s at the end, and %s", g.Reason, l.wakerStory)
 		case janitor[g.ID]:
 			lg.confidence = ConfidenceJanitorAlive
+			why(g, "an idle worker (janitor-alive, info): %s", l.wakerStory)
 		default:
 			lg.confidence = ConfidenceBlockedAtEnd
+			if !t.Complete {
+				why(g, "a leak (blocked-at-end): blocked on %s when a trace cut short ended; what came after is unknown", g.Reason)
+			} else {
+				why(g, "a leak (blocked-at-end): blocked on %s at the end, but %s", g.Reason, l.wakerStory)
+			}
 		}
 		// One finding per site: a leak at one line in many tests is one
 		// thing to fix, found many times; the finding lists the tests.
@@ -557,6 +607,58 @@ func (l *leak) wakeable(t *parse.Trace, candidate, outlived, stuck map[parse.GoI
 	}
 	return result, janitor
 }
+
+// tellWakers says, for Explain, who might wake a blocked candidate and
+// whether each can still run.
+func (l *leak) tellWakers(t *parse.Trace, g *parse.Goroutine, wakeable map[parse.GoID]bool, outlived bool) string {
+	sw := l.sites[siteKey{g.Reason, l.loc(t, g.Stack)}]
+	switch {
+	case g.Reason == parse.ReasonForever:
+		return "it waits on a nil channel or an empty select, which nothing can end"
+	case sw != nil && sw.env:
+		return "a timer or the network poller woke waiters at its line before, and may again"
+	}
+	var ps []parse.GoID
+	var from string
+	switch {
+	case sw != nil && len(sw.wakers) > 0:
+		ps, from = sw.again(t), "the goroutines that woke waiters at its line (and, for those that exited, their creators)"
+	case g.Creator != parse.NoGoroutine && !t.IsTestRunner(g.Creator):
+		ps, from = []parse.GoID{g.Creator}, "nobody woke a waiter at its line; its creator stands in"
+	case g.Creator != parse.NoGoroutine:
+		return "nobody woke a waiter at its line, and its creator is the test runner, which wakes nothing"
+	default:
+		return "nobody woke a waiter at its line and its creator is unknown: it may well be woken"
+	}
+	var parts []string
+	for _, p := range ps {
+		pg := t.Goroutine(p)
+		state := "unknown"
+		switch {
+		case pg == nil:
+			state = "exited"
+		case t.IsTestRunner(p):
+			state = "the test runner"
+		case pg.State == parse.StateExited:
+			state = "exited"
+		case outlived && func() bool { tt, ok := t.TestOf(p); return ok && tt.Done }():
+			state = "of a finished test (does not count)"
+		case pg.State == parse.StateWaiting && leakReasons[pg.Reason]:
+			state = fmt.Sprintf("blocked on %s", pg.Reason)
+			if wakeable[p] {
+				state += ", wakeable"
+			}
+		default:
+			state = "alive (" + leakState(pg) + ")"
+		}
+		parts = append(parts, fmt.Sprintf("goroutine %d %s", p, state))
+	}
+	return fmt.Sprintf("%s: %s", from, strings.Join(parts, ", "))
+}
+
+// Explain says why the goroutine LeakOptions.Explain names was or was not
+// reported; called after Finalize.
+func (l *leak) Explain() string { return l.explained }
 
 // timerDriven reports whether a goroutine waits for a timer: sleeping, or
 // blocked where a timer or the network woke it before (a ticker's loop).

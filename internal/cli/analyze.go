@@ -23,6 +23,7 @@ type analyzeOptions struct {
 	allowIncomplete bool
 	jobs            int
 	module          string
+	explain         int64
 	cfg             *detect.Config
 }
 
@@ -74,6 +75,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	o.reporting.bind(f)
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
 	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "analyze up to `N` traces at once")
+	f.Int64Var(&o.explain, "explain", 0, "instead of the report, explain one `GOROUTINE` (its id): its creation chain, its blocking with reasons and wakers, its test, and why each detector did or did not report it")
 	f.StringVar(&o.module, "module", "", "the module under test, whose frames findings point at (`PATH`, such as example.com/pool); by default, guessed from the test functions' package")
 	prof.bind(f)
 	for _, bind := range detectorFlags {
@@ -124,6 +126,12 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 	paths, err := tracePaths(args)
 	if err != nil {
 		return err
+	}
+	if o.explain != 0 {
+		if len(paths) != 1 {
+			return usageError("--explain: want one trace, got %d", len(paths))
+		}
+		return explain(stdout, paths[0], parse.Options{Stdin: stdin, Module: o.module}, o.cfg, parse.GoID(o.explain))
 	}
 	runs := make([]traceRun, len(paths))
 	sem := make(chan struct{}, o.jobs)
