@@ -20,7 +20,7 @@ func (e *expect) Errorf(string, ...any) { e.failed = true }
 func TestEventually(t *testing.T) {
 	release := make(chan struct{})
 	e := &expect{T: t}
-	assert.Eventually(e, func() bool { <-release; return true }, 2*time.Millisecond, time.Millisecond) // want leak error no-waker-alive TestEventually
+	assert.Eventually(e, func() bool { <-release; return true }, 100*time.Millisecond, time.Millisecond) // want leak error no-waker-alive TestEventually
 	close(release)
 	if !e.failed {
 		t.Error("the condition was satisfied; want it late")
