@@ -221,13 +221,8 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 	tm := &d.tm
 	tm.End = int64(t.Duration())
 	tm.Quantum = int64(tl.quantum)
-	tm.Reasons = slices.Clone(tl.reasons)
-	tm.Ops = make([]string, 0, len(wire.Ops())+1)
-	tm.Ops = append(tm.Ops, "bad")
+	tm.Ops = []string{wire.OpBad.String()} // indexed by wire.Op: Ops lists 1, 2, ...
 	for _, op := range wire.Ops() {
-		for len(tm.Ops) < int(op) {
-			tm.Ops = append(tm.Ops, "")
-		}
 		tm.Ops = append(tm.Ops, op.String())
 	}
 	// The objects the marks drawn refer to, numbered as the page meets them.

@@ -225,7 +225,7 @@ func (s *flightStats) add(f flight, limit int, left *leftOut) {
 // flightOp books an annotated singleflight operation.
 func (tl *Timeline) flightOp(ev *parse.Event) {
 	a := &ev.Annotation
-	k := goObj{parse.GoID(a.Seq), uint64(a.Object)}
+	k := flightKey{a.Object, a.Seq}
 	switch a.Op {
 	case wire.OpLead:
 		tl.open[k] = &flight{obj: a.Object, key: a.Key, start: ev.Time, leader: ev.G}

@@ -33,22 +33,25 @@ type TimelineLimits struct {
 	Points, Flights int
 }
 
-// DefaultTimelineLimits keeps the page of a 100 MB trace to a few MB.
+// DefaultTimelineLimits keeps the page of a 100 MB trace to a few MB
+// (1.2 MB for internal/tracegen's).
 func DefaultTimelineLimits() TimelineLimits {
 	return TimelineLimits{Lanes: 600, Intervals: 40000, Marks: 15000, Stacks: 3000, Pixels: 2000, Points: 2000, Flights: 500}
 }
 
-// Timeline gathers what the HTML report draws, as a [parse.Consumer] in the
-// analysis's single pass: each goroutine's blocking intervals, who woke it,
-// the primitive operations it annotated, and per primitive the waits on
-// each lock, the queue depth of each semaphore and the fan-in of each
-// singleflight flight. Its memory is bounded by [TimelineLimits] and by
-// what is alive: past the limits, goroutines share a lane per creation
-// site and short intervals are merged; Left says what that left out.
+// Timeline gathers what the HTML report draws of one trace, as the html
+// format's [Gatherer] in the analysis's single pass: each goroutine's
+// blocking intervals, who woke it, the primitive operations it annotated,
+// and per primitive the waits on each lock, the queue depth of each
+// semaphore and the fan-in of each singleflight flight. Its memory is
+// bounded by [TimelineLimits] and by what is alive: past the limits,
+// goroutines share a lane per creation site and short intervals are
+// merged, and the page says what that left out. Finalize turns it into
+// the page's data; AddTo hands that to the [Analysis].
 type Timeline struct {
 	lim TimelineLimits
 
-	lanes   map[parse.GoID]*tlLane // every goroutine with something drawn
+	lanes   map[parse.GoID]*tlLane // goroutines with a lane of their own, and the live ones drawn on a site's
 	own     int                    // lanes of their own (not a site's)
 	sites   map[string]*tlLane     // the shared lane of each creation site
 	reasons []string
@@ -67,7 +70,7 @@ type Timeline struct {
 	unlocker map[wire.ObjectID]holder // the last release of each annotated lock
 	semas    map[string]*semaStats
 	flights  map[string]*flightStats
-	open     map[goObj]*flight // annotated flights in progress, by (flight number, object)
+	open     map[flightKey]*flight // annotated flights in progress
 
 	left leftOut
 	// exited are the lanes of their own of goroutines that exited, which
@@ -93,6 +96,12 @@ type leftOut struct {
 type goObj struct {
 	g   parse.GoID
 	obj uint64
+}
+
+// flightKey names an annotated singleflight flight: its Group and number.
+type flightKey struct {
+	obj wire.ObjectID
+	seq uint64
 }
 
 type holder struct {
@@ -165,7 +174,7 @@ func NewTimeline(lim TimelineLimits) *Timeline {
 		unlocker: make(map[wire.ObjectID]holder),
 		semas:    make(map[string]*semaStats),
 		flights:  make(map[string]*flightStats),
-		open:     make(map[goObj]*flight),
+		open:     make(map[flightKey]*flight),
 	}
 }
 
