@@ -20,11 +20,22 @@ import (
 
 type analyzeOptions struct {
 	reporting
+	reading
+	jobs    int
+	explain int64
+	cfg     *detect.Config
+}
+
+// reading holds the flags about how each trace is read, which analyze and
+// test share.
+type reading struct {
 	allowIncomplete bool
-	jobs            int
 	module          string
-	explain         int64
-	cfg             *detect.Config
+}
+
+func (r *reading) bind(f *pflag.FlagSet) {
+	f.BoolVar(&r.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
+	f.StringVar(&r.module, "module", "", "the module under test, whose frames findings point at (`PATH`, such as example.com/pool); by default, guessed from the test functions' package")
 }
 
 // detectorFlags bind each detector's flags to its options in detect.Config;
@@ -73,10 +84,9 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	}
 	f := cmd.Flags()
 	o.reporting.bind(f)
-	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "report on a damaged trace without exiting 2 (the report is still marked incomplete)")
+	o.reading.bind(f)
 	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "analyze up to `N` traces at once")
 	f.Int64Var(&o.explain, "explain", 0, "instead of the report, explain one `GOROUTINE` (its id): its creation chain, its blocking with reasons and wakers, its test, and why each detector did or did not report it")
-	f.StringVar(&o.module, "module", "", "the module under test, whose frames findings point at (`PATH`, such as example.com/pool); by default, guessed from the test functions' package")
 	prof.bind(f)
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)

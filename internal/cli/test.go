@@ -21,11 +21,11 @@ import (
 
 type testOptions struct {
 	reporting
-	allowIncomplete bool
-	cfg             *detect.Config
-	jobs            int
-	traceDir        string
-	quiet           bool
+	reading
+	cfg      *detect.Config
+	jobs     int
+	traceDir string
+	quiet    bool
 }
 
 func newTest() *cobra.Command {
@@ -66,7 +66,7 @@ a terminal, a status line on standard error says which (not with --quiet).`,
 	// A test run is over when its trace ends: what is blocked then leaked.
 	o.failOn = "leak"
 	f.Lookup("fail-on").DefValue = o.failOn
-	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "a trace that could not be read whole fails on its findings only, not with exit 2")
+	o.reading.bind(f)
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
 	}
@@ -106,7 +106,7 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	gatherers := make(map[string][]report.Gatherer)
 	status := newStatusLine(stderr, !o.quiet && isTerminal(stderr))
 	pkgs, err := gotest.Run(gotest.Options{
-		Patterns: patterns, Flags: goFlags, Jobs: o.jobs, TraceDir: dir, Config: o.cfg,
+		Patterns: patterns, Flags: goFlags, Jobs: o.jobs, TraceDir: dir, Config: o.cfg, Module: o.module,
 		Consumers: func(pkg string) []parse.Consumer {
 			gs := p.gatherers()
 			mu.Lock()

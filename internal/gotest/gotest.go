@@ -40,6 +40,9 @@ type Options struct {
 	TraceDir string
 	// Config configures the detectors; detect.DefaultConfig if nil.
 	Config *detect.Config
+	// Module is the module under test, whose frames findings point at
+	// (parse.Options.Module); "" to guess it from the tests' package.
+	Module string
 	// Consumers, if set, returns more consumers of a package's trace,
 	// which see the same single pass as the detectors.
 	Consumers func(pkg string) []parse.Consumer
@@ -263,7 +266,7 @@ func runPackage(o Options, cfg *detect.Config, p *Package) {
 	if o.Consumers != nil {
 		more = o.Consumers(p.ImportPath)
 	}
-	p.Result, p.TraceErr = detect.Run(p.TracePath, parse.Options{Path: p.TracePath}, cfg, more...)
+	p.Result, p.TraceErr = detect.Run(p.TracePath, parse.Options{Path: p.TracePath, Module: o.Module}, cfg, more...)
 	if p.Result != nil {
 		p.Findings = p.Result.Findings
 	}
