@@ -377,3 +377,26 @@ func TestHTMLWithoutTimelines(t *testing.T) {
 		t.Errorf("%d findings, %d timelines; want the leak and no timeline", len(doc.Findings), len(doc.Timelines))
 	}
 }
+
+// BenchmarkTimeline measures what the HTML report's gatherer adds to a
+// pass over a trace: compare parse with parse+timeline (and go run
+// ./internal/tracebench for a 100 MB trace).
+func BenchmarkTimeline(b *testing.B) {
+	path := fixtureTrace("sema-backlog-annotated")
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parse.File(path, parse.Options{DropBlocks: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parse+timeline", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := parse.File(path, parse.Options{DropBlocks: true}, report.NewTimeline(report.DefaultTimelineLimits())); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
