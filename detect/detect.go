@@ -105,6 +105,9 @@ type Finding struct {
 	// Total sums them where there are several.
 	Duration time.Duration `json:"duration_ns"`
 	Total    time.Duration `json:"total_ns,omitempty"`
+	// Created says how the goroutines came to be: one creation chain per
+	// distinct way (see Creation).
+	Created []Creation `json:"created,omitempty"`
 	// Test is the test that (transitively) started the goroutines, if
 	// they all come from one; Tests lists them, for a leak.
 	Test    string     `json:"test,omitempty"`
@@ -231,6 +234,7 @@ func run(read func([]parse.Consumer) (*parse.Trace, error), cfg *Config, consume
 	res.Findings = dropExplained(res.Findings)
 	Sort(res.Findings)
 	markUserFrames(res.Findings)
+	addCreations(t, res.Findings)
 	for i := range res.Findings {
 		res.Findings[i].Object = t.LabelObjects(res.Findings[i].Object)
 	}

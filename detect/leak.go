@@ -965,20 +965,13 @@ func testOf(t *parse.Trace, g *parse.Goroutine) string {
 	return test.Name
 }
 
-// originOf names the outermost user function on g's creation chain.
+// originOf names the first function on g's creation chain that does more
+// than pass control on (see creationChain): serve, not main.main.
 func originOf(t *parse.Trace, g *parse.Goroutine) string {
-	origin := ""
-	seen := 0
-	for cur := g; cur != nil && seen < 10000; cur = t.Goroutine(cur.Creator) {
-		seen++
-		for i := t.Stacks.Depth(cur.CreateStack) - 1; i >= 0; i-- {
-			if f := t.Stacks.Frame(cur.CreateStack, i); f.IsUser() {
-				origin = f.Func
-				break
-			}
-		}
+	if chain := creationChain(t, g.ID); len(chain) > 0 {
+		return chain[0].Func
 	}
-	return origin
+	return ""
 }
 
 func baseFile(path string) string {

@@ -241,6 +241,9 @@ func (o TextOptions) finding(w io.Writer, n int, f detect.Finding, seen string) 
 		fmt.Fprintf(w, "%s\n", wrap("object: "+f.Object, "    ", "      ", textWidth))
 	}
 	fmt.Fprintf(w, "%s\n", wrap(fmt.Sprintf("evidence: %s; %s", f.Evidence, goroutineLine(f)), "    ", "      ", textWidth))
+	for _, c := range f.Created {
+		fmt.Fprintf(w, "%s\n", wrap("created by "+creationLine(c, len(f.Created) > 1), "    ", "      ", textWidth))
+	}
 	if f.Hint != "" {
 		fmt.Fprintf(w, "%s\n", wrap("hint: "+f.Hint, "    ", "          ", textWidth))
 	}
@@ -471,4 +474,31 @@ func writeFrame(w io.Writer, indent, op string, fr parse.Frame, paths Paths) {
 		name = op + " ← " + name
 	}
 	fmt.Fprintf(w, "%s  %s\n%s      %s:%d\n", indent, name, indent, paths.Short(fr.File), fr.Line)
+}
+
+// creationLine is a creation chain as the user's functions, outermost
+// first, ending at the go statement's line: "serve → handle → fetch (go
+// at main.go:38)"; with the goroutines it made when a finding has several
+// chains.
+func creationLine(c detect.Creation, several bool) string {
+	names := make([]string, len(c.Chain))
+	for i, f := range c.Chain {
+		names[i] = shortFunc(f.Func)
+	}
+	last := c.Chain[len(c.Chain)-1]
+	s := fmt.Sprintf("%s (go at %s)", strings.Join(names, " → "), shortLocation(last))
+	if several {
+		word := "goroutine"
+		if len(c.Goroutines) > 1 {
+			word = "goroutines"
+		}
+		s += fmt.Sprintf(": %s %s", word, goList(c.Goroutines))
+	}
+	return s
+}
+
+// shortFunc drops a function's package path, keeping its package name:
+// "main.serve", "harness.Run".
+func shortFunc(fn string) string {
+	return fn[strings.LastIndexByte(fn, '/')+1:]
 }

@@ -27,7 +27,7 @@ func TestTextGolden(t *testing.T) {
 		check   func(t *testing.T, out string)
 	}{
 		{"deadlock-abba", checkDeadlockReport},
-		{"leak-timeout", nil},
+		{"leak-chain", checkLeakChain},
 	} {
 		t.Run(tc.fixture, func(t *testing.T) {
 			// Copies of the fixtures' traces, so that regenerating a fixture
@@ -106,6 +106,18 @@ func checkDeadlockReport(t *testing.T, out string) {
 	}
 	if !strings.Contains(out, "sync.Mutex.Lock ← main.transfer") {
 		t.Errorf("report does not name the primitive operation with the user's frame:\n%s", out)
+	}
+}
+
+// checkLeakChain checks that a leak outside tests shows the chain of
+// calls and go statements that created its goroutines.
+func checkLeakChain(t *testing.T, out string) {
+	t.Helper()
+	if !strings.Contains(out, "\n    created by main.serve → main.handle → main.fetch (go at main.go:38)\n") {
+		t.Errorf("the leak does not show its creation chain serve → handle → fetch:\n%s", out)
+	}
+	if !strings.Contains(out, "started from main.serve") {
+		t.Errorf("the leak says it started elsewhere than main.serve:\n%s", out)
 	}
 }
 

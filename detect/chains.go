@@ -1,0 +1,96 @@
+package detect
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/blockscope/blockscope/parse"
+)
+
+// Creation is how some of a finding's goroutines came to be: the user's
+// functions on their creation chain, outermost first, through the go
+// statements of their creators, down to the go statement that started
+// them.
+type Creation struct {
+	// Chain holds the user's frames, outermost first; the last is the go
+	// statement. Leading main.main and closures are left out: the chain
+	// starts at the first function that does more than call the next.
+	Chain []parse.Frame `json:"chain"`
+	// Goroutines are the finding's goroutines created this way.
+	Goroutines []parse.GoID `json:"goroutines"`
+}
+
+// maxChainHops bounds how many creators a chain goes through.
+const maxChainHops = 16
+
+// creations groups a finding's goroutines by their creation chain, one
+// Creation per distinct chain, in the order of the goroutines.
+func creations(t *parse.Trace, ids []parse.GoID) []Creation {
+	var out []Creation
+	for _, id := range ids {
+		chain := creationChain(t, id)
+		if len(chain) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(out, func(c Creation) bool { return slices.Equal(c.Chain, chain) })
+		if i < 0 {
+			out = append(out, Creation{Chain: chain})
+			i = len(out) - 1
+		}
+		out[i].Goroutines = append(out[i].Goroutines, id)
+	}
+	return out
+}
+
+// creationChain is goroutine id's creation chain (see Creation): the
+// user frames of its creators' stacks at their go statements, up to a
+// goroutine with no known creator or the test the chain runs in.
+func creationChain(t *parse.Trace, id parse.GoID) []parse.Frame {
+	var chain []parse.Frame // innermost first while it is built
+	g := t.Goroutine(id)
+	for hop := 0; g != nil && g.Creator != parse.NoGoroutine && hop < maxChainHops; hop++ {
+		for _, f := range t.Stacks.Frames(g.CreateStack) {
+			if f.IsUser() {
+				chain = append(chain, f)
+			}
+		}
+		if t.IsTestRunner(g.Creator) {
+			break
+		}
+		g = t.Goroutine(g.Creator)
+	}
+	slices.Reverse(chain)
+	return trimWrappers(chain)
+}
+
+// closureName matches a function literal's name: main.main.func1.2.
+var closureName = regexp.MustCompile(`\.func\d+(\.\d+)*$`)
+
+// trimWrappers drops the head of a creation chain up to the first
+// function that does more than pass control on: main.main, function
+// literals, and a function that calls a literal of one dropped before it
+// (a runner of callbacks, such as a test harness). The go statement, the
+// chain's last frame, always stays.
+func trimWrappers(chain []parse.Frame) []parse.Frame {
+	var dropped []string
+	for len(chain) > 1 {
+		head, next := chain[0].Func, chain[1].Func
+		runsCallback := closureName.MatchString(next) && slices.ContainsFunc(dropped, func(d string) bool {
+			return strings.HasPrefix(next, d+".func")
+		})
+		if head != "main.main" && !closureName.MatchString(head) && !runsCallback {
+			break
+		}
+		dropped = append(dropped, head)
+		chain = chain[1:]
+	}
+	return chain
+}
+
+// addCreations fills the findings' creation chains.
+func addCreations(t *parse.Trace, fs []Finding) {
+	for i := range fs {
+		fs[i].Created = creations(t, fs[i].Goroutines)
+	}
+}
