@@ -25,10 +25,15 @@ type Creation struct {
 const maxChainHops = 16
 
 // creations groups a finding's goroutines by their creation chain, one
-// Creation per distinct chain, in the order of the goroutines.
+// Creation per distinct chain, in the order of the goroutines. Goroutines
+// that exited are left out: a trace read with parse.Options.DropExited
+// has forgotten them, and a finding is about the live ones.
 func creations(t *parse.Trace, ids []parse.GoID) []Creation {
 	var out []Creation
 	for _, id := range ids {
+		if g := t.Goroutine(id); g == nil || g.State == parse.StateExited {
+			continue
+		}
 		chain := creationChain(t, id)
 		if len(chain) == 0 {
 			continue
