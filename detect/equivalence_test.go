@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/hbgraph"
 	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/internal/tracegen"
 	"github.com/blockscope/blockscope/parse"
@@ -57,6 +58,8 @@ func outcome(t *testing.T, path string, opts parse.Options) string {
 			consumers = append(consumers, g)
 		}
 	}
+	hb := hbgraph.NewBuilder(hbgraph.Options{MaxNodes: 5000})
+	consumers = append(consumers, hb)
 	res, err := detect.RunOptions(path, opts, detect.DefaultConfig(), consumers...)
 	if res == nil {
 		t.Fatalf("Run(%q) error: %v", path, err)
@@ -80,6 +83,15 @@ func outcome(t *testing.T, path string, opts parse.Options) string {
 	}
 	var b strings.Builder
 	b.Write(out)
+	// And the happens-before graph, as hb --finding draws it in that pass.
+	v, verr := hb.Graph().Select(hbgraph.Filter{})
+	if verr != nil {
+		t.Fatal(verr)
+	}
+	b.WriteString("\n--- hb\n")
+	if err := report.DOT(&b, v); err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range report.Formats() {
 		if f.Binary {
 			continue
@@ -144,4 +156,10 @@ func lineDiff(want, got string) string {
 // records (what Run does) changes nothing a report shows.
 func TestDropExitedSameOutcome(t *testing.T) {
 	compareRuns(t, parse.Options{DropBlocks: true}, parse.Options{DropBlocks: true, DropExited: true})
+}
+
+// TestParallelSameOutcome checks that decoding generations in parallel
+// (what Run does on several cores) changes nothing a report shows.
+func TestParallelSameOutcome(t *testing.T) {
+	compareRuns(t, parse.Options{DropBlocks: true, Jobs: 1}, parse.Options{DropBlocks: true, DropExited: true, Jobs: 4})
 }

@@ -30,6 +30,7 @@ type Builder struct {
 	// internal caches runtimeWait's answer per stack.
 	internal map[parse.StackID]bool
 	done     bool
+	trace    *parse.Trace // the trace being read, once an event came
 }
 
 // NewBuilder returns a Builder; pass it to parse.Parse or parse.File.
@@ -59,6 +60,7 @@ func (b *Builder) Graph() *Graph {
 
 // Event takes in one event of the pass.
 func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
+	b.trace = t
 	switch ev.Kind {
 	case parse.EvCreate:
 		if ev.Peer == parse.NoGoroutine {
@@ -142,6 +144,9 @@ func (b *Builder) lane(id parse.GoID) int32 {
 	if i, ok := g.byG[id]; ok {
 		return i
 	}
+	// Finalize names the lane from the goroutine's record, exited or not
+	// (see parse.Options.DropExited).
+	b.trace.Retain(id)
 	return g.addLane(id)
 }
 

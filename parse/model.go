@@ -214,6 +214,9 @@ func (t *Trace) add(g Goroutine) *Goroutine { return t.gs.add(g) }
 // after it exits, for a consumer that will look it up after the pass:
 // see Options.DropExited.
 func (t *Trace) Retain(id GoID) {
+	if t == nil {
+		return
+	}
 	if g := t.gs.get(id); g != nil {
 		g.pinned = true
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -83,6 +84,19 @@ type Options struct {
 	// (see Stacks.SetModule); "" to take it from the test functions'
 	// package (see ModulePath).
 	Module string
+	// Jobs bounds the goroutines that decode the trace, a generation each
+	// (see parallel.go): 0 means GOMAXPROCS, 1 the serial pass. Only an
+	// uncompressed Go 1.22+ trace read by File, or from a *bytes.Reader,
+	// of more than one generation is decoded in parallel; consumers see
+	// the same events either way, in the same order, on one goroutine.
+	Jobs int
+}
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return runtime.GOMAXPROCS(0)
 }
 
 const maxWarnings = 20
@@ -108,10 +122,15 @@ func File(path string, opts Options, consumers ...Consumer) (*Trace, error) {
 		return nil, &Error{Path: opts.Path, Kind: ErrUnreadable, Detail: unwrapPathError(err)}
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.IsDir() {
+	st, err := f.Stat()
+	if err == nil && st.IsDir() {
 		return nil, &Error{Path: opts.Path, Kind: ErrUnreadable, Detail: "is a directory"}
 	}
-	return Parse(f, opts, consumers...)
+	var whole *wholeFile
+	if err == nil && st.Mode().IsRegular() {
+		whole = &wholeFile{f, st.Size()}
+	}
+	return parse(f, whole, opts, consumers)
 }
 
 func unwrapPathError(err error) string {
@@ -131,6 +150,21 @@ func unwrapPathError(err error) string {
 // same error returned: the model holds what was read, and consumers were
 // finalized on it.
 func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
+	var whole *wholeFile
+	if br, ok := r.(*bytes.Reader); ok && int64(br.Len()) == br.Size() {
+		whole = &wholeFile{br, br.Size()}
+	}
+	return parse(r, whole, opts, consumers)
+}
+
+// wholeFile is a trace that can be read at any offset, from its first
+// byte: it may be decoded in parallel.
+type wholeFile struct {
+	ra   io.ReaderAt
+	size int64
+}
+
+func parse(r io.Reader, whole *wholeFile, opts Options, consumers []Consumer) (*Trace, error) {
 	fail := func(kind error, events int, detail string) error {
 		return &Error{Path: opts.Path, Events: events, Kind: kind, Detail: detail}
 	}
@@ -168,6 +202,13 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 	if more, _ := br.Peek(len(hdr) + 1); len(more) == len(hdr) {
 		return nil, fail(ErrEmpty, 0, "header only")
 	}
+	if minor := v2Minor(version); whole != nil && !compressed && minor > 0 && opts.jobs() > 1 {
+		if pieces, ok := splitGenerations(whole.ra, whole.size, minor); ok {
+			b := newBuilder(opts, version, consumers)
+			p := newPipeline(whole.ra, bytes.Clone(hdr), pieces, opts.jobs())
+			return b.conclude(p.consume(b), zr, fail)
+		}
+	}
 	er, err := newReader(br)
 	if err != nil {
 		if strings.Contains(err.Error(), "unsupported trace version") || strings.Contains(err.Error(), "not a Go execution trace") {
@@ -178,7 +219,12 @@ func Parse(r io.Reader, opts Options, consumers ...Consumer) (*Trace, error) {
 	}
 
 	b := newBuilder(opts, version, consumers)
-	if err := b.read(er); err != nil {
+	return b.conclude(b.read(er), zr, fail)
+}
+
+// conclude ends the pass that read ended with err (nil: the whole trace).
+func (b *builder) conclude(err error, zr *gzipReader, fail func(kind error, events int, detail string) error) (*Trace, error) {
+	if err != nil {
 		if zr.truncated() {
 			err = fmt.Errorf("the gzip-compressed file is truncated: %w", err)
 		}
@@ -299,6 +345,9 @@ type builder struct {
 	opts      Options
 	consumers []Consumer
 	real      int // events other than Sync
+	piece     int // the piece of a parallel pass being read (see parallel.go)
+	lastTs    int64
+	ts        int64 // the event's time, made strictly increasing
 	ev        Event
 	reasons   map[string]string // interned reason strings
 	first     bool
@@ -347,18 +396,25 @@ func (b *builder) g(id GoID) *Goroutine {
 	return b.t.add(Goroutine{ID: id, Preexisting: true, Creator: NoGoroutine})
 }
 
-func (b *builder) now(ev *exptrace.Event) Time {
-	return Time(int64(ev.Time()) - b.t.Start)
+func (b *builder) now(*exptrace.Event) Time {
+	return Time(b.ts - b.t.Start)
 }
 
 func (b *builder) event(ev *exptrace.Event) {
 	b.t.Events++
+	// A Reader makes the times it returns strictly increasing; the pieces
+	// of a parallel pass are, each on its own, and are made so together.
+	b.ts = int64(ev.Time())
+	if b.ts <= b.lastTs {
+		b.ts = b.lastTs + 1
+	}
+	b.lastTs = b.ts
 	if b.first {
-		b.t.Start = int64(ev.Time())
+		b.t.Start = b.ts
 		b.first = false
 	}
-	if ts := int64(ev.Time()); ts > b.t.End {
-		b.t.End = ts
+	if b.ts > b.t.End {
+		b.t.End = b.ts
 	}
 	switch ev.Kind() {
 	case exptrace.EventSync:
@@ -400,7 +456,10 @@ func goState(s exptrace.GoState) State {
 func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition) {
 	id := GoID(st.Resource.Goroutine())
 	from, to := st.Goroutine()
-	if from == to {
+	if from == to || from == exptrace.GoUndetermined && b.piece > 0 {
+		// A status event of a generation after the first: the pass knows
+		// the goroutine's state already (a Reader of the whole trace
+		// reports it as no change).
 		return
 	}
 	now := b.now(ev)

@@ -85,7 +85,7 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	f := cmd.Flags()
 	o.reporting.bind(f)
 	o.reading.bind(f)
-	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "analyze up to `N` traces at once")
+	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "use up to `N` goroutines: traces analyzed at once, and for one trace, generations decoded at once (1: one serial pass)")
 	f.Int64Var(&o.explain, "explain", 0, "instead of the report, explain one `GOROUTINE` (its id): its creation chain, its blocking with reasons and wakers, its test, and why each detector did or did not report it")
 	prof.bind(f)
 	for _, bind := range detectorFlags {
@@ -145,12 +145,15 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 	}
 	runs := make([]traceRun, len(paths))
 	sem := make(chan struct{}, o.jobs)
+	// What the traces at once leave of --jobs decodes each one's
+	// generations in parallel.
+	decoders := max(1, o.jobs/min(len(paths), o.jobs))
 	var wg sync.WaitGroup
 	for i, path := range paths {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			runs[i] = analyzeOne(path, parse.Options{Stdin: stdin, Module: o.module}, o.cfg, p.gatherers())
+			runs[i] = analyzeOne(path, parse.Options{Stdin: stdin, Module: o.module, Jobs: decoders}, o.cfg, p.gatherers())
 			if len(paths) == 1 && runs[i].trace != nil {
 				var warn bytes.Buffer
 				warnUnmatchedIgnores(&warn, runs[i].trace.Stacks, o.cfg.Leak)

@@ -22,6 +22,7 @@ func (e *explainBlocks) Event(t *parse.Trace, ev *parse.Event) {
 	if ev.G != e.id {
 		return
 	}
+	t.Retain(e.id) // explained after the pass, exited or not
 	switch ev.Kind {
 	case parse.EvBlock:
 		e.blocks = append(e.blocks, parse.Block{Start: ev.Time, Reason: ev.Reason, Stack: ev.Stack, Waker: parse.NoGoroutine})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"time"
 
@@ -34,6 +35,7 @@ type hbOptions struct {
 	allowIncomplete bool
 	finding         int
 	sleeps, parks   bool
+	jobs            int
 }
 
 func newHB() *cobra.Command {
@@ -86,6 +88,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.BoolVar(&o.sleeps, "sleeps", false, "draw sleeps and the timer wakes that end them (left out by default)")
 	f.BoolVar(&o.parks, "parks", false, "draw the parks inside blockscope's primitives as nodes of their own (by default part of the operation's node)")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "draw a damaged trace's graph without exiting 2")
+	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "decode up to `N` of the trace's generations at once (1: one serial pass)")
 	prof.bind(f)
 	return cmd
 }
@@ -116,6 +119,8 @@ func (o *hbOptions) filter() (hbgraph.Filter, error) {
 		return f, usageError("--from and --to are times after the trace's start: want them >= 0")
 	case o.to != 0 && o.to < o.from:
 		return f, usageError("--to %v is before --from %v", o.to, o.from)
+	case o.jobs < 1:
+		return f, usageError("--jobs %d: want at least 1", o.jobs)
 	case o.maxNodes < 0:
 		return f, usageError("--max-nodes %d: want 0 (no limit) or more", o.maxNodes)
 	case o.finding < 0:
@@ -138,13 +143,13 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 	if o.finding > 0 {
 		// The detectors run in the same pass, numbering findings as
 		// analyze does.
-		res, err := detect.Run(path, parse.Options{Stdin: stdin}, detect.DefaultConfig(), b)
+		res, err := detect.Run(path, parse.Options{Stdin: stdin, Jobs: o.jobs}, detect.DefaultConfig(), b)
 		if res != nil {
 			t, findings = res.Trace, res.Findings
 		}
 		readErr = err
 	} else {
-		t, readErr = parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin}, b)
+		t, readErr = parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin, Jobs: o.jobs}, b)
 	}
 	if t == nil {
 		return &exitError{code: ExitUsage, err: readErr}
