@@ -27,6 +27,7 @@ var KnownGoroutines = []Known{
 	{"github.com/hashicorp/golang-lru/v2/expirable", "github.com/hashicorp/golang-lru/v2/expirable.NewLRU[", "the expirable LRU's janitor: its done channel is never closed, by the library's own comment, so it never exits"},
 	{"github.com/panjf2000/ants/v2", "github.com/panjf2000/ants/v2.Submit", "workers of ants' package-level default pool, which lives for the process; idle workers expire on the pool's timer"},
 	{"github.com/panjf2000/ants/v2", "github.com/panjf2000/ants/v2.init.", "the purge and tick goroutines of ants' package-level default pool, started at package init"},
+	{"github.com/panjf2000/ants/v2", "github.com/panjf2000/ants/v2.Reboot", "the purge and tick goroutines of ants' package-level default pool, started again by ants.Reboot"},
 	{"github.com/patrickmn/go-cache", "github.com/patrickmn/go-cache.(*janitor).Run", "the cache's janitor stops only when the cache is garbage-collected (a finalizer), not when a test returns"},
 	{"go.opencensus.io", "go.opencensus.io/stats/view.(*worker).start", "OpenCensus' view worker, started at package init for the life of the process"},
 	{"k8s.io/klog/v2", "k8s.io/klog/v2.(*flushDaemon).run.", "klog's flush daemon, started at package init for the life of the process"},
@@ -43,7 +44,7 @@ type Ignored struct {
 	// Reason names the flag and the function that matched.
 	Library string `json:"library,omitempty"`
 	Reason  string `json:"reason"`
-	// Test is the test that started them, if one did.
+	// Test is the test that started them, if one test started them all.
 	Test string `json:"test,omitempty"`
 }
 

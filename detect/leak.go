@@ -313,9 +313,11 @@ func (l *leak) report(stuck map[parse.GoID]bool) {
 		if ig, ok := l.setAside(t, g, knownList); ok {
 			why(g, "ignored: %s", strings.TrimPrefix(ig.Library+": "+ig.Reason, ": "))
 			key := ig.Reason + "\x00" + ig.Location.String()
-			if setAside[key] == nil {
+			if prev := setAside[key]; prev == nil {
 				setAside[key] = &ig
 				asideOrder = append(asideOrder, &ig)
+			} else if prev.Test != ig.Test {
+				prev.Test = "" // several tests
 			}
 			setAside[key].Goroutines = append(setAside[key].Goroutines, g.ID)
 			continue
@@ -779,8 +781,12 @@ func (l *leak) finding(t *parse.Trace, end parse.Time, gr *leakGroup) Finding {
 	switch {
 	case conf == ConfidenceOutlivedTest && k.reason == stateNeverRun:
 		f.Message = fmt.Sprintf("%s created at %s and never run by the end of the trace, %s", who, at, roundDuration(f.Duration))
+	case conf == ConfidenceOutlivedTest && k.reason == parse.ReasonSleep:
+		f.Message = fmt.Sprintf("%s sleeping at %s at trace end (for %v)", who, at, roundDuration(f.Duration))
 	case conf == ConfidenceOutlivedTest && first.State == parse.StateWaiting:
 		f.Message = fmt.Sprintf("%s waiting (%s) at %s for %v at trace end", who, k.reason, at, roundDuration(f.Duration))
+	case conf == ConfidenceOutlivedTest && k.reason == parse.StateSyscall.String():
+		f.Message = fmt.Sprintf("%s still in a system call (started at %s) at trace end", who, at)
 	case conf == ConfidenceOutlivedTest:
 		f.Message = fmt.Sprintf("%s still %s (started at %s) at trace end", who, k.reason, at)
 	default:
