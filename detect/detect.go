@@ -117,6 +117,10 @@ type Finding struct {
 	Object string `json:"object,omitempty"`
 	// Stats holds detector-specific figures (counts, percentiles in ns).
 	Stats map[string]int64 `json:"stats,omitempty"`
+	// HolderStates (mutex-wait) is the share of the waited time the root
+	// holder spent running, blocked, runnable, or the waiters queued behind
+	// others: fractions that sum to 1.
+	HolderStates map[string]float64 `json:"holder_states,omitempty"`
 	// Hint says what to look at and what usually fixes it.
 	Hint string `json:"hint,omitempty"`
 }

@@ -46,13 +46,38 @@ import (
 // detectors: it counts in a finding's still_waiting stat but is never
 // reported on its own.
 //
+// What the holder was doing: every long wait is split by the state of
+// the goroutines that held the lock meanwhile (see mutexwait_holder.go).
+// Its root holder is the one that held the lock when the wait began (for
+// plain sync, found by following the wake chain back through holders that
+// had themselves queued for the lock: the "last holder" that woke a
+// waiter is often just the previous one in the queue); the holders after
+// it were queued ahead of the waiter. While they held the lock a holder
+// was running (a long critical section), blocked (sleep, I/O, a channel,
+// another lock, under this lock: the site is named) or runnable (it had
+// the lock but no processor); time the lock spent going round the queue
+// (holders handed the lock waiting to run, short holds, a plain Mutex
+// taken without a park by running goroutines) is queued: a convoy, whose
+// depth is how many holders took the lock before the waiter. The shares
+// are the finding's holder_states, its cause is the dominant state
+// (holder-running, holder-blocked, holder-runnable, convoy) and so are its
+// hint and severity: blocked is a warning, runnable info. Holder sites
+// (Lock → Unlock lines) are ranked by the waited time charged to them,
+// with their holds' p50 and max. Plain sync shows a hold only when its
+// Lock was contended (parked), so a hold's start is otherwise inferred:
+// after the lock's last hand-off, and no longer than 8 times the median
+// hold its Unlock site is seen to make. Waits on hot locks inside the
+// standard library (context's cancel tree, sync.Pool, log) get the fix at
+// the user's level.
+//
 // An annotated wait leaves out the time its goroutine was runnable
 // (woken or preempted, waiting for a processor): that is the machine's
 // load, not the lock. Waits on the internal locks of x/sync's semaphore
 // and singleflight are left to their own detectors.
 //
-// Severity is warning when the longest wait is at least twice the
-// threshold, info when every wait is only just over it, and info when the
+// Severity, unless the holder states say otherwise, is warning when the
+// longest wait is at least twice the threshold, info when every wait is
+// only just over it, and info when the
 // lock was held by others less than a quarter of the time its waiters
 // waited (annotated): then the critical section is not what they waited
 // for. Stats (durations
@@ -130,6 +155,7 @@ type mwHold struct {
 	stack parse.StackID
 
 	released    bool
+	releasedAt  parse.Time
 	unlockG     parse.GoID
 	unlockStack parse.StackID
 }
@@ -144,6 +170,11 @@ type mwWait struct {
 	// best is the hold that overlapped the wait most so far.
 	best        *mwHold
 	bestOverlap time.Duration
+	// root is the hold the lock was in when the wait began; nholds
+	// counts the holds that overlapped the wait.
+	root   *mwHold
+	nholds int
+	split  mwSplit // the holds' time by holder state
 }
 
 // mwLong is one wait longer than the threshold.
@@ -160,6 +191,8 @@ type mwLong struct {
 	waker      parse.GoID
 	wakerStack parse.StackID
 	holderLock parse.StackID
+	// split is the wait by its root holder's state.
+	split mwSplit
 }
 
 // mwObject is one annotated lock.
@@ -187,6 +220,7 @@ type mwObject struct {
 	nwaits int
 	long   []mwLong
 	still  int
+	holds  map[mwHoldKey]*mwHoldStat
 }
 
 // The plain lock calls a park can be under.
@@ -261,6 +295,18 @@ type mutexWait struct {
 	sites    map[mwSiteKey]*mwSite
 	parent   map[mwNode]mwNode // union-find of virtual mutexes
 
+	// Holder states (see mutexwait_holder.go): every goroutine's state
+	// history while a wait is open, exited goroutines to forget once none
+	// is, contended plain Locks, and plain holder sites' holds.
+	spans      map[parse.GoID][]mwSpan
+	gone       []parse.GoID
+	acqs       map[parse.GoID][]mwAcq
+	plainHolds map[mwHoldKey]*mwHoldStat
+	// unlockHolds: contended plain holds by Unlock site, to estimate the
+	// holds whose Lock was not contended.
+	unlockHolds map[parse.Frame]*mwUnlockHolds
+	handoffs    map[mwNode][]parse.Time // wakes of plain Lock parks, by site
+
 	findings []Finding
 }
 
@@ -269,17 +315,22 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 		opts.Threshold = DefaultMutexWaitThreshold
 	}
 	return &mutexWait{
-		threshold: opts.Threshold,
-		objects:   make(map[wire.ObjectID]*mwObject),
-		gwaits:    make(map[mwGoObj]*mwWait),
-		annByG:    make(map[parse.GoID]int),
-		ready:     make(map[parse.GoID]time.Duration),
-		readyAt:   make(map[parse.GoID]parse.Time),
-		calls:     make(map[parse.StackID]mwCall),
-		parks:     make(map[parse.GoID]mwPark),
-		lastLock:  make(map[parse.GoID]parse.StackID),
-		sites:     make(map[mwSiteKey]*mwSite),
-		parent:    make(map[mwNode]mwNode),
+		threshold:   opts.Threshold,
+		objects:     make(map[wire.ObjectID]*mwObject),
+		gwaits:      make(map[mwGoObj]*mwWait),
+		annByG:      make(map[parse.GoID]int),
+		ready:       make(map[parse.GoID]time.Duration),
+		readyAt:     make(map[parse.GoID]parse.Time),
+		calls:       make(map[parse.StackID]mwCall),
+		parks:       make(map[parse.GoID]mwPark),
+		lastLock:    make(map[parse.GoID]parse.StackID),
+		sites:       make(map[mwSiteKey]*mwSite),
+		parent:      make(map[mwNode]mwNode),
+		spans:       make(map[parse.GoID][]mwSpan),
+		acqs:        make(map[parse.GoID][]mwAcq),
+		plainHolds:  make(map[mwHoldKey]*mwHoldStat),
+		unlockHolds: make(map[parse.Frame]*mwUnlockHolds),
+		handoffs:    make(map[mwNode][]parse.Time),
 	}
 }
 
@@ -288,6 +339,7 @@ func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 	if m.stacks == nil {
 		m.stacks = t.Stacks
 	}
+	m.span(t, ev)
 	switch ev.Kind {
 	case parse.EvAnnotation:
 		m.annotation(ev)
@@ -340,7 +392,7 @@ func (m *mutexWait) annotation(ev *parse.Event) {
 	k := mwGoObj{ev.G, a.Object}
 	o := m.objects[a.Object]
 	if o == nil {
-		o = &mwObject{id: a.Object, kind: a.Kind}
+		o = &mwObject{id: a.Object, kind: a.Kind, holds: make(map[mwHoldKey]*mwHoldStat)}
 		m.objects[a.Object] = o
 	}
 	now := ev.Time
@@ -349,7 +401,10 @@ func (m *mutexWait) annotation(ev *parse.Event) {
 		o.name = a.Key
 	case wire.OpWait:
 		if m.gwaits[k] == nil {
-			w := &mwWait{g: ev.G, start: now, stack: ev.Stack, readyBase: m.ready[ev.G]}
+			w := &mwWait{g: ev.G, start: now, stack: ev.Stack, readyBase: m.ready[ev.G], root: o.w}
+			if w.root == nil && len(o.r) > 0 {
+				w.root = o.r[0]
+			}
 			m.gwaits[k] = w
 			m.annByG[ev.G]++
 			o.waits = append(o.waits, w)
@@ -443,26 +498,34 @@ func mapSet(m *map[uint64]*mwHold, k uint64, h *mwHold) {
 
 // release ends hold h of o at now, crediting the waits it overlapped.
 func (m *mutexWait) release(o *mwObject, h *mwHold, now parse.Time, g parse.GoID, stack parse.StackID) {
-	h.released = true
+	h.released, h.releasedAt = true, now
 	if g != parse.NoGoroutine {
 		h.unlockG, h.unlockStack = g, stack
 	}
+	if h.at >= 0 && h.g != parse.NoGoroutine {
+		holdAt(o.holds, m.holdKey(h.stack, h.unlockStack), time.Duration(now-h.at))
+	}
 	for _, w := range o.waits {
-		credit(w, h, now)
+		if credit(w, h, now) {
+			m.creditSplit(w, h, now)
+		}
 	}
 }
 
-// credit counts hold h, held until now, against wait w.
-func credit(w *mwWait, h *mwHold, now parse.Time) {
+// credit counts hold h, held until now, against wait w, unless it is w's
+// own goroutine's.
+func credit(w *mwWait, h *mwHold, now parse.Time) bool {
 	if h.g == w.g && h.g != parse.NoGoroutine {
-		return
+		return false
 	}
 	from := max(h.at, w.start)
 	ov := time.Duration(now - from)
 	w.held += ov
+	w.nholds++
 	if ov > w.bestOverlap {
 		w.best, w.bestOverlap = h, ov
 	}
+	return true
 }
 
 // endWait closes goroutine k.g's open wait on o, if any.
@@ -486,7 +549,8 @@ func (m *mutexWait) endWait(o *mwObject, k mwGoObj, now parse.Time) {
 	o.waits = slices.DeleteFunc(o.waits, func(x *mwWait) bool { return x == w })
 	o.nwaits++
 	if d := time.Duration(now-w.start) - ready; d > m.threshold {
-		o.long = append(o.long, mwLong{dur: d, g: w.g, stack: w.stack, hold: w.best, overlap: w.bestOverlap, held: w.held})
+		o.long = append(o.long, mwLong{dur: d, g: w.g, stack: w.stack, hold: w.best, overlap: w.bestOverlap, held: w.held,
+			split: m.annotatedSplit(w)})
 	}
 }
 
@@ -518,6 +582,10 @@ func (m *mutexWait) plainCall(stack parse.StackID) mwCall {
 			c.kind = mwPlainRWLock
 		case "sync.(*RWMutex).RLock":
 			c.kind = mwPlainRLock
+		default:
+			if strings.HasPrefix(f.Func, "sync.(*Pool).") {
+				c.via = f.Func // sync.Pool's own lock
+			}
 		}
 	}
 	if i < n && c.kind != mwPlainNone {
@@ -564,12 +632,35 @@ func (m *mutexWait) unpark(ev *parse.Event, p mwPark) {
 			m.union(mwNode{loc: p.call.loc}, mwNode{loc: u, unlock: true})
 		}
 	}
+	node := mwNode{loc: p.call.loc}
+	if ev.Peer != parse.NoGoroutine {
+		// The waker's hold, if its Lock was contended too.
+		if a, ok := m.acqBefore(ev.Peer, ev.Time, m.find(node)); ok {
+			k := m.holdKey(a.stack, ev.PeerStack)
+			d := time.Duration(ev.Time - a.at)
+			holdAt(m.plainHolds, k, d)
+			u := m.unlockHolds[k.unlock]
+			if u == nil {
+				u = &mwUnlockHolds{}
+				m.unlockHolds[k.unlock] = u
+			}
+			u.add(d)
+		}
+	}
 	if d := time.Duration(ev.Time - p.start); d > m.threshold {
 		hl, ok := m.lastLock[ev.Peer]
 		if !ok {
 			hl = parse.NoStack
 		}
-		s.long = append(s.long, mwLong{dur: d, g: ev.G, stack: p.stack, waker: ev.Peer, wakerStack: ev.PeerStack, holderLock: hl})
+		l := mwLong{dur: d, g: ev.G, stack: p.stack, waker: ev.Peer, wakerStack: ev.PeerStack, holderLock: hl}
+		if ev.Peer != parse.NoGoroutine {
+			l.split = m.plainSplit(node, p.start, ev.Time, ev.Peer, ev.PeerStack)
+		}
+		s.long = append(s.long, l)
+	}
+	m.acquired(ev.G, mwAcq{at: ev.Time, waker: ev.Peer, wakerStack: ev.PeerStack, stack: p.stack, node: node})
+	if ev.Peer != parse.NoGoroutine {
+		m.handoff(node, ev.Time)
 	}
 	m.lastLock[ev.G] = p.stack
 }
@@ -811,6 +902,7 @@ func (m *mutexWait) objectFinding(o *mwObject) Finding {
 			f.Message += fmt.Sprintf(" (%v of the %v waited)", roundDuration(b.sum), roundDuration(f.Total))
 		}
 	}
+	m.holderStates(&f, o.long, o.holds)
 	var held time.Duration
 	for _, l := range o.long {
 		held += min(l.held, l.dur)
@@ -882,6 +974,8 @@ func (m *mutexWait) siteFinding(s *mwSite) Finding {
 		}
 	}
 	if len(keys) == 0 {
+		m.holderStates(&f, s.long, m.plainHolds)
+		stdlibLockHint(&f, s.via)
 		return f
 	}
 	slices.SortFunc(keys, func(x, y parse.Frame) int {
@@ -898,6 +992,8 @@ func (m *mutexWait) siteFinding(s *mwSite) Finding {
 			f.Message += fmt.Sprintf(", which had locked it at %s", where(hloc))
 		}
 	}
+	m.holderStates(&f, s.long, m.plainHolds)
+	stdlibLockHint(&f, s.via)
 	return f
 }
 

@@ -99,14 +99,15 @@ func (b *lkTrace) park(ms float64, g parse.GoID, frames ...parse.Frame) parse.St
 }
 
 // wake appends the wake of g's park (stack s, begun at from) by waker,
-// whose stack has the given frames.
+// whose stack has the given frames; g runs at once.
 func (b *lkTrace) wake(ms float64, g parse.GoID, s parse.StackID, from float64, waker parse.GoID, frames ...parse.Frame) {
 	ws := parse.NoStack
 	if len(frames) > 0 {
 		ws = b.st.add(frames...)
 	}
 	b.evs = append(b.evs, parse.Event{Kind: parse.EvWake, Time: lkMs(ms), G: g, Peer: waker, PeerStack: ws,
-		Reason: parse.ReasonSync, Stack: s, Start: lkMs(from)})
+		Reason: parse.ReasonSync, Stack: s, Start: lkMs(from)},
+		parse.Event{Kind: parse.EvRun, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine})
 }
 
 // run feeds the stream to a fresh analyzer of the detector and returns
@@ -446,7 +447,7 @@ func TestMutexWaitPlain(t *testing.T) {
 		end: 10,
 		want: []lkWant{{
 			line: 20, severity: SeverityWarning, confidence: ConfidencePerCallSite, evidence: EvidenceRuntime,
-			msg:        `^1 wait over 1ms for a sync.Mutex at main.go:20 \(longest 6ms, total 6ms, p50 6ms, p99 6ms\); woken by goroutine 1 unlocking at main.go:22 \(the last holder\), which had locked it at main.go:20$`,
+			msg:        `^1 wait over 1ms for a sync.Mutex at main.go:20 \(longest 6ms, total 6ms, p50 6ms, p99 6ms\); woken by goroutine 1 unlocking at main.go:22 \(the last holder\), which had locked it at main.go:20; while they waited, the holders were running 100%; holder sites by waited time: Lock main.go:20 → Unlock main.go:22 100% \(hold p50 6.5ms, max 6.5ms\)$`,
 			goroutines: []parse.GoID{2},
 			stats:      map[string]int64{"waits": 2, "long_waits": 1, "max_ns": ms(6), "blamed_ns": ms(6)},
 			related:    map[string]string{"holder-unlock": "1@22", "holder": "1@20"},
@@ -461,7 +462,7 @@ func TestMutexWaitPlain(t *testing.T) {
 		},
 		end: 10,
 		want: []lkWant{{
-			line: 20, msg: `\(the last holder\)$`,
+			line: 20, msg: `\(the last holder\); while they waited, the holders were running 100%; holder sites by waited time: Unlock main.go:22 \(its Lock was not contended: not in the trace\) 100%$`,
 			related: map[string]string{"holder-unlock": "1@22", "holder": ""},
 		}},
 	}, {
@@ -488,7 +489,7 @@ func TestMutexWaitPlain(t *testing.T) {
 			line: 20, msg: `^2 waits over 1ms for a sync.RWMutex \(write lock\) at main.go:20 \(longest 5ms, total 7.5ms.*woken by goroutine 3 unlocking at main.go:21`,
 			goroutines: []parse.GoID{1, 4},
 		}, {
-			line: 30, msg: `^1 wait over 1ms for a sync.RWMutex \(read lock\) at main.go:30 .*woken by goroutine 1 unlocking at main.go:21 \(the last holder\), which had locked it at main.go:20$`,
+			line: 30, msg: `^1 wait over 1ms for a sync.RWMutex \(read lock\) at main.go:30 .*woken by goroutine 1 unlocking at main.go:21 \(the last holder\), which had locked it at main.go:20; while they waited, the holders were running 100%`,
 		}},
 	}, {
 		name: "Lock called by a library",
@@ -604,5 +605,69 @@ func TestMutexWaitStats(t *testing.T) {
 	}
 	if got := strings.Join(strings.Fields(fmt.Sprint(mwStats(long[:1]))), " "); got != "1 100ms 100ms 100ms 100ms" {
 		t.Errorf("mwStats(100ms) = %s; want 1 100ms 100ms 100ms 100ms", got)
+	}
+}
+
+// TestMutexWaitHolderStates checks that a plain wait is charged to its
+// root holder, found back through the wake chain: goroutine 2 is woken by
+// goroutine 3, which had queued too; the lock's holder when 2 parked was
+// goroutine 1, asleep under it.
+func TestMutexWaitHolderStates(t *testing.T) {
+	var b lkTrace
+	run := func(ms float64, g parse.GoID) {
+		b.evs = append(b.evs, parse.Event{Kind: parse.EvRun, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine})
+	}
+	sleep := b.st.add(lkLib("time.Sleep"), lkUser(11))
+	run(0, 1) // goroutine 1 locks (uncontended) and sleeps under the lock
+	b.evs = append(b.evs, parse.Event{Kind: parse.EvBlock, Time: lkMs(0.1), G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSleep, Stack: sleep})
+	s2 := b.park(0.3, 2, lkMutexLock, lkUser(20))
+	s3 := b.park(0.5, 3, lkMutexLock, lkUser(20))
+	b.evs = append(b.evs, parse.Event{Kind: parse.EvWake, Time: lkMs(6), G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSleep, Stack: sleep, Start: lkMs(0.1)})
+	run(6, 1)
+	b.wake(6.1, 3, s3, 0.5, 1, lkMutexUnlock, lkUser(12))
+	b.wake(6.2, 2, s2, 0.3, 3, lkMutexUnlock, lkUser(22))
+	fs := b.run(t, MutexWait, nil, 10)
+	if len(fs) != 1 {
+		t.Fatalf("findings = %d; want 1", len(fs))
+	}
+	f := fs[0]
+	if f.Cause != CauseHolderBlocked || f.Severity != SeverityWarning {
+		t.Errorf("Cause, Severity = %q, %q; want %q, warning", f.Cause, f.Severity, CauseHolderBlocked)
+	}
+	if got := f.HolderStates["blocked"]; got < 0.9 {
+		t.Errorf("HolderStates = %v; want blocked over 0.9", f.HolderStates)
+	}
+	for _, want := range []string{`blocked \d+% \(time.Sleep at main.go:11\)`, `root holder was goroutine 1, unlocking at main.go:12, with 1 more queued ahead`} {
+		if !regexp.MustCompile(want).MatchString(f.Message) {
+			t.Errorf("Message = %q; want match for %q", f.Message, want)
+		}
+	}
+	var roots []string
+	for _, r := range f.Related {
+		if r.Role == "root-holder" {
+			roots = append(roots, fmt.Sprintf("%d@%d", r.Goroutine, r.Location.Line))
+		}
+	}
+	if !slices.Equal(roots, []string{"1@12"}) {
+		t.Errorf("root-holder related = %v; want [1@12]", roots)
+	}
+}
+
+// TestMutexWaitStdlibLocks checks that a wait on a hot lock inside the
+// standard library gets the fix at the user's level.
+func TestMutexWaitStdlibLocks(t *testing.T) {
+	for _, tt := range []struct{ via, hint string }{
+		{"context.(*cancelCtx).propagateCancel", "derive fewer"},
+		{"sync.(*Pool).pinSlow", "create Pools once"},
+		{"log.(*Logger).output", "log less on hot paths"},
+		{"database/sql.(*DB).conn", "shorten the critical section"},
+	} {
+		var b lkTrace
+		s := b.park(0, 1, lkMutexLock, lkLib(tt.via), lkUser(20))
+		b.wake(5, 1, s, 0, 2, lkMutexUnlock, lkLib(tt.via), lkUser(25))
+		fs := b.run(t, MutexWait, nil, 10)
+		if len(fs) != 1 || !strings.Contains(fs[0].Hint, tt.hint) {
+			t.Errorf("Lock via %s: findings %d, hint %q; want one whose hint says %q", tt.via, len(fs), fs[0].Hint, tt.hint)
+		}
 	}
 }
