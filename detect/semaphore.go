@@ -48,13 +48,21 @@ import (
 // A batch is no buildup: goroutines started together by one goroutine (a
 // loop of go statements with no pause in it), each going straight to
 // Acquire, fill the queue once, and it only drains from then on. A rise
-// counts when its arrivals come from at least --sema-depth batches: work
-// that keeps coming, such as a goroutine per request.
+// counts as a buildup (cause "buildup", warning) when its arrivals come
+// from at least --sema-depth batches: work that keeps coming, such as a
+// goroutine per request. A goroutine that loops Acquire/Release is one
+// source of arrivals however often it loops (the batch it was started
+// in). A queue of --sema-depth or more that only batches built is a burst
+// (cause "burst", info): how many goroutines the loop started, the slots
+// (annotated: the most weight held at once; x/sync: about, those that got
+// in without waiting), how long the queue took to drain, and the go
+// statement of the loop that started them. x/sync waiters are grouped by
+// the Acquire line and, in a test binary, by test (Finding.Test).
 //
 // Known false positives: a batch started by a loop that pauses between
 // go statements (it waits on a channel, sleeps, takes a contended lock)
-// is several batches; raise --sema-depth, or acquire before starting each
-// goroutine, as below.
+// is several batches, a buildup rather than a burst; raise --sema-depth,
+// or acquire before starting each goroutine, as below.
 //
 // Wrong: one goroutine per request, each queueing on the semaphore.
 //
@@ -187,10 +195,18 @@ type semaObj struct {
 	arrivals, grants int
 	atEnd            int // still waiting at the end
 	// batches counts the batches arrivals came from (see semaBatch);
-	// recent holds the latest few, so that goroutines of a few batches
-	// arriving interleaved count once each.
+	// sources holds them, with how many goroutines of each arrived and
+	// where the first was started (up to semaMaxSources of them).
 	batches int
-	recent  [8]semaBatch
+	sources map[semaBatch]*semaSource
+	test    string // virtual: the test its waiters ran in
+	// held is the weight held now (annotated), slots its most.
+	held, slots int64
+	// peak is the largest rise of the queue within a window, batches or
+	// not (a burst); drained is when the queue first emptied after it
+	// (-1: not yet).
+	peak    semaRise
+	drained parse.Time
 
 	siteWait  map[parse.Frame]time.Duration
 	siteStack map[parse.Frame]parse.StackID
@@ -207,11 +223,30 @@ type semaObj struct {
 	best semaRise
 }
 
+// semaSource is one batch's arrivals at a semaphore.
+type semaSource struct {
+	arrivals int
+	fresh    int           // goroutines that arrived straight from their start
+	started  int           // goroutines the batch started at their go statement
+	create   parse.StackID // where its first goroutine was started
+	creator  parse.GoID
+}
+
+// semaMaxSources bounds the batches a semaphore keeps details of.
+const semaMaxSources = 4096
+
+// semaSite is a virtual semaphore's key: the Acquire line and the test
+// its waiters ran in.
+type semaSite struct {
+	site parse.Frame
+	test string
+}
+
 type semaQueue struct {
 	opts     SemaphoreOptions
 	st       stackTable
 	objs     map[wire.ObjectID]*semaObj
-	virtual  map[parse.Frame]*semaObj
+	virtual  map[semaSite]*semaObj
 	order    []*semaObj
 	annWait  map[parse.GoID]*semaWaiter // open annotated waits
 	rtWait   map[parse.GoID]*semaWaiter // open x/sync waits
@@ -220,9 +255,23 @@ type semaQueue struct {
 	// spawned holds, for each goroutine started during the trace that
 	// has not paused yet, the batch it was started in; pauses counts the
 	// pauses of the goroutines that started others.
-	spawned map[parse.GoID]semaBatch
+	spawned map[parse.GoID]semaSpawn
 	pauses  map[parse.GoID]int
 	lone    int // numbers arrivals that are no batch's
+	// source is the batch each goroutine that arrived came from: a
+	// goroutine that loops Acquire/Release is one source, however often.
+	source map[parse.GoID]semaSpawn
+	// tests caches the test of goroutines that waited on x/sync.
+	tests map[parse.GoID]string
+	// created counts the goroutines each recent batch started at each go
+	// statement (bounded: cleared past semaMaxSources entries).
+	created map[semaSpawn]int
+}
+
+// semaSpawn is the batch a goroutine was started in, and where.
+type semaSpawn struct {
+	batch  semaBatch
+	create parse.StackID
 }
 
 // semaBatch names the batch an Acquire arrives from: goroutines started
@@ -245,11 +294,14 @@ func newSemaQueue(opts SemaphoreOptions) *semaQueue {
 	return &semaQueue{
 		opts:    opts,
 		objs:    make(map[wire.ObjectID]*semaObj),
-		virtual: make(map[parse.Frame]*semaObj),
+		virtual: make(map[semaSite]*semaObj),
 		annWait: make(map[parse.GoID]*semaWaiter),
 		rtWait:  make(map[parse.GoID]*semaWaiter),
-		spawned: make(map[parse.GoID]semaBatch),
+		spawned: make(map[parse.GoID]semaSpawn),
 		pauses:  make(map[parse.GoID]int),
+		source:  make(map[parse.GoID]semaSpawn),
+		tests:   make(map[parse.GoID]string),
+		created: make(map[semaSpawn]int),
 	}
 }
 
@@ -260,21 +312,38 @@ var semaPauses = map[string]bool{
 	parse.ReasonSync: true, parse.ReasonCond: true, parse.ReasonSleep: true, parse.ReasonNetwork: true,
 }
 
-// arrive counts an arrival of g at o, and the batch it comes from.
+// arrive counts an arrival of g at o, and the batch it comes from: the
+// one it was started in if it went straight to an Acquire, the same as its
+// earlier arrivals' if it loops, else a batch of its own.
 func (q *semaQueue) arrive(o *semaObj, g parse.GoID) {
 	o.arrivals++
-	b, ok := q.spawned[g]
-	if ok {
+	sp, fresh := q.spawned[g]
+	if fresh {
 		delete(q.spawned, g)
+	} else if s, ok := q.source[g]; ok {
+		sp = s
 	} else {
 		q.lone++
-		b = semaBatch{creator: parse.NoGoroutine, pause: q.lone}
+		sp = semaSpawn{batch: semaBatch{creator: parse.NoGoroutine, pause: q.lone}, create: parse.NoStack}
 	}
-	if b.creator != parse.NoGoroutine && slices.Contains(o.recent[:min(o.batches, len(o.recent))], b) {
-		return
+	q.source[g] = sp
+	src := o.sources[sp.batch]
+	if src == nil {
+		o.batches++
+		if len(o.sources) >= semaMaxSources {
+			return
+		}
+		src = &semaSource{create: sp.create, creator: sp.batch.creator}
+		o.sources[sp.batch] = src
 	}
-	o.recent[o.batches%len(o.recent)] = b
-	o.batches++
+	src.arrivals++
+	if fresh {
+		// Those that arrived straight from their start, or the batch's
+		// goroutines started at the same go statement, if more (an
+		// x/sync Acquire that did not park is not seen).
+		src.fresh++
+		src.started = max(src.started, src.fresh, q.created[sp])
+	}
 }
 
 func (q *semaQueue) newObj(now parse.Time) *semaObj {
@@ -286,6 +355,8 @@ func (q *semaQueue) newObj(now parse.Time) *semaObj {
 		releasers: make(map[parse.Frame]int),
 		relStack:  make(map[parse.Frame]parse.StackID),
 		granted:   make(map[parse.GoID]semaHold),
+		sources:   make(map[semaBatch]*semaSource),
+		drained:   -1,
 	}
 	o.series.start(now)
 	o.lows = []semaPoint{{at: now, until: semaForever}} // the queue starts empty
@@ -303,14 +374,28 @@ func (q *semaQueue) annotated(id wire.ObjectID, now parse.Time) *semaObj {
 	return o
 }
 
-func (q *semaQueue) virtualAt(site parse.Frame, now parse.Time) *semaObj {
-	o := q.virtual[site]
+// virtualAt returns the virtual semaphore of an Acquire line in a test.
+func (q *semaQueue) virtualAt(site parse.Frame, test string, now parse.Time) *semaObj {
+	k := semaSite{site, test}
+	o := q.virtual[k]
 	if o == nil {
 		o = q.newObj(now)
-		o.site, o.virtual = site, true
-		q.virtual[site] = o
+		o.site, o.test, o.virtual = site, test, true
+		q.virtual[k] = o
 	}
 	return o
+}
+
+// testOf returns the test goroutine g runs in ("" outside tests).
+func (q *semaQueue) testOf(t *parse.Trace, g parse.GoID) string {
+	name, ok := q.tests[g]
+	if !ok {
+		if gr := t.Goroutine(g); gr != nil {
+			name = testOf(t, gr)
+		}
+		q.tests[g] = name
+	}
+	return name
 }
 
 // Event follows annotated semaphores' operations and x/sync semaphores'
@@ -331,12 +416,17 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 			if !ok {
 				q.pauses[ev.Peer] = 0 // a creator from now on: count its pauses
 			}
-			q.spawned[ev.G] = semaBatch{creator: ev.Peer, pause: n}
+			sp := semaSpawn{batch: semaBatch{creator: ev.Peer, pause: n}, create: ev.PeerStack}
+			q.spawned[ev.G] = sp
+			if _, ok := q.created[sp]; !ok && len(q.created) >= semaMaxSources {
+				clear(q.created)
+			}
+			q.created[sp]++
 		}
 	case parse.EvBlock:
 		if ev.Reason == parse.ReasonSelect && hasAny(st, ev.Stack, semaAcquireFuncs) {
 			site, _ := st.Location(ev.Stack)
-			o := q.virtualAt(site, ev.Time)
+			o := q.virtualAt(site, q.testOf(t, ev.G), ev.Time)
 			o.advance(q.opts, ev.Time)
 			q.arrive(o, ev.G)
 			o.change(q.opts, ev.Time, o.depth+1, 0)
@@ -384,6 +474,8 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		delete(q.annWait, ev.G)
 		delete(q.spawned, ev.G)
 		delete(q.pauses, ev.G)
+		delete(q.source, ev.G)
+		delete(q.tests, ev.G)
 	}
 }
 
@@ -424,6 +516,8 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 			q.arrive(o, ev.G)
 		}
 		o.holds = append(o.holds, semaHold{g: ev.G, n: a.N, start: ev.Time, stack: ev.Stack})
+		o.held += a.N
+		o.slots = max(o.slots, o.held)
 	case wire.OpCancel:
 		if w := q.annWait[ev.G]; w != nil && w.obj == o {
 			delete(q.annWait, ev.G)
@@ -439,6 +533,7 @@ func (q *semaQueue) annotation(st stackTable, ev *parse.Event) {
 			o.endWait(st, ev.G, w, ev.Time)
 		}
 	case wire.OpRelease:
+		o.held = max(o.held-a.N, 0)
 		// depth is exact: the waiters it left queued.
 		if a.Depth != o.depth {
 			o.admitted = max(o.queued-a.Depth, 0)
@@ -527,11 +622,19 @@ func (o *semaObj) change(opts SemaphoreOptions, now parse.Time, depth, dWeight i
 	// each going straight to Acquire) fills the queue once, and it only
 	// drains from then on; so do a few.
 	sustained := arrival && o.batches-low.batches >= int(opts.Depth)
-	if r := o.depth - low.depth; r > o.best.growth() && sustained {
-		o.best = semaRise{
-			from: max(low.at, lo), to: now, low: low.depth, high: o.depth,
-			arrivals: o.arrivals - low.arrivals, grants: o.grants - low.grants,
-		}
+	r := o.depth - low.depth
+	rise := semaRise{
+		from: max(low.at, lo), to: now, low: low.depth, high: o.depth,
+		arrivals: o.arrivals - low.arrivals, grants: o.grants - low.grants,
+	}
+	if r > o.best.growth() && sustained {
+		o.best = rise
+	}
+	if r > o.peak.growth() && arrival {
+		o.peak, o.drained = rise, -1
+	}
+	if o.depth == 0 && o.drained < 0 && o.peak.high > 0 {
+		o.drained = now
 	}
 }
 
@@ -579,10 +682,13 @@ func (q *semaQueue) Finalize(t *parse.Trace) {
 	}
 	for _, o := range q.order {
 		o.advance(q.opts, end)
-		if o.best.growth() < int64(q.opts.Depth) || o.waits.max < q.opts.Wait {
-			continue
+		switch {
+		case o.waits.max < q.opts.Wait:
+		case o.best.growth() >= int64(q.opts.Depth):
+			q.findings = append(q.findings, q.finding(st, o, end))
+		case o.peak.growth() >= int64(q.opts.Depth):
+			q.findings = append(q.findings, q.burstFinding(st, o, end))
 		}
-		q.findings = append(q.findings, q.finding(st, o, end))
 	}
 }
 
@@ -622,6 +728,7 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 	f := Finding{
 		Kind:       "semaphore-queue",
 		Severity:   SeverityWarning,
+		Cause:      "buildup",
 		Confidence: ConfidenceExact,
 		Evidence:   EvidenceAnnotations,
 		Location:   at,
@@ -652,6 +759,10 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 		f.Confidence, f.Evidence = ConfidencePerCallSite, EvidenceRuntime
 		f.Object = fmt.Sprintf("x/sync semaphore acquired at %s:%d", baseFile(o.site.File), o.site.Line)
 		what = fmt.Sprintf("x/sync semaphore waiters at %s:%d (grouped by Acquire call site)", baseFile(o.site.File), o.site.Line)
+		if o.test != "" {
+			what = fmt.Sprintf("x/sync semaphore waiters at %s:%d in %s (grouped by Acquire call site and test)", baseFile(o.site.File), o.site.Line, o.test)
+			f.Test = o.test
+		}
 		arrival, served = "waiter", "served"
 	} else {
 		f.Object = o.label()
@@ -701,6 +812,66 @@ func (q *semaQueue) finding(st stackTable, o *semaObj, end parse.Time) Finding {
 	}
 	f.Message = b.String()
 	f.Hint = "work arrives faster than the semaphore lets it through: shorten what runs while the weight is held (see the longest holders), raise the semaphore's size if the resource allows, or make producers wait (Acquire before starting a goroutine) or shed load (TryAcquire, a context deadline)"
+	return f
+}
+
+// burstFinding reports a queue that one burst built: goroutines started
+// together (by one loop), each going straight to Acquire, queue at once
+// and drain at the semaphore's pace. Info: the work is bounded, but
+// starting N goroutines to wait is the semaphore's commonest misuse.
+func (q *semaQueue) burstFinding(st stackTable, o *semaObj, end parse.Time) Finding {
+	f := q.finding(st, o, end)
+	f.Severity = SeverityInfo
+	f.Cause = "burst"
+	delete(f.Stats, "buildup_growth")
+	delete(f.Stats, "buildup_ns")
+	delete(f.Stats, "buildup_arrivals")
+	delete(f.Stats, "buildup_grants")
+	// The batch that brought the most goroutines.
+	var top *semaSource
+	for _, s := range o.sources {
+		if top == nil || s.started > top.started || s.started == top.started && s.arrivals > top.arrivals {
+			top = s
+		}
+	}
+	what := o.label()
+	if o.virtual {
+		what = fmt.Sprintf("x/sync semaphore waiters at %s:%d", baseFile(o.site.File), o.site.Line)
+	}
+	var b strings.Builder
+	started := int(o.peak.high)
+	if top != nil && top.started > 0 {
+		started = top.started
+	}
+	fmt.Fprintf(&b, "%s: a burst of %s queued at once", what, plural(started, "goroutine"))
+	if top != nil && top.create != parse.NoStack {
+		loc, _ := st.Location(top.create)
+		fmt.Fprintf(&b, ", started by the loop at %s:%d (goroutine %d)", baseFile(loc.File), loc.Line, top.creator)
+		f.Related = append(f.Related, Related{Role: "starter", Site: siteOf(st, top.creator, top.create)})
+	}
+	slots := o.slots
+	if o.virtual {
+		slots = max(int64(started)-o.maxDepth, 1) // those that got in without waiting
+		fmt.Fprintf(&b, "; about %d slots", slots)
+	} else {
+		fmt.Fprintf(&b, "; %d slots", slots)
+	}
+	f.Stats["burst_started"] = int64(started)
+	f.Stats["slots"] = slots
+	fmt.Fprintf(&b, "; the queue peaked at %s", plural(int(o.maxDepth), "waiter"))
+	if o.drained >= 0 {
+		d := time.Duration(o.drained - o.peak.from)
+		f.Stats["drain_ns"] = int64(d)
+		fmt.Fprintf(&b, " and drained in %v", roundDuration(d))
+	} else {
+		fmt.Fprintf(&b, " and had not drained at trace end (%s waiting)", plural(o.atEnd, "goroutine"))
+	}
+	fmt.Fprintf(&b, "; waits p50 %v, max %v", roundDuration(o.waits.percentile(50)), roundDuration(o.waits.max))
+	if o.test != "" {
+		fmt.Fprintf(&b, "; in %s", o.test)
+	}
+	f.Message = b.String()
+	f.Hint = "starting a goroutine per item and letting each wait on the semaphore holds them all in memory while they queue: acquire before starting the goroutine (the loop then waits for a slot), or use a fixed worker pool of that many goroutines reading from a channel"
 	return f
 }
 

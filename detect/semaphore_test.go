@@ -242,6 +242,7 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 		arrivals []float64
 		hold     float64
 		want     map[string]int64 // stats; nil: no finding
+		burst    bool             // the finding is a burst (info), not a buildup
 	}{
 		{
 			name: "backlog", size: 2, arrivals: every(0, 1, 60), hold: 5,
@@ -262,16 +263,25 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 		{name: "rise below the depth threshold", size: 1, arrivals: every(0, 2, 8), hold: 20},
 		{
 			// A batch of 20 started at once on a semaphore of 3: the
-			// queue of 17 only drains; the last waits 12 ms, by design.
+			// queue of 17 only drains; the last waits 12 ms. A burst
+			// (info), not a buildup.
 			name: "a batch at once", size: 3, arrivals: every(0, 0, 20), hold: 2,
+			want: map[string]int64{"burst_started": 20, "slots": 3, "max_depth": 17, "drain_ns": int64(12100 * time.Microsecond)}, burst: true,
 		},
-		{name: "a batch at once, from the trace alone", stock: true, size: 3, arrivals: every(0, 0, 20), hold: 2},
+		{
+			name: "a batch at once, from the trace alone", stock: true, size: 3, arrivals: every(0, 0, 20), hold: 2,
+			want: map[string]int64{"burst_started": 20, "slots": 3, "max_depth": 17}, burst: true,
+		},
 		{
 			// A loop starting 1000 goroutines outlasts the first holds,
-			// but it is still one batch.
+			// but it is still one batch: a burst.
 			name: "a batch from a long loop", oneBatch: true, size: 4, arrivals: every(0, 0.012, 1000), hold: 10,
+			want: map[string]int64{"burst_started": 1000, "slots": 4}, burst: true,
 		},
-		{name: "a batch from a long loop, from the trace alone", stock: true, oneBatch: true, size: 4, arrivals: every(0, 0.012, 1000), hold: 10},
+		{
+			name: "a batch from a long loop, from the trace alone", stock: true, oneBatch: true, size: 4, arrivals: every(0, 0.012, 1000), hold: 10,
+			want: map[string]int64{"burst_started": 1000}, burst: true,
+		},
 		{
 			// The same arrivals from a producer that pauses between
 			// them: work that keeps coming.
@@ -310,6 +320,13 @@ func TestSemaphoreQueueSynthetic(t *testing.T) {
 				t.Fatalf("findings = %d; want 1", len(fs))
 			}
 			f := fs[0]
+			wantSev, wantCause := SeverityWarning, "buildup"
+			if tt.burst {
+				wantSev, wantCause = SeverityInfo, "burst"
+			}
+			if f.Severity != wantSev || f.Cause != wantCause {
+				t.Errorf("severity, cause = %q, %q; want %q, %q (message: %s)", f.Severity, f.Cause, wantSev, wantCause, f.Message)
+			}
 			for k, v := range tt.want {
 				if f.Stats[k] != v {
 					t.Errorf("stats[%q] = %d; want %d (message: %s)", k, f.Stats[k], v, f.Message)
@@ -600,7 +617,7 @@ func semaBacklog(sem weighted) (line int) {
 			if err := sem.Acquire(context.Background(), 1); err != nil {
 				return
 			}
-			time.Sleep(4 * time.Millisecond)
+			time.Sleep(8 * time.Millisecond)
 			sem.Release(1)
 		})
 		time.Sleep(time.Millisecond)
@@ -677,5 +694,61 @@ func TestSemaphoreQueueStock(t *testing.T) {
 	}
 	if f.Stats["max_depth"] < 8 || f.Stats["grants"] == 0 {
 		t.Errorf("stats = %v; want max_depth ≥ 8 and grants", f.Stats)
+	}
+}
+
+// semaBurst starts n goroutines in one loop, each acquiring the semaphore
+// once and holding it hold; with loops > 1, each acquires loops times.
+func semaBurst(sem weighted, n, loops int, hold time.Duration) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for range loops {
+				if err := sem.Acquire(context.Background(), 1); err != nil {
+					return
+				}
+				time.Sleep(hold)
+				sem.Release(1)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestSemaphoreQueuePerTest checks that the waiters of two tests at one
+// x/sync Acquire line are two findings, each naming its test.
+func TestSemaphoreQueuePerTest(t *testing.T) {
+	var s sqStream
+	semaSim{s: &s, obj: 7, size: 2, stock: true, acqLine: 20, relLine: 25, oneBatch: true}.run(every(0, 0, 40), 2)
+	q := newSemaQueue(DefaultSemaphoreOptions())
+	for i := range 40 {
+		q.tests[parse.GoID(100+i)] = []string{"TestA", "TestB"}[i/20]
+	}
+	fs := s.run(q, 1000)
+	if len(fs) != 2 {
+		for _, f := range fs {
+			t.Logf("%s", f.Message)
+		}
+		t.Fatalf("findings = %d; want 2, one per test", len(fs))
+	}
+	for i, want := range []string{"TestA", "TestB"} {
+		if f := fs[i]; f.Test != want || !strings.Contains(f.Message, "; in "+want) || f.Location.Line != 20 {
+			t.Errorf("finding %d: test %q at %v: %s; want test %s at line 20", i, f.Test, f.Location, f.Message, want)
+		}
+	}
+}
+
+// TestSemaphoreQueueLoopingSource checks that goroutines that loop
+// Acquire/Release, started by one loop, are one source of arrivals: a
+// burst, not work that keeps coming.
+func TestSemaphoreQueueLoopingSource(t *testing.T) {
+	q := newSemaQueue(DefaultSemaphoreOptions())
+	recordTrace(t, func() { semaBurst(xsemaphore.NewWeighted(2), 12, 6, 3*time.Millisecond) }, q)
+	fs := q.Findings()
+	if len(fs) != 1 {
+		t.Fatalf("findings = %d; want 1", len(fs))
+	}
+	if f := fs[0]; f.Cause != "burst" || f.Severity != SeverityInfo {
+		t.Errorf("finding %s %s: %s; want an info burst", f.Severity, f.Cause, f.Message)
 	}
 }
