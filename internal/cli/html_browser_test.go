@@ -122,6 +122,20 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The leak's stack starts at the user's code; the frames inside it are
+	// counted in a collapsed row.
+	stack, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const s = document.querySelector('.finding[data-kind="leak"] .stack');
+		const first = s && s.querySelector(':scope > div .fn');
+		const inner = s && s.querySelector(':scope > details.inner > summary');
+		return (first ? first.textContent : '') + '|' + (inner ? inner.textContent : '');
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, inner, _ := strings.Cut(stack, "|"); !strings.Contains(first, "internal/demo.") || !strings.Contains(inner, "inner frame") {
+		t.Errorf("the leak's stack starts at %q, its hidden frames %q; want the demo's frame first, the runtime's counted", first, inner)
+	}
 	lane := fmt.Sprintf(`.row.lane[data-g="%d"]`, leaked)
 	// Where the lane is: on the page's screen, and within the timeline's
 	// scrolled list; the timeline section's top on screen.

@@ -81,14 +81,24 @@
   }
   function isRuntime(f) { return /^(runtime|internal\/|sync\.|sync\/)/.test(f.func || ''); }
 
-  function stackView(frames, cls) {
+  // stackView shows a stack; given userFrame (a finding's user_frame),
+  // from the user's code on, the frames inside it (the runtime's, sync's,
+  // blockscope's primitives') counted in a collapsed row.
+  function stackView(frames, cls, userFrame) {
     const box = el('div', { class: cls || 'stack' });
-    for (const f of trimStack(frames || [])) {
-      const row = el('div', { class: isUser(f) ? 'user' : isRuntime(f) ? 'dim' : '' },
-        el('div', { class: 'fn', text: f.func }),
-        el('div', { class: 'file', text: f.file + ':' + f.line }));
-      box.append(row);
+    frames = frames || [];
+    const row = f => el('div', { class: isUser(f) ? 'user' : isRuntime(f) ? 'dim' : '' },
+      el('div', { class: 'fn', text: f.func }),
+      el('div', { class: 'file', text: f.file + ':' + f.line }));
+    const from = userFrame > 0 && userFrame < frames.length ? userFrame : 0;
+    if (from > 0) {
+      const inner = trimStack(frames.slice(0, from));
+      const hidden = el('details', { class: 'inner' },
+        el('summary', { class: 'dim', text: inner.length + (inner.length === 1 ? ' inner frame' : ' inner frames') + ' (runtime, sync, blockscope\'s primitives)' }));
+      for (const f of inner) hidden.append(row(f));
+      box.append(hidden);
     }
+    for (const f of from > 0 ? frames.slice(from) : trimStack(frames)) box.append(row(f));
     return box;
   }
   function stackFrames(i) {
@@ -184,13 +194,13 @@
         }
         body.append(tb);
       }
-      body.append(el('h3', { text: 'Stack at ' + shortLoc(f.location) }), stackView(f.stack));
+      body.append(el('h3', { text: 'Stack at ' + shortLoc(f.location) }), stackView(f.stack, undefined, f.user_frame));
       if (f.related && f.related.length) {
         body.append(el('h3', { text: 'Related goroutines' }));
         for (const r of f.related) {
           body.append(el('details', { class: 'related' },
             el('summary', {}, el('b', { text: r.role }), r.goroutine ? [' ', glink(r.goroutine)] : '', ' at ', el('span', { class: 'loc', text: shortLoc(r.location) + ' ' + shortFunc(r.location.func) })),
-            stackView(r.stack)));
+            stackView(r.stack, undefined, r.user_frame)));
         }
       }
       list.append(el('details', { class: 'finding sev-' + f.severity, 'data-kind': f.kind, id: 'finding-' + (i + 1), open: pos === 0 }, summary, body));
