@@ -60,8 +60,9 @@ import (
 // taken without a park by running goroutines) is queued: a convoy, whose
 // depth is how many holders took the lock before the waiter. The shares
 // are the finding's holder_states, its cause is the dominant state
-// (holder-running, holder-blocked, holder-runnable, convoy) and so are its
-// hint and severity: blocked is a warning, runnable info. Holder sites
+// (holder-running, holder-blocked, holder-runnable, convoy) and so is its
+// hint; runnable makes it info (the machine, not the code), the others
+// keep the severity of their waits' length (below). Holder sites
 // (Lock → Unlock lines) are ranked by the waited time charged to them,
 // with their holds' p50 and max. Plain sync shows a hold only when its
 // Lock was contended (parked), so a hold's start is otherwise inferred:

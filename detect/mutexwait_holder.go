@@ -433,7 +433,6 @@ func (m *mutexWait) holderStates(f *Finding, long []mwLong, stats map[mwHoldKey]
 	}
 	switch dom {
 	case mwBlocked:
-		f.Severity = SeverityWarning
 		what := "blocks"
 		if sum.block != parse.NoStack {
 			what = fmt.Sprintf("blocks in %s at %s", mwBlockWhat(m.stacks, sum.block, sum.blockReason), where(mustLoc(m.stacks, sum.block)))
