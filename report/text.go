@@ -63,7 +63,7 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 			fmt.Fprintf(w, "WARNING: %s was not read whole (%s); this report covers only what was read.\n", name, info.Error)
 		}
 		if info.Tests != nil && info.Tests.CutMidTest {
-			fmt.Fprintf(w, "%s\n", wrap("CUT MID-TEST: "+CutMidTest(*info.Tests), "", "  ", textWidth))
+			fmt.Fprintf(w, "%s\n", wrap("CUT MID-TEST (exits 2 unless --allow-incomplete): "+CutMidTest(*info.Tests), "", "  ", textWidth))
 		}
 		for _, warn := range info.Warnings {
 			fmt.Fprintf(w, "warning: %s\n", warn)

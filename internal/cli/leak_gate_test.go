@@ -37,7 +37,7 @@ func TestLeakGate(t *testing.T) {
 		{"many", []string{"--fail-on", "leak:error"}, cli.ExitFindings, "from 30 tests"},
 		{"sleeping", []string{"--fail-on", "leak"}, cli.ExitFindings, "outlived the test"},
 		{"sleeping", []string{"--fail-on", "leak:error"}, cli.ExitOK, "outlived the test"},
-		{"timeout", nil, cli.ExitUsage, "CUT MID-TEST: the -timeout alarm stopped the test binary; test TestSlow had not"},
+		{"timeout", nil, cli.ExitUsage, "CUT MID-TEST (exits 2 unless --allow-incomplete): the -timeout alarm stopped the test binary; test TestSlow had not"},
 		{"timeout", []string{"--allow-incomplete"}, cli.ExitOK, "CUT MID-TEST"},
 		{"timeout", []string{"--allow-incomplete", "--fail-on", "leak:error"}, cli.ExitFindings, "started by TestLeaksFirst"},
 	} {
