@@ -122,14 +122,21 @@ type pageTrace struct {
 // Reasons, Objects, Ops and Stacks (-1: none); waker is -1 for a timer,
 // the network poller or several wakers.
 type pageTimeline struct {
-	End     int64         `json:"end_ns"`
-	Quantum int64         `json:"merged_below_ns"`
-	Reasons []string      `json:"reasons"`
-	Ops     []string      `json:"ops"`
-	Objects []pageObject  `json:"objects"`
-	Frames  []parse.Frame `json:"frames"`
-	Stacks  [][]int32     `json:"stacks"`
-	Groups  []pageGroup   `json:"groups"`
+	End     int64        `json:"end_ns"`
+	Quantum int64        `json:"merged_below_ns"`
+	Reasons []string     `json:"reasons"`
+	Ops     []string     `json:"ops"`
+	Objects []pageObject `json:"objects"`
+	Frames  []pageFrame  `json:"frames"`
+	Stacks  [][]int32    `json:"stacks"`
+	Groups  []pageGroup  `json:"groups"`
+}
+
+// pageFrame is a frame of a stack the timeline shows; User marks the
+// user's own code (parse.Frame.IsUser).
+type pageFrame struct {
+	parse.Frame
+	User bool `json:"user,omitempty"`
 }
 
 type pageObject struct {
@@ -271,15 +278,7 @@ func (tl *Timeline) draw(t *parse.Trace) *drawn {
 		d.blockedAtEnd[g.ID] = tl.pageLane(l, nil) // no marks
 	}
 	tm.Reasons = slices.Clone(tl.reasons)
-	for _, id := range tl.stackL {
-		tm.Stacks = append(tm.Stacks, nil)
-		i := len(tm.Stacks) - 1
-		for _, f := range t.Stacks.Frames(id) {
-			tm.Stacks[i] = append(tm.Stacks[i], int32(len(tm.Frames)))
-			tm.Frames = append(tm.Frames, f)
-		}
-	}
-	tm.Frames, tm.Stacks = dedupFrames(tm.Frames, tm.Stacks)
+	tm.Frames, tm.Stacks = pageStacks(t.Stacks, tl.stackL)
 	// Lists are never null, so the page need not check.
 	tm.Reasons = nonNil(tm.Reasons)
 	tm.Objects = nonNil(tm.Objects)
@@ -427,23 +426,24 @@ func (tl *Timeline) pageIntervals(ivs []interval) [][]int64 {
 	return out
 }
 
-// dedupFrames stores each distinct frame once.
-func dedupFrames(frames []parse.Frame, stacks [][]int32) ([]parse.Frame, [][]int32) {
+// pageStacks returns the stacks the page shows, as indexes into a table
+// of frames that holds each distinct frame once.
+func pageStacks(s *parse.Stacks, ids []parse.StackID) ([]pageFrame, [][]int32) {
 	index := map[parse.Frame]int32{}
-	var out []parse.Frame
-	for _, st := range stacks {
-		for i, fi := range st {
-			f := frames[fi]
+	var frames []pageFrame
+	stacks := make([][]int32, len(ids))
+	for i, id := range ids {
+		for _, f := range s.Frames(id) {
 			j, ok := index[f]
 			if !ok {
-				j = int32(len(out))
+				j = int32(len(frames))
 				index[f] = j
-				out = append(out, f)
+				frames = append(frames, pageFrame{Frame: f, User: f.IsUser()})
 			}
-			st[i] = j
+			stacks[i] = append(stacks[i], j)
 		}
 	}
-	return out, stacks
+	return frames, stacks
 }
 
 // name is how the page names a primitive: `mutex 3 "cache"` for an

@@ -73,21 +73,14 @@
     while (i < frames.length - 1 && (frames[i].func.startsWith('runtime/trace.') || frames[i].func.includes('blockscope/internal/wire.'))) i++;
     return frames.slice(i);
   }
-  function isUser(f) {
-    const fn = f.func || '';
-    const first = fn.split('/')[0].split('.')[0];
-    const std = !fn.split('/')[0].includes('.');
-    return !(std || fn.startsWith('golang.org/x/') || fn.includes('blockscope/primitives/') || fn.includes('blockscope/internal/wire') || first === '');
-  }
-  function isRuntime(f) { return /^(runtime|internal\/|sync\.|sync\/)/.test(f.func || ''); }
-
   // stackView shows a stack; given userFrame (a finding's user_frame),
-  // from the user's code on, the frames inside it (the runtime's, sync's,
-  // blockscope's primitives') counted in a collapsed row.
+  // from the user's code on, its first frame in bold, the frames inside it
+  // (the runtime's, sync's, blockscope's primitives') counted in a
+  // collapsed row.
   function stackView(frames, cls, userFrame) {
     const box = el('div', { class: cls || 'stack' });
     frames = frames || [];
-    const row = f => el('div', { class: isUser(f) ? 'user' : isRuntime(f) ? 'dim' : '' },
+    const row = (f, c) => el('div', { class: c },
       el('div', { class: 'fn', text: f.func }),
       el('div', { class: 'file', text: f.file + ':' + f.line }));
     const from = userFrame > 0 && userFrame < frames.length ? userFrame : 0;
@@ -95,10 +88,10 @@
       const inner = trimStack(frames.slice(0, from));
       const hidden = el('details', { class: 'inner' },
         el('summary', { class: 'dim', text: inner.length + (inner.length === 1 ? ' inner frame' : ' inner frames') + ' (runtime, sync, blockscope\'s primitives)' }));
-      for (const f of inner) hidden.append(row(f));
+      for (const f of inner) hidden.append(row(f, 'dim'));
       box.append(hidden);
     }
-    for (const f of from > 0 ? frames.slice(from) : trimStack(frames)) box.append(row(f));
+    (from > 0 ? frames.slice(from) : trimStack(frames)).forEach((f, i) => box.append(row(f, i === 0 ? 'user' : '')));
     return box;
   }
   function stackFrames(i) {
@@ -629,7 +622,7 @@
   function tipStack(i) {
     const frames = trimStack(stackFrames(i)).slice(0, 14);
     if (!frames.length) return null;
-    return el('div', { class: 't-stack' }, frames.map(f => el('div', { class: isUser(f) ? 'user' : '' }, shortFunc(f.func) + '  ' + base(f.file) + ':' + f.line)));
+    return el('div', { class: 't-stack' }, frames.map(f => el('div', { class: f.user ? 'user' : '' }, shortFunc(f.func) + '  ' + base(f.file) + ':' + f.line)));
   }
 
   function showTip(ev) {
