@@ -53,64 +53,7 @@ func TestHTMLInBrowser(t *testing.T) {
 		t.Fatalf("blockscope demo --html exited %d: %s", code, errOut.String())
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 640),
-		chromedp.UserDataDir(filepath.Join(dir, "profile")),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-
-	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
-	var mu sync.Mutex
-	var problems []string
-	problem := func(format string, args ...any) {
-		mu.Lock()
-		problems = append(problems, fmt.Sprintf(format, args...))
-		mu.Unlock()
-	}
-	// The listener sees every event of the tab from its start.
-	listen := chromedp.WithListener(func(ev any) {
-		switch ev := ev.(type) {
-		case *runtime.EventConsoleAPICalled:
-			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
-				var args []string
-				for _, a := range ev.Args {
-					args = append(args, string(a.Value)+a.Description)
-				}
-				problem("console %s: %s", ev.Type, strings.Join(args, " "))
-			}
-		case *runtime.EventExceptionThrown:
-			d := ev.ExceptionDetails
-			desc := ""
-			if d.Exception != nil {
-				desc = d.Exception.Description
-			}
-			problem("uncaught exception: %s %s (line %d)", d.Text, desc, d.LineNumber)
-		case *log.EventEntryAdded:
-			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
-				problem("browser log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
-			}
-		case *network.EventRequestWillBeSent:
-			if ev.Request.URL != pageURL {
-				problem("network request: %s", ev.Request.URL)
-			}
-		}
-	})
-	ctx, cancel := chromedp.NewContext(actx, listen)
-	defer cancel()
-	// Generous: a browser starting on two busy cores can take a while.
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(pageURL),
-		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
-	); err != nil {
-		t.Fatalf("loading %s: %v", page, err)
-	}
+	ctx, checkProblems := openInBrowser(t, exe, page)
 	leakMsg, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.finding[data-kind="leak"] .msg`)))
 	if err != nil {
 		t.Fatal(err)
@@ -254,9 +197,122 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshot of the demo's page: %s", *screenshot)
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Errorf("%s", p)
+	checkProblems()
+}
+
+// openInBrowser loads the page in a new headless Chromium, 1280×640, and
+// waits until its script has run. checkProblems reports, as test errors,
+// any console error or warning, uncaught exception, browser log error and
+// network request (the page's own load aside) seen so far.
+func openInBrowser(t *testing.T, exe, page string) (ctx context.Context, checkProblems func()) {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 640),
+		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+
+	pageURL := (&url.URL{Scheme: "file", Path: page}).String()
+	var mu sync.Mutex
+	var problems []string
+	problem := func(format string, args ...any) {
+		mu.Lock()
+		problems = append(problems, fmt.Sprintf(format, args...))
+		mu.Unlock()
 	}
+	// The listener sees every event of the tab from its start.
+	listen := chromedp.WithListener(func(ev any) {
+		switch ev := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning || ev.Type == runtime.ConsoleAPICalledTypeAssert {
+				var args []string
+				for _, a := range ev.Args {
+					args = append(args, string(a.Value)+a.Description)
+				}
+				problem("console %s: %s", ev.Type, strings.Join(args, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			d := ev.ExceptionDetails
+			desc := ""
+			if d.Exception != nil {
+				desc = d.Exception.Description
+			}
+			problem("uncaught exception: %s %s (line %d)", d.Text, desc, d.LineNumber)
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Level == log.EntryLevelWarning {
+				problem("browser log %s: %s %s", ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
+			}
+		case *network.EventRequestWillBeSent:
+			if ev.Request.URL != pageURL {
+				problem("network request: %s", ev.Request.URL)
+			}
+		}
+	})
+	ctx, cancel = chromedp.NewContext(actx, listen)
+	t.Cleanup(cancel)
+	// Generous: a browser starting on two busy cores can take a while.
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(cancel)
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(pageURL),
+		chromedp.WaitReady(chromedp.CSS(`body[data-ready="1"]`)),
+	); err != nil {
+		t.Fatalf("loading %s: %v", page, err)
+	}
+	return ctx, func() {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range problems {
+			t.Errorf("%s", p)
+		}
+	}
+}
+
+// TestHTMLArrowsInBrowser opens the page of a trace of blockscope's
+// annotated Mutex and selects the goroutine that held it: the timeline
+// draws happens-before arrows from its unlocks to the next locks, and
+// wake arrows, and the page shows no error.
+func TestHTMLArrowsInBrowser(t *testing.T) {
+	exe := chromium()
+	if exe == "" {
+		t.Skip("no Chromium found (Debian: apt-get install chromium; .ci/run installs it): the HTML report's browser test is skipped")
+	}
+	page := filepath.Join(t.TempDir(), "mutex.html")
+	var out, errOut bytes.Buffer
+	trace := filepath.Join("..", "..", "fixtures", "mutex-starve-annotated", "testdata", "go126.trace")
+	if code := cli.Main([]string{"analyze", "--output", "html=" + page, trace}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("blockscope analyze --output html=... exited %d: %s", code, errOut.String())
+	}
+	ctx, checkProblems := openInBrowser(t, exe, page)
+	// The finding names the goroutine that held the lock; its button
+	// selects the finding's first goroutine, a lane then selects the holder.
+	holder, err := chromedp.Run(ctx, chromedp.Evaluate[int](`JSON.parse(document.getElementById('blockscope-data').textContent).findings[0].related.find(r => r.role === 'holder').goroutine`))
+	if err != nil {
+		t.Fatalf("the mutex-wait finding names no holder: %v", err)
+	}
+	lane := chromedp.CSS(fmt.Sprintf(`.row.lane[data-g="%d"]`, holder))
+	if err := chromedp.Do(ctx, chromedp.ScrollIntoView(lane), chromedp.Click(lane)); err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(`tl-selection`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hb, wakes int
+	_, arrows, _ := strings.Cut(text, "arrows: ")
+	if _, err := fmt.Sscanf(arrows, "%d go statement, %d wake (dashed), %d happens-before", new(int), &wakes, &hb); err != nil {
+		t.Fatalf("selection says %q: %v", text, err)
+	}
+	t.Logf("G%d selected: %s", holder, text)
+	// The holder unlocked the Mutex many times, each before a waiter's Lock.
+	if hb < 5 || wakes < 1 {
+		t.Errorf("G%d selected: %d happens-before and %d wake arrows (%q); want its unlock→lock edges and the wakes", holder, hb, wakes, text)
+	}
+	checkProblems()
 }

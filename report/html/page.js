@@ -259,8 +259,8 @@
   const HB_RULES = [
     ['unlock', 'lock', 'seq', 1], ['unlock', 'rlock', 'seq', 0], ['runlock', 'lock', 'seq', 1],
     ['release', 'acquire', 'ref', 0], ['return', 'wake', 'seq', 0], ['signal', 'wake', 'seq', 0],
-    ['send', 'recv', 'seq', 0], ['close', 'recv', 'seq', -Infinity],
-  ].filter(r => OP[r[0]] !== undefined && OP[r[1]] !== undefined && r[3] !== -Infinity);
+    ['send', 'recv', 'seq', 0],
+  ].filter(r => OP[r[0]] !== undefined && OP[r[1]] !== undefined);
 
   function hbEdges(lane) {
     const out = [];
@@ -556,8 +556,12 @@
     const arrows = arrowsOf(g);
     sel.hidden = false;
     const site = l.site || (l.group.data.stuck ? '' : l.group.data.site);
+    const count = kind => arrows.filter(a => (a[4] === 'go' || a[4] === 'wake' ? a[4] : 'hb') === kind).length;
     sel.replaceChildren(el('b', { text: 'G' + g + ' ' }), shortSite(l.entry || ''), site ? ' · ' + shortSite(site) : '',
-      ' · ' + l.state + ' at end · ' + plural(l.iv.length, 'block') + ' · ' + plural(arrows.length, 'arrow') + ' (green: go statement, grey dashed: wake, purple: happens-before from annotations) ',
+      ' · ' + l.state + ' at end · ' + plural(l.iv.length, 'block') + ' · arrows: ',
+      el('span', { class: 'arrows-go', style: 'color:#2da44e', text: count('go') + ' go statement' }), ', ',
+      el('span', { class: 'arrows-wake', style: 'color:#57606a', text: count('wake') + ' wake (dashed)' }), ', ',
+      el('span', { class: 'arrows-hb', style: 'color:#8250df', text: count('hb') + ' happens-before from annotations' }), ' ',
       el('button', { type: 'button', onclick: () => { view.selected = -1; view.related.clear(); sel.hidden = true; buildRows(); } }, 'Clear'));
     if (fromLink) revealLane(g);
   }
