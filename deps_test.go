@@ -20,6 +20,7 @@ var allowed = []struct {
 	{"parse", []string{"internal/wire", "golang.org/x/exp/trace"}},
 	{"hbgraph", []string{"parse", "internal/wire"}},
 	{"detect", []string{"hbgraph", "parse", "internal/wire"}},
+	{"baseline", []string{"report", "detect", "parse"}},
 	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot", "github.com/google/pprof/profile", "github.com/jstemmer/go-junit-report/v2/junit", "github.com/owenrumney/go-sarif/v3/"}},
 	{"internal/demo", nil},
 	{"internal/corpus", nil}, // tests only
@@ -28,7 +29,7 @@ var allowed = []struct {
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
 	{"internal/leaktests", nil}, // tests only
 	{"internal/gotest", []string{"detect", "parse"}},
-	{"internal/cli", []string{"report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
+	{"internal/cli", []string{"baseline", "report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
 	{"leaktest", []string{"detect", "parse"}}, // linked into users' test binaries
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},

@@ -67,7 +67,8 @@ func JSON(w io.Writer, a *Analysis) error {
 
 // ReadJSON reads back a report that JSON wrote, so that reports written
 // apart (one per machine of a CI matrix) can be merged. name names the
-// input in errors. Findings without a fingerprint get theirs.
+// input in errors. Fingerprints are computed again from the findings, so
+// that reports of older versions merge with new ones.
 func ReadJSON(r io.Reader, name string) (*Analysis, error) {
 	var doc Document
 	dec := json.NewDecoder(r)
@@ -85,9 +86,7 @@ func ReadJSON(r io.Reader, name string) (*Analysis, error) {
 		return nil, fmt.Errorf("%s: JSON report names no trace", name)
 	}
 	check := func(f *Finding) error {
-		if f.Fingerprint == "" {
-			f.Fingerprint = Fingerprint(f.Finding)
-		}
+		f.Fingerprint = Fingerprint(f.Finding)
 		if len(f.Traces) == 0 && len(a.Traces) == 1 {
 			f.Traces = []int{0}
 		}

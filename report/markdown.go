@@ -40,7 +40,7 @@ func Markdown(w io.Writer, a *Analysis) error {
 	}
 	fmt.Fprintf(&b, "From %s", traces)
 	if extra := setAside(a); extra != "" {
-		fmt.Fprintf(&b, "; %s", strings.TrimSuffix(strings.TrimPrefix(extra, " (and "), ")"))
+		fmt.Fprintf(&b, "; %s", extra)
 	}
 	b.WriteString(".\n")
 	for _, info := range a.Traces {

@@ -53,7 +53,10 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 	for i, f := range a.Findings {
 		fs[i] = f.Finding
 	}
-	fmt.Fprintln(w, o.verdict(fs)+setAside(a))
+	fmt.Fprintln(w, o.verdict(fs))
+	if aside := setAside(a); aside != "" {
+		fmt.Fprintf(w, "Not reported: %s.\n", aside)
+	}
 	for _, info := range a.Traces {
 		name := "the trace"
 		if len(a.Traces) > 1 {
@@ -96,22 +99,20 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 	return o.summary(w, a.Traces[0])
 }
 
-// setAside says how many findings a baseline set aside: "" when none.
+// setAside says how many findings a baseline set aside ("3 baselined, 1
+// suppressed (listed below)"): "" when none.
 func setAside(a *Analysis) string {
 	var parts []string
 	if a.Baselined > 0 {
 		parts = append(parts, fmt.Sprintf("%d baselined", a.Baselined))
 	}
 	if n := len(a.Suppressed); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d suppressed", n))
+		parts = append(parts, fmt.Sprintf("%d suppressed (listed below)", n))
 	}
 	if n := ignoredGoroutines(a); n > 0 {
 		parts = append(parts, fmt.Sprintf("%s ignored (known)", plural(n, "goroutine")))
 	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return " (and " + strings.Join(parts, ", ") + ")"
+	return strings.Join(parts, ", ")
 }
 
 // ignoredGoroutines counts the goroutines set aside as known or by

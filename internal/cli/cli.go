@@ -210,7 +210,7 @@ for how long, who woke them, and which never will.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newAnalyze(), newDemo(), newVersion(), newHB(), newTest())
+	root.AddCommand(newAnalyze(), newDemo(), newVersion(), newHB(), newTest(), newMerge())
 	root.SetHelpCommand(newHelp())
 	return root
 }

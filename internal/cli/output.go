@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/blockscope/blockscope/baseline"
 	"github.com/blockscope/blockscope/parse"
 	"github.com/blockscope/blockscope/report"
 )
@@ -22,6 +23,8 @@ type reporting struct {
 	failOn  string
 	system  bool   // text: summaries count every goroutine
 	stacks  string // text: user or full
+
+	baseline, writeBaseline string
 }
 
 func (r *reporting) bind(f *pflag.FlagSet) {
@@ -30,6 +33,8 @@ func (r *reporting) bind(f *pflag.FlagSet) {
 	f.StringVar(&r.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none; leak includes deadlock")
 	f.BoolVar(&r.system, "system", false, "count the runtime's, the tracer's and package testing's goroutines and waits in the summaries")
 	f.StringVar(&r.stacks, "stacks", "user", "stacks in text: user (from the user's code on) or full (every frame)")
+	f.StringVar(&r.baseline, "baseline", "", "report and gate only findings not in the baseline `FILE` (see --write-baseline); its suppressions apply too")
+	f.StringVar(&r.writeBaseline, "write-baseline", "", "record today's findings in the baseline `FILE` (keeping its suppressions), then report as with --baseline FILE")
 }
 
 // target is one output: a format and the file it goes to ("" for
@@ -48,6 +53,10 @@ type plan struct {
 	// writeText, if set, writes the text format instead of the report
 	// package's (blockscope test's report per package).
 	writeText func(io.Writer, *report.Analysis) error
+	// baseline is applied to the findings; record, if set, is where it is
+	// written first, from the findings (--write-baseline).
+	baseline *baseline.File
+	record   string
 }
 
 // plan checks the flags: a usage error names the bad one.
@@ -63,6 +72,9 @@ func (r *reporting) plan() (*plan, error) {
 		System: r.system, FullStacks: r.stacks == "full",
 		FailOn: r.failOn, Fails: gate.fails, Paths: report.WorkingPaths(),
 	}}
+	if err := r.planBaseline(p); err != nil {
+		return nil, err
+	}
 	f := report.LookupFormat(r.format)
 	if f == nil {
 		return nil, usageError("unknown --format %q: want one of %s", r.format, strings.Join(report.FormatNames(), ", "))
@@ -88,6 +100,36 @@ func (r *reporting) plan() (*plan, error) {
 		p.targets = append(p.targets, target{format: f, path: path})
 	}
 	return p, nil
+}
+
+// planBaseline reads --baseline, and for --write-baseline the file it
+// will rewrite (for its suppressions): a file that cannot be read is a
+// usage error before any trace is.
+func (r *reporting) planBaseline(p *plan) error {
+	if r.baseline != "" {
+		b, err := baseline.Read(r.baseline)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		p.baseline = b
+	}
+	if r.writeBaseline == "" {
+		return nil
+	}
+	p.record = r.writeBaseline
+	if p.baseline != nil {
+		return nil // its suppressions carry over
+	}
+	if _, err := os.Stat(r.writeBaseline); err == nil {
+		b, err := baseline.Read(r.writeBaseline)
+		if err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--write-baseline: %v", err)}
+		}
+		p.baseline = b
+		return nil
+	}
+	p.baseline = &baseline.File{Version: baseline.Version}
+	return nil
 }
 
 // gatherers returns fresh gatherers for one trace, one for each format
@@ -118,6 +160,15 @@ func consumers(gs []report.Gatherer) []parse.Consumer {
 func (p *plan) write(a *report.Analysis, stdout io.Writer) error {
 	a.Gate = report.Gate{FailOn: p.failOn, Fails: p.gate.fails}
 	a.Paths = p.text.Paths
+	if p.record != "" {
+		p.baseline.Record(a)
+		if err := writeFile(p.record, p.baseline.Write); err != nil {
+			return &exitError{code: ExitUsage, err: fmt.Errorf("--write-baseline %s: %v", p.record, err)}
+		}
+	}
+	if p.baseline != nil {
+		p.baseline.Apply(a)
+	}
 	for _, t := range p.targets {
 		if err := p.writeOne(t, stdout, a); err != nil {
 			return &exitError{code: ExitUsage, err: err}
@@ -156,16 +207,21 @@ func (p *plan) writeOne(t target, stdout io.Writer, a *report.Analysis) error {
 		}
 		return nil
 	}
-	f, err := os.Create(t.path)
-	if err != nil {
-		return fmt.Errorf("--output %s=%s: %w", t.format.Name, t.path, err)
+	if err := writeFile(t.path, func(w io.Writer) error { return write(w, a) }); err != nil {
+		return fmt.Errorf("--output %s=%s: %v", t.format.Name, t.path, err)
 	}
-	err = write(f, a)
+	return nil
+}
+
+// writeFile creates path and writes it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return fmt.Errorf("--output %s=%s: writing: %w", t.format.Name, t.path, err)
-	}
-	return nil
+	return err
 }
