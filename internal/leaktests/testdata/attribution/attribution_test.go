@@ -5,6 +5,8 @@ package attribution
 import (
 	"fmt"
 	"testing"
+
+	"example.com/leaktests/internal/park"
 )
 
 func wait(ch chan int) {
@@ -13,6 +15,7 @@ func wait(ch chan int) {
 
 func Example_leak() {
 	go wait(make(chan int))
+	park.Wait(2, "attribution.wait", "chan receive") // TestParent's, and this one (tests run first)
 	fmt.Println("started")
 	// Output: started
 }
@@ -20,5 +23,6 @@ func Example_leak() {
 func TestParent(t *testing.T) {
 	t.Run("child", func(t *testing.T) {
 		go wait(make(chan int))
+		park.Wait(1, "attribution.wait", "chan receive")
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"example.com/leaktests/internal/park"
 )
 
 // expect records an assertion's failure without failing the test.
@@ -22,6 +24,7 @@ func TestEventually(t *testing.T) {
 	e := &expect{T: t}
 	assert.Eventually(e, func() bool { <-release; return true }, 100*time.Millisecond, time.Millisecond) // want leak error no-waker-alive TestEventually
 	close(release)
+	park.Wait(1, "assert.Eventually.func1", "chan send")
 	if !e.failed {
 		t.Error("the condition was satisfied; want it late")
 	}

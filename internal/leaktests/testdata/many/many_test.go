@@ -2,15 +2,24 @@
 // finding, listing the tests.
 package many
 
-import "testing"
+import (
+	"testing"
+
+	"example.com/leaktests/internal/park"
+)
 
 func serve(quit chan struct{}) {
 	<-quit // want leak error no-waker-alive 30 tests
 }
 
+// started counts the goroutines start started, all parked in serve.
+var started int
+
 func start() chan struct{} {
 	quit := make(chan struct{})
 	go serve(quit)
+	started++
+	park.Wait(started, "many.serve", "chan receive")
 	return quit
 }
 

@@ -2,7 +2,11 @@
 // that closes the same kind of worker; only the first leaks.
 package sameline
 
-import "testing"
+import (
+	"testing"
+
+	"example.com/leaktests/internal/park"
+)
 
 type worker struct{ jobs chan int }
 
@@ -22,6 +26,7 @@ func (w *worker) Close() { close(w.jobs) }
 func TestForgetsClose(t *testing.T) {
 	w := start()
 	w.jobs <- 1
+	park.Wait(1, "sameline.(*worker).run", "chan receive")
 }
 
 func TestCloses(t *testing.T) {

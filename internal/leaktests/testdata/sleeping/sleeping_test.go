@@ -5,6 +5,8 @@ package sleeping
 import (
 	"testing"
 	"time"
+
+	"example.com/leaktests/internal/park"
 )
 
 func fetch(results chan<- string) {
@@ -20,6 +22,7 @@ func TestGivesUp(t *testing.T) {
 		t.Fatal("a result already")
 	case <-time.After(time.Millisecond):
 	}
+	park.Wait(1, "sleeping.fetch", "sleep")
 }
 
 func TestNothing(t *testing.T) {}

@@ -6,6 +6,8 @@ package timeout
 import (
 	"testing"
 	"time"
+
+	"example.com/leaktests/internal/park"
 )
 
 func worker(stop chan struct{}) {
@@ -14,6 +16,7 @@ func worker(stop chan struct{}) {
 
 func TestLeaksFirst(t *testing.T) {
 	go worker(make(chan struct{}))
+	park.Wait(1, "timeout.worker", "chan receive")
 }
 
 func TestSlow(t *testing.T) {
