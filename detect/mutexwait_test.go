@@ -511,6 +511,16 @@ func TestMutexWaitPlain(t *testing.T) {
 		},
 		end: 10,
 	}, {
+		// t.Helper's lock, taken inside an assertion library (testify)
+		// by goroutines that assert at once: the testing framework's,
+		// never the user's contention.
+		name: "package testing's own locks are not reported",
+		build: func(b *lkTrace) {
+			s := b.park(0, 1, lkRWLock, lkLib("testing.(*common).Helper"), lkLib("github.com/stretchr/testify/assert.Equal"), lkUser(20))
+			b.wake(5, 1, s, 0, 2, lkLib("sync.(*RWMutex).Unlock"), lkLib("testing.(*common).Helper"), lkLib("github.com/stretchr/testify/assert.Equal"), lkUser(25))
+		},
+		end: 10,
+	}, {
 		name: "park begun before the trace",
 		build: func(b *lkTrace) {
 			s := b.st.add(lkMutexLock, lkUser(20))
