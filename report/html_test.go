@@ -199,6 +199,32 @@ func TestHTMLDraws(t *testing.T) {
 			}
 		}
 	})
+	t.Run("deadlock", func(t *testing.T) {
+		for _, name := range []string{"deadlock-abba", "deadlock-philosophers"} {
+			doc := decodePage(t, htmlPage(t, fixtureTrace(name), report.DefaultTimelineLimits(), nil))
+			var want []int64
+			for _, f := range doc.Findings {
+				if f.Kind == "deadlock" {
+					for _, g := range f.Goroutines {
+						want = append(want, int64(g))
+					}
+				}
+			}
+			if len(want) == 0 {
+				t.Fatalf("%s: no deadlock finding", name)
+			}
+			g := doc.Timeline.Groups[0]
+			pinned := map[int64]string{}
+			for _, l := range g.Lanes {
+				pinned[l.G] = l.Stuck
+			}
+			for _, id := range want {
+				if !g.Stuck || pinned[id] != "deadlock" {
+					t.Errorf("%s: deadlocked G%d pinned as %q in group %q; want it on top as deadlock", name, id, pinned[id], g.Site)
+				}
+			}
+		}
+	})
 	t.Run("lock", func(t *testing.T) {
 		for _, name := range []string{"mutex-starve-annotated", "mutex-starve-plain"} {
 			doc := decodePage(t, htmlPage(t, fixtureTrace(name), report.DefaultTimelineLimits(), nil))
