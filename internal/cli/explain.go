@@ -26,8 +26,8 @@ func (e *explainBlocks) Event(t *parse.Trace, ev *parse.Event) {
 	switch ev.Kind {
 	case parse.EvBlock:
 		e.blocks = append(e.blocks, parse.Block{Start: ev.Time, Reason: ev.Reason, Stack: ev.Stack, Waker: parse.NoGoroutine})
-	case parse.EvWake, parse.EvExit:
-		if n := len(e.blocks); n > 0 && e.blocks[n-1].End == 0 && ev.Kind == parse.EvWake {
+	case parse.EvWake:
+		if n := len(e.blocks); n > 0 && e.blocks[n-1].End == 0 {
 			b := &e.blocks[n-1]
 			b.End, b.Waker, b.WakerStack = ev.Time, ev.Peer, ev.PeerStack
 		}
