@@ -66,7 +66,38 @@ func creationChain(t *parse.Trace, id parse.GoID) []parse.Frame {
 		g = t.Goroutine(g.Creator)
 	}
 	slices.Reverse(chain)
-	return trimWrappers(chain)
+	return trimWrappers(ownModule(chain))
+}
+
+// maxChain bounds the functions a creation chain shows: the ones nearest
+// the go statement.
+const maxChain = 6
+
+// ownModule keeps the end of a chain (outermost first) that is in the go
+// statement's module: the frames of a framework or library that called
+// into the user's code (a router, a CLI library) are not the user's
+// chain. At most maxChain frames are kept.
+func ownModule(chain []parse.Frame) []parse.Frame {
+	if len(chain) == 0 {
+		return chain
+	}
+	mod := moduleOf(chain[len(chain)-1].Package())
+	i := len(chain) - 1
+	for i > 0 && moduleOf(chain[i-1].Package()) == mod && len(chain)-i < maxChain {
+		i--
+	}
+	return chain[i:]
+}
+
+// moduleOf guesses the module of a package path: its first three elements
+// for a path that starts with a domain (github.com/org/repo), else its
+// first element (main, or a module path without a dot).
+func moduleOf(pkg string) string {
+	parts := strings.SplitN(pkg, "/", 4)
+	if strings.Contains(parts[0], ".") && len(parts) >= 3 {
+		return strings.Join(parts[:3], "/")
+	}
+	return parts[0]
 }
 
 // closureName matches a function literal's name: main.main.func1.2.

@@ -33,3 +33,27 @@ func TestTrimWrappers(t *testing.T) {
 		}
 	}
 }
+
+func TestOwnModule(t *testing.T) {
+	tests := []struct {
+		chain, want string
+	}{
+		{"github.com/org/app/cli.Main github.com/spf13/cobra.(*Command).Execute github.com/org/app/cli.run github.com/org/app/demo.Run github.com/org/app/demo.fetch",
+			"github.com/org/app/cli.run github.com/org/app/demo.Run github.com/org/app/demo.fetch"},
+		{"main.main github.com/gorilla/mux.(*Router).ServeHTTP main.handler", "main.handler"},
+		{"main.a main.b main.c main.d main.e main.f main.g main.h", "main.c main.d main.e main.f main.g main.h"},
+	}
+	for _, tt := range tests {
+		var chain []parse.Frame
+		for _, fn := range strings.Fields(tt.chain) {
+			chain = append(chain, parse.Frame{Func: fn})
+		}
+		var got []string
+		for _, f := range ownModule(chain) {
+			got = append(got, f.Func)
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("ownModule(%s) = %s; want %s", tt.chain, strings.Join(got, " "), tt.want)
+		}
+	}
+}
