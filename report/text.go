@@ -249,7 +249,7 @@ func (o TextOptions) finding(w io.Writer, n int, f detect.Finding, seen string) 
 		fmt.Fprintf(w, "%s\n", wrap("hint: "+f.Hint, "    ", "          ", textWidth))
 	}
 	p := stackPrinter{o: o, w: w}
-	p.stack("    ", firstG(f), f.Stack)
+	p.stack("    ", stackOwner(f), f.Stack)
 	for _, r := range f.Related {
 		if r.Goroutine > 0 {
 			fmt.Fprintf(w, "    %s: goroutine %d at %s", r.Role, r.Goroutine, shortLocation(r.Location))
@@ -260,8 +260,11 @@ func (o TextOptions) finding(w io.Writer, n int, f detect.Finding, seen string) 
 	}
 }
 
-func firstG(f detect.Finding) parse.GoID {
-	if len(f.Goroutines) == 0 {
+// stackOwner is the goroutine whose stack a finding's own stack is: its
+// only goroutine; 0 when it has several (the stack may be any of theirs,
+// or a site's).
+func stackOwner(f detect.Finding) parse.GoID {
+	if len(f.Goroutines) != 1 {
 		return 0
 	}
 	return f.Goroutines[0]
