@@ -45,6 +45,9 @@ type Run struct {
 var (
 	mu   sync.Mutex
 	runs = make(map[string]*once)
+	// slots bounds the go test runs at once: each builds and runs a test
+	// binary, and other packages' tests share the machine.
+	slots = make(chan struct{}, 2)
 )
 
 type once struct {
@@ -75,7 +78,11 @@ func Get(t testing.TB, name string) *Run {
 		runs[name] = o
 	}
 	mu.Unlock()
-	o.Do(func() { o.run, o.err = run(goCmd, name, args) })
+	o.Do(func() {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		o.run, o.err = run(goCmd, name, args)
+	})
 	if o.err != nil {
 		t.Fatalf("leaktests: %v", o.err)
 	}
