@@ -262,8 +262,9 @@ func (p *pipeline) chunk() []exptrace.Event {
 
 // consume feeds every piece's events to the builder in order, and returns
 // the first error a decoder met (what came before it was consumed).
-func (p *pipeline) consume(b *builder) error {
+func (p *pipeline) consume(b *builder) (err error) {
 	defer p.close()
+	defer b.recoverReader(&err)
 	for i := range p.out {
 		p.mu.Lock()
 		p.current = i

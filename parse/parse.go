@@ -255,22 +255,14 @@ func newReader(r io.Reader) (er *exptrace.Reader, err error) {
 }
 
 // read feeds the builder every event of er up to the end or the first
-// error. A panic in er.ReadEvent (on input it did not foresee) is turned
-// into an error, as in newReader; one deferred recover serves the whole
-// pass, and a panic elsewhere (a consumer's) is not recovered.
+// error. A panic in x/exp/trace (in er.ReadEvent, or in an event's
+// accessors, on input it did not foresee: a stack naming a string its
+// table lacks) is turned into an error, as in newReader; one deferred
+// recover serves the whole pass, and a consumer's panic is not recovered.
 func (b *builder) read(er *exptrace.Reader) (err error) {
-	reading := false
-	defer func() {
-		if reading {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("the trace reader failed: %v", p)
-			}
-		}
-	}()
+	defer b.recoverReader(&err)
 	for {
-		reading = true
 		ev, err := er.ReadEvent()
-		reading = false
 		if err == io.EOF {
 			return nil
 		}
@@ -279,6 +271,26 @@ func (b *builder) read(er *exptrace.Reader) (err error) {
 		}
 		b.event(&ev)
 	}
+}
+
+// recoverReader turns a panic of x/exp/trace's into *err; a consumer's
+// goes on.
+func (b *builder) recoverReader(err *error) {
+	if b.inConsumer {
+		return
+	}
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("the trace reader failed: %v", p)
+	}
+}
+
+// emit hands the event to every consumer.
+func (b *builder) emit(ev *Event) {
+	b.inConsumer = true
+	for _, c := range b.consumers {
+		c.Event(b.t, ev)
+	}
+	b.inConsumer = false
 }
 
 // headerVersion returns "1.26" from "go 1.26 trace\x00\x00\x00".
@@ -310,7 +322,7 @@ func headerVersion(hdr []byte) (string, bool) {
 	if !ok || len(rest) == 0 && len(v) == 0 {
 		return "", false
 	}
-	return string(v), true
+	return validUTF8(string(v)), true
 }
 
 func describeForeign(hdr []byte, compressed bool) string {
@@ -341,16 +353,17 @@ func describeForeign(hdr []byte, compressed bool) string {
 
 // builder holds the pass's state.
 type builder struct {
-	t         *Trace
-	opts      Options
-	consumers []Consumer
-	real      int // events other than Sync
-	piece     int // the piece of a parallel pass being read (see parallel.go)
-	lastTs    int64
-	ts        int64 // the event's time, made strictly increasing
-	ev        Event
-	reasons   map[string]string // interned reason strings
-	first     bool
+	t          *Trace
+	opts       Options
+	consumers  []Consumer
+	real       int  // events other than Sync
+	piece      int  // the piece of a parallel pass being read (see parallel.go)
+	inConsumer bool // a consumer's Event is running
+	lastTs     int64
+	ts         int64 // the event's time, made strictly increasing
+	ev         Event
+	reasons    map[string]string // interned reason strings
+	first      bool
 }
 
 func newBuilder(opts Options, version string, consumers []Consumer) *builder {
@@ -383,9 +396,9 @@ func (b *builder) intern(s string) string {
 	if v, ok := b.reasons[s]; ok {
 		return v
 	}
-	s = strings.Clone(s)
-	b.reasons[s] = s
-	return s
+	v := validUTF8(strings.Clone(s))
+	b.reasons[strings.Clone(s)] = v
+	return v
 }
 
 // g returns the goroutine's record, adding it if new.
@@ -553,9 +566,7 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		}
 		out.Kind, out.Reason = EvStop, b.intern(st.Reason)
 	}
-	for _, c := range b.consumers {
-		c.Event(b.t, out)
-	}
+	b.emit(out)
 	if out.Kind == EvExit && b.opts.DropExited {
 		b.t.release(g)
 	}
@@ -638,6 +649,7 @@ func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
 		b.warn("%v", err)
 		return
 	}
+	we.Key = validUTF8(we.Key)
 	b.t.Annotations++
 	out := &b.ev
 	*out = Event{
@@ -645,9 +657,7 @@ func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
 		Stack: b.t.Stacks.intern(ev.Stack()), Annotation: we,
 	}
 	b.t.noteObject(we, out.Stack)
-	for _, c := range b.consumers {
-		c.Event(b.t, out)
-	}
+	b.emit(out)
 }
 
 // finish closes the books at the end of the trace and finalizes consumers.

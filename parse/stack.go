@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	exptrace "golang.org/x/exp/trace"
 )
@@ -198,7 +199,7 @@ func (s *Stacks) intern(st exptrace.Stack) StackID {
 		idx, ok := s.byFrame[fr]
 		if !ok {
 			idx = int32(len(s.frames))
-			s.frames = append(s.frames, fr)
+			s.frames = append(s.frames, Frame{validUTF8(fr.Func), validUTF8(fr.File), fr.Line})
 			s.byFrame[fr] = idx
 		}
 		s.buf = append(s.buf, idx)
@@ -223,6 +224,15 @@ func (s *Stacks) internFrames(idx []int32) StackID {
 	s.stacks = append(s.stacks, append([]int32(nil), idx...))
 	s.byKey[string(s.key)] = id
 	return id
+}
+
+// validUTF8 replaces the bytes of s that are not UTF-8 (a damaged trace's)
+// with U+FFFD, so that reports and their JSON say what they read back.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // Len reports the number of distinct stacks, the empty one included.
