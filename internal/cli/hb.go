@@ -82,7 +82,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.StringVar(&o.object, "object", "", "only the annotations about this primitive object, by `ID` as reports write it (Mutex#3, or 3)")
 	f.DurationVar(&o.from, "from", 0, "only what happened from this `TIME` after the trace's start (e.g. 10ms)")
 	f.DurationVar(&o.to, "to", 0, "only what happened up to this `TIME` after the trace's start (0: the end)")
-	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit)")
+	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit); by default, for DOT, as many as Graphviz can draw as a bitmap (at most 500)")
 	f.BoolVar(&o.system, "system", false, "include the runtime's and the tracer's goroutines")
 	f.IntVar(&o.finding, "finding", 0, "only the goroutines of finding `N` of blockscope analyze (same numbering, default detector flags): its goroutines, the holders, creators and others it names, and the edges between them")
 	f.BoolVar(&o.sleeps, "sleeps", false, "draw sleeps and the timer wakes that end them (left out by default)")

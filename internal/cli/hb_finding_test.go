@@ -14,6 +14,7 @@ import (
 
 	"github.com/blockscope/blockscope/detect"
 	"github.com/blockscope/blockscope/internal/cli"
+	"github.com/blockscope/blockscope/internal/corpus"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -170,11 +171,16 @@ func TestHBFitsGraphviz(t *testing.T) {
 	if err != nil {
 		t.Skip("Graphviz's dot is not installed")
 	}
-	for _, path := range []string{
+	paths := []string{
 		filepath.Join("..", "..", "report", "testdata", "hb.trace"),
 		filepath.Join("..", "..", "fixtures", "sema-backlog-annotated", "testdata", "go126.trace"),
 		filepath.Join("..", "..", "fixtures", "sf-herd-annotated", "testdata", "go126.trace"),
-	} {
+	}
+	// A trace whose whole graph Graphviz had to scale down to 32767 px.
+	if dir, ok := corpus.Find(); ok {
+		paths = append(paths, filepath.Join(dir, "go126", "xsync-singleflight.trace"))
+	}
+	for _, path := range paths {
 		code, out, errOut := run("hb", path)
 		if code != cli.ExitOK {
 			t.Fatalf("hb %s = %d, %s", path, code, errOut)
