@@ -29,7 +29,7 @@ var allowed = []struct {
 	{"internal/tracebench", []string{"internal/tracegen", "golang.org/x/exp/trace"}},
 	{"internal/leaktests", nil}, // tests only
 	{"internal/gotest", []string{"detect", "parse"}},
-	{"internal/cli", []string{"baseline", "report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
+	{"internal/cli", []string{"github.com/schollz/progressbar/v3", "baseline", "report", "detect", "hbgraph", "parse", "internal/demo", "internal/gotest", "internal/wire", "github.com/spf13/"}},
 	{"leaktest", []string{"detect", "parse"}}, // linked into users' test binaries
 	{"cmd/blockscope", []string{"internal/cli"}},
 	{"fixtures", nil},

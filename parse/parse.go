@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	exptrace "golang.org/x/exp/trace"
@@ -90,6 +91,11 @@ type Options struct {
 	// of more than one generation is decoded in parallel; consumers see
 	// the same events either way, in the same order, on one goroutine.
 	Jobs int
+	// Progress, if set, is called by File with the number of bytes of the
+	// file read so far (from any decoding goroutine, so it must be safe
+	// for concurrent use): for a progress bar. Not called for standard
+	// input.
+	Progress func(read int64)
 }
 
 func (o *Options) jobs() int {
@@ -126,11 +132,37 @@ func File(path string, opts Options, consumers ...Consumer) (*Trace, error) {
 	if err == nil && st.IsDir() {
 		return nil, &Error{Path: opts.Path, Kind: ErrUnreadable, Detail: "is a directory"}
 	}
+	var r interface {
+		io.Reader
+		io.ReaderAt
+	} = f
+	if opts.Progress != nil {
+		r = &countingFile{f: f, report: opts.Progress}
+	}
 	var whole *wholeFile
 	if err == nil && st.Mode().IsRegular() {
-		whole = &wholeFile{f, st.Size()}
+		whole = &wholeFile{r, st.Size()}
 	}
-	return parse(f, whole, opts, consumers)
+	return parse(r, whole, opts, consumers)
+}
+
+// countingFile tells Options.Progress how many bytes were read.
+type countingFile struct {
+	f      *os.File
+	n      atomic.Int64
+	report func(int64)
+}
+
+func (c *countingFile) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.report(c.n.Add(int64(n)))
+	return n, err
+}
+
+func (c *countingFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.f.ReadAt(p, off)
+	c.report(c.n.Add(int64(n)))
+	return n, err
 }
 
 func unwrapPathError(err error) string {

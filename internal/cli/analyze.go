@@ -23,6 +23,7 @@ type analyzeOptions struct {
 	reading
 	jobs    int
 	explain int64
+	quiet   bool
 	cfg     *detect.Config
 }
 
@@ -84,9 +85,11 @@ Finding kinds: ` + strings.Join(kindNames(), ", ") + `.`,
 	}
 	f := cmd.Flags()
 	o.reporting.bind(f)
+	o.reporting.complete(cmd)
 	o.reading.bind(f)
 	f.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "use up to `N` goroutines: traces analyzed at once, and for one trace, generations decoded at once (1: one serial pass)")
 	f.Int64Var(&o.explain, "explain", 0, "instead of the report, explain one `GOROUTINE` (its id): its creation chain, its blocking with reasons and wakers, its test, and why each detector did or did not report it")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (drawn on standard error, when it is a terminal, for traces over 4 MB)")
 	prof.bind(f)
 	for _, bind := range detectorFlags {
 		bind(f, o.cfg)
@@ -148,12 +151,13 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 	// What the traces at once leave of --jobs decodes each one's
 	// generations in parallel.
 	decoders := max(1, o.jobs/min(len(paths), o.jobs))
+	bar := newProgress(stderr, paths, o.quiet)
 	var wg sync.WaitGroup
 	for i, path := range paths {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			runs[i] = analyzeOne(path, parse.Options{Stdin: stdin, Module: o.module, Jobs: decoders}, o.cfg, p.gatherers())
+			runs[i] = analyzeOne(path, parse.Options{Stdin: stdin, Module: o.module, Jobs: decoders, Progress: bar.of(i)}, o.cfg, p.gatherers())
 			if len(paths) == 1 && runs[i].trace != nil {
 				var warn bytes.Buffer
 				warnUnmatchedIgnores(&warn, runs[i].trace.Stacks, o.cfg.Leak)
@@ -163,6 +167,7 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 		})
 	}
 	wg.Wait()
+	bar.done()
 
 	var analyses []*report.Analysis
 	var unreadable, incomplete []error

@@ -40,6 +40,7 @@ for a usage error or a report that cannot be read.`,
 		},
 	}
 	o.reporting.bind(cmd.Flags())
+	o.reporting.complete(cmd)
 	return cmd
 }
 

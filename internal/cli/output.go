@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/blockscope/blockscope/baseline"
@@ -35,6 +36,28 @@ func (r *reporting) bind(f *pflag.FlagSet) {
 	f.StringVar(&r.stacks, "stacks", "user", "stacks in text: user (from the user's code on) or full (every frame)")
 	f.StringVar(&r.baseline, "baseline", "", "report and gate only findings not in the baseline `FILE` (see --write-baseline); its suppressions apply too")
 	f.StringVar(&r.writeBaseline, "write-baseline", "", "record today's findings in the baseline `FILE` (keeping its suppressions), then report as with --baseline FILE")
+}
+
+// complete registers shell completions for the reporting flags: format
+// names, FORMAT= for --output, finding kinds for --fail-on.
+func (r *reporting) complete(cmd *cobra.Command) {
+	noFiles := cobra.ShellCompDirectiveNoFileComp
+	cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return report.FormatNames(), noFiles
+	})
+	cmd.RegisterFlagCompletionFunc("output", func(_ *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		if strings.Contains(prefix, "=") {
+			return nil, cobra.ShellCompDirectiveDefault // the file
+		}
+		var specs []string
+		for _, name := range report.FormatNames() {
+			specs = append(specs, name+"=")
+		}
+		return specs, cobra.ShellCompDirectiveNoSpace | noFiles
+	})
+	cmd.RegisterFlagCompletionFunc("fail-on", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return append(kindNames(), "all", "none"), noFiles
+	})
 }
 
 // target is one output: a format and the file it goes to ("" for

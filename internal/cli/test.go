@@ -63,6 +63,7 @@ a terminal, a status line on standard error says which (not with --quiet).`,
 	}
 	f := cmd.Flags()
 	o.reporting.bind(f)
+	o.reporting.complete(cmd)
 	// A test run is over when its trace ends: what is blocked then leaked.
 	o.failOn = "leak"
 	f.Lookup("fail-on").DefValue = o.failOn
