@@ -778,7 +778,7 @@
       s.append(svg('text', { x: x + 4, y: 12, 'font-size': 10, fill: '#cf222e', text: '1 ms: sync.Mutex starvation' }));
     }
     s.append(svg('text', { x: (W + L) / 2, y: H - 3, 'text-anchor': 'middle', 'font-size': 10, fill: '#656d76', text: 'wait time (log scale)' }));
-    const holders = el('table', { class: 'stats' }, el('tr', {}, el('th', { text: 'holder released at' }), el('th', { text: 'goroutine' }), el('th', { text: 'waits ended' }), el('th', { text: 'time waited' })));
+    const holders = el('table', { class: 'stats' }, el('tr', {}, el('th', { text: 'holder released at' }), el('th', { text: 'G', title: 'one goroutine that released it there' }), el('th', { text: 'waits', title: 'waits its releases ended' }), el('th', { text: 'waited', title: 'time those waits took' })));
     for (const h of lk.holders) holders.append(el('tr', {}, el('td', { class: 'mono', title: h.location.func + ' ' + h.location.file + ':' + h.location.line, text: shortFunc(h.location.func) + ' ' + shortLoc(h.location) }), el('td', {}, glink(h.goroutine)), el('td', { class: 'num', text: h.waits }), el('td', { class: 'num', text: fmtDur(h.total_ns) })));
     return el('div', { class: 'card lock' },
       el('h4', { text: shortSite(lk.name), title: lk.name }),
@@ -824,10 +824,21 @@
   }
 
   function primitives() {
+    // The worst few are shown (the data lists them worst first), the rest
+    // behind a "more" row.
+    const FIRST = 6;
     const sec = (id, head, items, card, none) => {
       const box = document.getElementById(id);
       box.append(el('h3', { text: head }));
-      box.append(items.length ? el('div', { class: 'cards' }, items.map(card)) : el('div', { class: 'empty', text: none }));
+      if (!items.length) { box.append(el('div', { class: 'empty', text: none })); return; }
+      box.append(el('div', { class: 'cards' }, items.slice(0, FIRST).map(card)));
+      if (items.length > FIRST) {
+        const more = el('details', { class: 'more' }, el('summary', { text: (items.length - FIRST) + ' more' }));
+        more.addEventListener('toggle', () => {
+          if (more.open && more.children.length === 1) more.append(el('div', { class: 'cards' }, items.slice(FIRST).map(card)));
+        });
+        box.append(more);
+      }
     };
     sec('prim-locks', 'Locks: wait times', T.locks, lockCard, 'No lock was waited on.');
     sec('prim-semas', 'Semaphores: queue depth', T.semaphores, semaCard, 'No semaphore queued.');
