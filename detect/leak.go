@@ -51,8 +51,17 @@ import (
 // the lock changing hands since are called a likely lock deadlock, with
 // the advice to trace again on primitives/sync (see plainLockHang).
 //
-// Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction, MinBlocked
-// (default 0: a short trace still reports).
+// Confidence "janitor-alive" (severity info): blocked, and the only live
+// goroutines that might wake it are timer-driven (sleeping, or ticking
+// where a timer woke them): idle workers of a pool whose janitor lives on.
+// Known process-lifetime goroutines of popular libraries (KnownGoroutines)
+// and those IgnoreCreatedBy names are set aside and listed (Ignored), not
+// reported. A finding never points inside package testing or an assertion
+// library: such a goroutine points at its creation site outside them.
+//
+// Options (LeakOptions): IgnoreTopFunction, IgnoreAnyFunction,
+// IgnoreCreatedBy, ReportKnown, MinBlocked (default 0: a short trace still
+// reports), Explain.
 //
 // Wrong:
 //
