@@ -590,7 +590,11 @@
     view.related = new Set(f.goroutines);
     for (const r of f.related || []) if (r.goroutine) view.related.add(r.goroutine);
     const g = f.goroutines.find(x => lanesByG.has(x));
-    if (g === undefined) { selectG(f.goroutines[0], true); return; }
+    if (g === undefined) {
+      if (f.goroutines.length) selectG(f.goroutines[0], true);
+      else { buildRows(); document.getElementById('timeline').scrollIntoView({ block: 'start' }); }
+      return;
+    }
     // zoom to what the finding is about: the block its goroutine is stuck
     // in, or else its longest
     const l = lanesByG.get(g);
