@@ -135,6 +135,7 @@ func (o *testOptions) run(stdout, stderr io.Writer, patterns, goFlags []string) 
 	// (a baseline's are gone).
 	p.writeText = func(w io.Writer, a *report.Analysis) error {
 		reported(traces, a)
+		text.Baselined = a.Baselined
 		return text.Write(w, pkgs)
 	}
 	for _, pkg := range pkgs {

@@ -20,6 +20,9 @@ type TextOptions struct {
 	AllowIncomplete bool
 	// Short shortens a file path for the reader (nil: as in the trace).
 	Short func(string) string
+	// Baselined counts the findings left out because a baseline has
+	// them, for the summary.
+	Baselined int
 }
 
 // Verdict is what a run comes to.
@@ -27,6 +30,7 @@ type Verdict struct {
 	Packages, Skipped, FailedPackages   int
 	Tests, Passed, Failed, SkippedTests int
 	Findings, Failing                   int
+	Baselined                           int // left out: a baseline has them
 	// Broken names the packages that did not build or whose trace could
 	// not be read (whole, unless AllowIncomplete): exit 2.
 	Broken []string
@@ -91,7 +95,9 @@ func (o TextOptions) Write(w io.Writer, pkgs []*Package) error {
 	for _, p := range pkgs {
 		o.writePackage(w, p)
 	}
-	_, err := fmt.Fprintln(w, "\n"+o.Judge(pkgs).String(o.FailOn))
+	v := o.Judge(pkgs)
+	v.Baselined = o.Baselined
+	_, err := fmt.Fprintln(w, "\n"+v.String(o.FailOn))
 	return err
 }
 
@@ -229,6 +235,9 @@ func (v Verdict) String(failOn string) string {
 	}
 	fmt.Fprintf(&b, ", %s (%d passed, %d failed, %d skipped)", plural(v.Tests, "test"), v.Passed, v.Failed, v.SkippedTests)
 	fmt.Fprintf(&b, ", %s", plural(v.Findings, "finding"))
+	if v.Baselined > 0 {
+		fmt.Fprintf(&b, " (and %d in the baseline)", v.Baselined)
+	}
 	if failOn != "" && failOn != "none" {
 		fmt.Fprintf(&b, " (%d failing --fail-on %s)", v.Failing, failOn)
 	}
