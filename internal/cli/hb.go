@@ -51,12 +51,17 @@ points left to right (start, go statements, blocks, wakes, exit, and every
 operation of blockscope's primitives), and the edges between goroutines
 coloured by primitive and labelled with the rule of the Go memory model
 they follow. Plain sync and channels give only the runtime's unblock edges
-(grey, dashed); the primitives give exact edges per object.
+(grey, dashed); the primitives give exact edges per object. Where a
+goroutine was still blocked when the trace ended, its node is marked
+BLOCKED AT END. A park inside a primitive is drawn as part of its
+operation's node, and sleeps are left out (--parks, --sleeps draw them).
 
-Real traces are big: select goroutines, an object or a time window, and
---max-nodes keeps the earliest nodes of what is left (saying on standard
-error, and in a comment at the top of the output, what it cut). The
-runtime's and the tracer's goroutines are left out unless named or --system.
+Real traces are big: draw one finding of analyze (--finding N), or select
+goroutines, an object or a time window. The earliest nodes of what is left
+are kept: as many as Graphviz can draw as a bitmap, or --max-nodes (saying
+on standard error, and in a comment at the top of the output, what it
+cut). The runtime's and the tracer's goroutines are left out unless named
+or --system.
 
 Exit status: 0, or 2 for a usage error, an unreadable trace, or a trace that
 could not be read whole (unless --allow-incomplete).`,
@@ -84,7 +89,7 @@ could not be read whole (unless --allow-incomplete).`,
 	f.DurationVar(&o.to, "to", 0, "only what happened up to this `TIME` after the trace's start (0: the end)")
 	f.IntVar(&o.maxNodes, "max-nodes", defaultMaxNodes, "keep at most `N` nodes, the earliest (0: no limit); by default, for DOT, as many as Graphviz can draw as a bitmap (at most 500)")
 	f.BoolVar(&o.system, "system", false, "include the runtime's and the tracer's goroutines")
-	f.IntVar(&o.finding, "finding", 0, "only the goroutines of finding `N` of blockscope analyze (same numbering, default detector flags): its goroutines, the holders, creators and others it names, and the edges between them")
+	f.IntVar(&o.finding, "finding", 0, "only finding `N` of blockscope analyze (same numbering, default detector flags): its goroutines, those it names (holders, creators), and those with an edge into theirs")
 	f.BoolVar(&o.sleeps, "sleeps", false, "draw sleeps and the timer wakes that end them (left out by default)")
 	f.BoolVar(&o.parks, "parks", false, "draw the parks inside blockscope's primitives as nodes of their own (by default part of the operation's node)")
 	f.BoolVar(&o.allowIncomplete, "allow-incomplete", false, "draw a damaged trace's graph without exiting 2")
@@ -95,10 +100,13 @@ could not be read whole (unless --allow-incomplete).`,
 
 func (o *hbOptions) filter() (hbgraph.Filter, error) {
 	f := hbgraph.Filter{
-		Related: o.related,
-		From:    parse.Time(o.from), To: parse.Time(o.to),
-		System: o.system, MaxNodes: o.maxNodes,
-		FoldSleeps: !o.sleeps, FoldParks: !o.parks,
+		Related:    o.related,
+		From:       parse.Time(o.from),
+		To:         parse.Time(o.to),
+		System:     o.system,
+		MaxNodes:   o.maxNodes,
+		FoldSleeps: !o.sleeps,
+		FoldParks:  !o.parks,
 	}
 	for _, id := range o.goroutines {
 		f.Goroutines = append(f.Goroutines, parse.GoID(id))
