@@ -225,6 +225,9 @@ func (p *plan) writeOne(t target, stdout io.Writer, a *report.Analysis) error {
 		}
 	}
 	if t.path == "" {
+		if t.format.Binary && stdoutTerminal(stdout) {
+			return fmt.Errorf("the %s format is binary: write it to a file with --output %s=FILE, or redirect standard output", t.format.Name, t.format.Name)
+		}
 		if err := write(stdout, a); err != nil {
 			return fmt.Errorf("writing the %s report: %w", t.format.Name, err)
 		}
@@ -235,6 +238,10 @@ func (p *plan) writeOne(t target, stdout io.Writer, a *report.Analysis) error {
 	}
 	return nil
 }
+
+// stdoutTerminal reports whether standard output is a terminal, where a
+// binary format is not written (a variable for tests).
+var stdoutTerminal = isTerminal
 
 // writeFile creates path and writes it with write.
 func writeFile(path string, write func(io.Writer) error) error {
