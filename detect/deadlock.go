@@ -1094,10 +1094,13 @@ func (s *dlSolver) cycleFinding(scc []parse.GoID) Finding {
 		locks = locks && (c.wait.mode == dlLock || c.wait.mode == dlRLock)
 		heuristic = heuristic || c.need.users
 		f.Related = append(f.Related, Related{Role: "blocked", Site: s.site(id, c.g.Stack)})
-		if _, st, ok := s.holding(c, next); ok {
+		if what, st, ok := s.holding(c, next); ok {
 			role := "holder"
-			if c.need.users {
+			switch {
+			case c.need.users:
 				role = "user"
+			case what == "is queued to write-lock it":
+				role = "queued-writer" // it holds nothing: the RLock waits behind it
 			}
 			f.Related = append(f.Related, Related{Role: role, Site: s.site(next, st)})
 		}

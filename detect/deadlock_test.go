@@ -718,3 +718,27 @@ func TestDropExplained(t *testing.T) {
 		t.Errorf("dropExplained kept %v; want %v", kept, want)
 	}
 }
+
+// TestDeadlockRecursiveRLockRelated checks that a recursive read lock's
+// finding relates the writer the second RLock waits behind as queued, not
+// as a holder, and the reader's first RLock as the writer's holder.
+func TestDeadlockRecursiveRLockRelated(t *testing.T) {
+	s := newDLScript()
+	s.ann(1, dlRW(1, wire.OpRLock, 0, 0))
+	s.ann(2, dlRW(1, wire.OpWait, 0, 0))
+	s.ann(1, dlRW(1, wire.OpWait, 0, 1))
+	s.block(1, parse.ReasonChanReceive)
+	s.block(2, parse.ReasonChanReceive)
+	fs := s.findings()
+	if len(fs) != 1 || fs[0].Cause != CauseRecursiveRLock {
+		t.Fatalf("findings = %s; want one recursive-rlock", dlDump(fs))
+	}
+	var got []string
+	for _, r := range fs[0].Related {
+		got = append(got, fmt.Sprintf("%s %d", r.Role, r.Goroutine))
+	}
+	want := []string{"blocked 1", "queued-writer 2", "blocked 2", "holder 1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("related = %v; want %v", got, want)
+	}
+}
