@@ -61,8 +61,10 @@ import (
 // depth is how many holders took the lock before the waiter. The shares
 // are the finding's holder_states, its cause is the dominant state
 // (holder-running, holder-blocked, holder-runnable, convoy) and so is its
-// hint; runnable makes it info (the machine, not the code), the others
-// keep the severity of their waits' length (below). Holder sites
+// hint; runnable makes it info (the machine, not the code), unless a wait
+// would have been long (2× the threshold) without the runnable time: then
+// the dominant of the other states is the cause. The others keep the
+// severity of their waits' length (below). Holder sites
 // (Lock → Unlock lines) are ranked by the waited time charged to them,
 // with their holds' p50 and max. Plain sync shows a hold only when its
 // Lock was contended (parked), so a hold's start is otherwise inferred:

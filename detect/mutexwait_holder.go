@@ -411,6 +411,22 @@ func (m *mutexWait) holderStates(f *Finding, long []mwLong, stats map[mwHoldKey]
 			parts = append(parts, p)
 		}
 	}
+	if dom == mwRunnable {
+		// Runnable holders dominate, but if a wait would still have been
+		// long without them (2× the threshold), the code made it long:
+		// the dominant state is the code's.
+		for _, l := range long {
+			if known := l.split.known(); known > 0 && l.dur-time.Duration(float64(l.dur)*float64(l.split.d[mwRunnable])/float64(known)) >= 2*m.threshold {
+				dom = mwRunning
+				for _, i := range []int{mwBlocked, mwQueued} {
+					if sum.d[i] > sum.d[dom] {
+						dom = i
+					}
+				}
+				break
+			}
+		}
+	}
 	if depth > 0 {
 		f.Stats["convoy_depth"] = int64(depth)
 	}

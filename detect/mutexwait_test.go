@@ -681,3 +681,31 @@ func TestMutexWaitStdlibLocks(t *testing.T) {
 		}
 	}
 }
+
+// TestMutexWaitRunnableHolder checks that a wait whose holder was mostly
+// runnable is info, unless the rest of it was long on its own.
+func TestMutexWaitRunnableHolder(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		sleepMs float64 // the holder sleeps under the lock, then is runnable 10 ms
+		cause   string
+		sev     Severity
+	}{
+		{"runnable only", 0.5, CauseHolderRunnable, SeverityInfo},
+		{"a long sleep too", 5, CauseHolderBlocked, SeverityWarning},
+	} {
+		var b lkTrace
+		sleep := b.st.add(lkLib("time.Sleep"), lkUser(11))
+		b.evs = append(b.evs, parse.Event{Kind: parse.EvRun, Time: 0, G: 1, Peer: parse.NoGoroutine},
+			parse.Event{Kind: parse.EvBlock, Time: lkMs(0.1), G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSleep, Stack: sleep})
+		s2 := b.park(0.05, 2, lkMutexLock, lkUser(20))
+		woke := 0.1 + tt.sleepMs
+		b.evs = append(b.evs, parse.Event{Kind: parse.EvWake, Time: lkMs(woke), G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSleep, Stack: sleep, Start: lkMs(0.1)},
+			parse.Event{Kind: parse.EvRun, Time: lkMs(woke + 10), G: 1, Peer: parse.NoGoroutine})
+		b.wake(woke+10.1, 2, s2, 0.05, 1, lkMutexUnlock, lkUser(12))
+		fs := b.run(t, MutexWait, nil, 30)
+		if len(fs) != 1 || fs[0].Cause != tt.cause || fs[0].Severity != tt.sev {
+			t.Errorf("%s: findings %s; want one %s %s", tt.name, dlDump(fs), tt.sev, tt.cause)
+		}
+	}
+}
