@@ -32,7 +32,8 @@ type measured struct {
 // sample is one run of a command.
 type sample struct {
 	wall time.Duration
-	rss  int64 // peak resident set, bytes
+	cpu  time.Duration // user + system
+	rss  int64         // peak resident set, bytes
 	err  error
 }
 
@@ -138,25 +139,25 @@ func bench(path string, cmds []measured, count int, timeout time.Duration) error
 	}
 	bare, floor := meds[0], meds[1]
 	fmt.Printf("### %s: %.0f MB, %.1f M events\n\n", filepath.Base(path), mb, float64(events)/1e6)
-	fmt.Println("| command | time | MB/s | events/s | peak RSS | time / floor | time / bare | RSS / floor |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| command | time | CPU | MB/s | events/s | peak RSS | time / floor | time / bare | CPU / floor | RSS / floor |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for i, c := range cmds {
 		m := meds[i]
 		if m.err != nil {
-			fmt.Printf("| %s | failed: %v (RSS %s) | | | | | | |\n", c.name, m.err, mib(m.rss))
+			fmt.Printf("| %s | failed: %v (RSS %s) | | | | | | | | |\n", c.name, m.err, mib(m.rss))
 			continue
 		}
 		sec := m.wall.Seconds()
-		fmt.Printf("| %s | %.2f s | %.1f | %.2f M | %s | %.2f× | %.2f× | %.2f× |\n",
-			c.name, sec, mb/sec, float64(events)/sec/1e6, mib(m.rss),
-			sec/floor.wall.Seconds(), sec/bare.wall.Seconds(), float64(m.rss)/float64(floor.rss))
+		fmt.Printf("| %s | %.2f s | %.2f s | %.1f | %.2f M | %s | %.2f× | %.2f× | %.2f× | %.2f× |\n",
+			c.name, sec, m.cpu.Seconds(), mb/sec, float64(events)/sec/1e6, mib(m.rss),
+			sec/floor.wall.Seconds(), sec/bare.wall.Seconds(), m.cpu.Seconds()/floor.cpu.Seconds(), float64(m.rss)/float64(floor.rss))
 	}
 	fmt.Println()
 	fmt.Println("all runs (time, RSS):")
 	for i, c := range cmds {
 		var parts []string
 		for _, s := range samples[i] {
-			p := fmt.Sprintf("%.2fs %s", s.wall.Seconds(), mib(s.rss))
+			p := fmt.Sprintf("%.2fs (cpu %.2fs) %s", s.wall.Seconds(), s.cpu.Seconds(), mib(s.rss))
 			if s.err != nil {
 				p += " (failed)"
 			}
@@ -185,6 +186,7 @@ func run(c measured, path string, timeout time.Duration) (sample, []byte) {
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			s.rss = ru.Maxrss << 10
+			s.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	switch {
@@ -217,11 +219,13 @@ func median(ss []sample) sample {
 	})
 	m := ss[len(ss)/2]
 	rss := make([]int64, len(ss))
+	cpu := make([]time.Duration, len(ss))
 	for i, s := range ss {
-		rss[i] = s.rss
+		rss[i], cpu[i] = s.rss, s.cpu
 	}
 	slices.Sort(rss)
-	m.rss = rss[len(rss)/2]
+	slices.Sort(cpu)
+	m.rss, m.cpu = rss[len(rss)/2], cpu[len(cpu)/2]
 	return m
 }
 
