@@ -133,7 +133,14 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 func (m *mutexWait) split(s *mwSplit, g parse.GoID, from, to parse.Time, same func(parse.StackID) bool, queue bool) {
 	short := queue && time.Duration(to-from) < m.threshold
 	tl := m.spans[g]
-	for i, sp := range tl {
+	// Spans are in time order: start at the one under way at from (the
+	// earlier ones end before it), stop at the first that begins at to.
+	first, _ := slices.BinarySearchFunc(tl, from, func(sp mwSpan, t parse.Time) int { return cmp.Compare(sp.at, t) })
+	for i := max(first-1, 0); i < len(tl); i++ {
+		sp := tl[i]
+		if sp.at >= to {
+			break
+		}
 		end := to
 		if i+1 < len(tl) {
 			end = min(end, tl[i+1].at)
