@@ -209,6 +209,8 @@ for how long, who woke them, and which never will.`,
 	}
 	root.Version = versionLine()
 	root.SetVersionTemplate("blockscope {{.Version}}\n")
+	root.InitDefaultVersionFlag()
+	root.Flags().Lookup("version").Usage = "print blockscope's version, as blockscope version does"
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)

@@ -80,7 +80,7 @@ could not be read whole (unless --allow-incomplete).`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "write to `FILE` instead of standard output")
-	f.StringVar(&o.format, "format", "dot", "output format: dot or json")
+	f.StringVar(&o.format, "format", "dot", "output `FORMAT`: dot or json")
 	f.Int64SliceVar(&o.goroutines, "goroutine", nil, "only these goroutines, by `ID` (a comma list, or the flag repeated)")
 	f.Lookup("goroutine").DefValue = "" // pflag would print "(default [])"
 	f.BoolVar(&o.related, "related", false, "with --goroutine: add the goroutines that exchanged an edge with them")

@@ -33,7 +33,7 @@ func (r *reporting) bind(f *pflag.FlagSet) {
 	f.StringArrayVar(&r.outputs, "output", nil, "also write `FORMAT=FILE` (repeatable), e.g. --output sarif=blockscope.sarif --output junit=junit.xml")
 	f.StringVar(&r.failOn, "fail-on", "none", "exit 1 on findings of these `KINDS`: a comma list of kind or kind:severity (minimum severity), all, or none; leak includes deadlock")
 	f.BoolVar(&r.system, "system", false, "count the runtime's, the tracer's and package testing's goroutines and waits in the summaries")
-	f.StringVar(&r.stacks, "stacks", "user", "stacks in text: user (from the user's code on) or full (every frame)")
+	f.StringVar(&r.stacks, "stacks", "user", "stacks in text, by `MODE`: user (from the user's code on) or full (every frame)")
 	f.StringVar(&r.baseline, "baseline", "", "report and gate only findings not in the baseline `FILE` (see --write-baseline); its suppressions apply too")
 	f.StringVar(&r.writeBaseline, "write-baseline", "", "record today's findings in the baseline `FILE` (keeping its suppressions), then report as with --baseline FILE")
 }

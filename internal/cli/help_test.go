@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// TestFlagHelpNamesItsValue checks that every flag of every command names
+// its value in words (--stacks MODE, not --stacks string) and says what it
+// does in blockscope's words, not cobra's default text.
+func TestFlagHelpNamesItsValue(t *testing.T) {
+	root := newRoot(strings.NewReader(""), io.Discard, io.Discard)
+	root.InitDefaultHelpFlag()
+	root.InitDefaultVersionFlag()
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			if f.Name == "help" {
+				return
+			}
+			name, usage := pflag.UnquoteUsage(f)
+			switch name {
+			case "string", "int", "uint", "float", "duration", "strings", "stringArray":
+				t.Errorf("%s --%s: help shows the value as %q; name it in the usage with backquotes", c.CommandPath(), f.Name, name)
+			}
+			if strings.HasPrefix(usage, "version for ") {
+				t.Errorf("%s --%s: help is cobra's default %q", c.CommandPath(), f.Name, usage)
+			}
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
