@@ -298,10 +298,9 @@ type mwHoldKey struct{ lock, unlock parse.Frame }
 
 // mwHoldStat is what is known of one holder site's holds.
 type mwHoldStat struct {
-	holds  []time.Duration // bounded: the first mwMaxHolds
-	n      int
-	max    time.Duration
-	blamed time.Duration // long-wait time charged to it as root
+	holds []time.Duration // bounded: the first mwMaxHolds
+	n     int
+	max   time.Duration
 }
 
 const mwMaxHolds = 4096
@@ -346,7 +345,7 @@ func (u *mwUnlockHolds) median() time.Duration {
 }
 
 // holdAt records one hold of a holder site.
-func holdAt(stats map[mwHoldKey]*mwHoldStat, k mwHoldKey, d time.Duration) *mwHoldStat {
+func holdAt(stats map[mwHoldKey]*mwHoldStat, k mwHoldKey, d time.Duration) {
 	hs := stats[k]
 	if hs == nil {
 		hs = &mwHoldStat{}
@@ -359,27 +358,26 @@ func holdAt(stats map[mwHoldKey]*mwHoldStat, k mwHoldKey, d time.Duration) *mwHo
 			hs.holds = append(hs.holds, d)
 		}
 	}
-	return hs
 }
 
 // mwHolderStates sums the long waits' splits.
 func mwHolderStates(long []mwLong) (sum mwSplit, depth int) {
 	blocked := make(map[parse.StackID]time.Duration)
+	reasons := make(map[parse.StackID]string)
 	for _, l := range long {
 		for i, d := range l.split.d {
 			sum.d[i] += d
 		}
-		if l.split.block != parse.NoStack {
+		if l.split.blockD > 0 {
 			blocked[l.split.block] += l.split.blockD
-		}
-		if l.split.blockD > sum.blockD {
-			sum.blockReason = l.split.blockReason
+			reasons[l.split.block] = l.split.blockReason
 		}
 		depth = max(depth, l.split.depth)
 	}
+	sum.block = parse.NoStack
 	for st, d := range blocked {
 		if d > sum.blockD || d == sum.blockD && st < sum.block {
-			sum.block, sum.blockD = st, d
+			sum.block, sum.blockD, sum.blockReason = st, d, reasons[st]
 		}
 	}
 	return sum, depth
