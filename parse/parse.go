@@ -378,6 +378,9 @@ func describeForeign(hdr []byte, compressed bool) string {
 		}
 	}
 	if printable {
+		if t := bytes.TrimLeft(hdr, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			return fmt.Sprintf("starts with text %q: a JSON document (blockscope merge reads JSON reports)", hdr)
+		}
 		return fmt.Sprintf("starts with text %q", hdr)
 	}
 	return fmt.Sprintf("unknown header % x", hdr)

@@ -420,6 +420,7 @@ func TestBadInput(t *testing.T) {
 		{"old header only", []byte("go 1.11 trace\x00\x00\x00"), "", parse.ErrEmpty, "header only"},
 		{"short header", []byte("go 1.2"), "", parse.ErrNotTrace, "header cut short"},
 		{"text", []byte("hello, world\nthis is text\n"), "", parse.ErrNotTrace, `text "hello`},
+		{"json report", []byte("{\n  \"schema\": 1,\n  \"trace\": {}}\n"), "", parse.ErrNotTrace, "a JSON document (blockscope merge reads JSON reports)"},
 		{"binary", []byte{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, "", parse.ErrNotTrace, "unknown header"},
 		{"bad version", []byte("go 1.99 trace\x00\x00\x00\x01\x02\x03"), "", parse.ErrNotTrace, "1.99"},
 		{"gzip text", gzipped(t, []byte("not a trace at all")), "", parse.ErrNotTrace, "gzip"},

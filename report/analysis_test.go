@@ -156,6 +156,9 @@ func TestJSONRoundTrip(t *testing.T) {
 func TestReadJSONErrors(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`not json`, `report.json: not a blockscope JSON report`},
+		{``, `report.json: not a blockscope JSON report: empty file`},
+		{"go 1.26 trace\x00\x00\x00", `report.json: not a blockscope JSON report: a Go execution trace (blockscope analyze reads traces)`},
+		{"\x1f\x8b\x08\x00", `report.json: not a blockscope JSON report: gzip-compressed data (a compressed trace? blockscope analyze reads traces)`},
 		{`{"schema": 2}`, `report.json: JSON report schema 2; want 1`},
 		{`{"schema": 1, "findings": []}`, `report.json: JSON report names no trace`},
 		{`{"schema": 1, "traces": [{"path": "a"}], "findings": [{"kind": "leak", "traces": [3]}]}`, `report.json: a leak finding names trace 3 of 1`},

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,7 +72,16 @@ func JSON(w io.Writer, a *Analysis) error {
 // that reports of older versions merge with new ones.
 func ReadJSON(r io.Reader, name string) (*Analysis, error) {
 	var doc Document
-	dec := json.NewDecoder(r)
+	br := bufio.NewReader(r)
+	switch head, _ := br.Peek(5); {
+	case len(head) == 0:
+		return nil, fmt.Errorf("%s: not a blockscope JSON report: empty file", name)
+	case string(head) == "go 1.":
+		return nil, fmt.Errorf("%s: not a blockscope JSON report: a Go execution trace (blockscope analyze reads traces)", name)
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		return nil, fmt.Errorf("%s: not a blockscope JSON report: gzip-compressed data (a compressed trace? blockscope analyze reads traces)", name)
+	}
+	dec := json.NewDecoder(br)
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("%s: not a blockscope JSON report: %v", name, err)
 	}
