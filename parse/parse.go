@@ -657,8 +657,10 @@ func (b *builder) classify(g *Goroutine, id StackID) {
 			continue
 		}
 		// The test's function is what tRunner calls; a stack caught in
-		// tRunner's own work (a call into package testing) does not say.
-		if f := s.Frame(id, i-1); f.Package() != "testing" {
+		// tRunner's own work (a call into package testing) does not say,
+		// nor does one caught in the runtime before the test's frame was
+		// set up (runtime.asyncPreempt or morestack right under tRunner).
+		if f := s.Frame(id, i-1); f.Package() != "testing" && f.Package() != "runtime" {
 			g.TestFunc = f.Func
 			if s.module == "" {
 				s.SetModule(ModulePath(f.Package()))

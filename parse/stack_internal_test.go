@@ -160,8 +160,9 @@ func TestInferReason(t *testing.T) {
 }
 
 // TestClassifyTestFunc: a test goroutine's function is what tRunner
-// calls; a stack caught inside tRunner's own calls into package testing
-// leaves it unknown, for a later stack to tell.
+// calls; a stack caught inside tRunner's own calls into package testing,
+// or in the runtime right under tRunner, leaves it unknown, for a later
+// stack to tell.
 func TestClassifyTestFunc(t *testing.T) {
 	b := newBuilder(Options{}, "1.26", nil)
 	s := b.t.Stacks
@@ -169,6 +170,10 @@ func TestClassifyTestFunc(t *testing.T) {
 	b.classify(g, stackOf(t, s, fr("testing.callerName"), fr("testing.tRunner"), fr("runtime.goexit")))
 	if g.Entry != "testing.tRunner" || g.TestFunc != "" {
 		t.Errorf("in tRunner's own work: Entry, TestFunc = %q, %q; want testing.tRunner, none", g.Entry, g.TestFunc)
+	}
+	b.classify(g, stackOf(t, s, fr("runtime.asyncPreempt"), fr("testing.tRunner"), fr("runtime.goexit")))
+	if g.TestFunc != "" {
+		t.Errorf("preempted before the test's frame: TestFunc = %q; want none", g.TestFunc)
 	}
 	b.classify(g, stackOf(t, s, fr("runtime.gopark"), fr("example.com/p.TestX.func1"), fr("testing.tRunner"), fr("runtime.goexit")))
 	if g.TestFunc != "example.com/p.TestX.func1" {
