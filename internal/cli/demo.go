@@ -29,7 +29,16 @@ self-contained file) to open in a browser.`,
 		Example: `  blockscope demo
   blockscope demo --html              # also writes blockscope-demo.html
   blockscope demo --html=/tmp/d.html`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case len(args) == 0:
+				return nil
+			case len(args) == 1 && cmd.Flags().Changed("html") && html == cmd.Flags().Lookup("html").NoOptDefVal:
+				// --html FILE: the flag's value is optional, so FILE is an argument.
+				return usageError("demo takes no arguments: to write the HTML report to %s, say --html=%s", args[0], args[0])
+			}
+			return usageError("demo takes no arguments, got %q", args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
 			dir, err := os.MkdirTemp("", "blockscope-demo")

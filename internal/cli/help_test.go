@@ -37,3 +37,24 @@ func TestFlagHelpNamesItsValue(t *testing.T) {
 	}
 	walk(root)
 }
+
+// TestDemoArguments checks that demo's stray argument is a usage error
+// that says what was meant (--html FILE is --html=FILE), not "unknown
+// command", and that the demo does not run.
+func TestDemoArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--html", "x.html"}, "blockscope: demo takes no arguments: to write the HTML report to x.html, say --html=x.html\n"},
+		{[]string{"demo", "x.html"}, "blockscope: demo takes no arguments, got [\"x.html\"]\n"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := Main(tc.args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage {
+			t.Errorf("blockscope %s: exit %d; want %d", strings.Join(tc.args, " "), code, ExitUsage)
+		}
+		if stderr.String() != tc.want || stdout.String() != "" {
+			t.Errorf("blockscope %s:\nstdout %q\nstderr %q\nwant stderr %q and no stdout", strings.Join(tc.args, " "), stdout.String(), stderr.String(), tc.want)
+		}
+	}
+}
