@@ -43,8 +43,9 @@ func runCmd(args []string) error {
 	count := fs.Int("count", 3, "runs of each command per trace (medians are reported)")
 	dir := fs.String("dir", os.TempDir(), "where generated traces are kept (`DIR`)")
 	gotraceLimit := fs.Int("gotrace-limit", 8, "address-space cap for go tool trace, in `GB` (0: none)")
-	gotraceTimeout := fs.Duration("gotrace-timeout", 5*time.Minute, "give up on go tool trace after this long")
+	gotraceTimeout := fs.Duration("timeout", 5*time.Minute, "give up on a command after this long")
 	skipGotrace := fs.Bool("no-gotrace", false, "do not run go tool trace")
+	skipHB := fs.Bool("no-hb", false, "do not run blockscope hb")
 	fs.Parse(args)
 
 	tmp, err := os.MkdirTemp("", "tracebench-")
@@ -80,8 +81,10 @@ func runCmd(args []string) error {
 	}
 	cmds = append(cmds,
 		measured{name: "analyze", argv: func(p string) []string { return []string{bin, "analyze", "--format", "json", p} }},
-		measured{name: "hb", argv: func(p string) []string { return []string{bin, "hb", "-o", os.DevNull, p} }},
 	)
+	if !*skipHB {
+		cmds = append(cmds, measured{name: "hb", argv: func(p string) []string { return []string{bin, "hb", "-o", os.DevNull, p} }})
+	}
 	if !*skipGotrace {
 		cmds = append(cmds, measured{name: "go tool trace -pprof=sync", limitGB: *gotraceLimit, argv: func(p string) []string {
 			return []string{traceTool, "-pprof=sync", p}
