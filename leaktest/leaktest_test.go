@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/blockscope/blockscope/detect"
+	"github.com/blockscope/blockscope/internal/tracetest"
 	"github.com/blockscope/blockscope/leaktest"
 	"github.com/blockscope/blockscope/parse"
 )
@@ -182,7 +183,8 @@ func TestWithDetectors(t *testing.T) {
 		t.Errorf("VerifyNone with a bad detector said %q; want %q", f.report(), want)
 	}
 
-	// A mutex held 20ms while another goroutine waits for it.
+	// A mutex held 20ms while another goroutine waits for it (from when it
+	// is parked: a loaded machine may start it late).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	mu.Lock()
@@ -192,6 +194,7 @@ func TestWithDetectors(t *testing.T) {
 		mu.Lock() // waits
 		mu.Unlock()
 	}()
+	tracetest.WaitParked(t, 1, "sync.(*Mutex).lockSlow")
 	time.Sleep(20 * time.Millisecond)
 	mu.Unlock()
 	wg.Wait()
