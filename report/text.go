@@ -207,6 +207,10 @@ func (o TextOptions) verdict(fs []detect.Finding) string {
 			errorKinds = append(errorKinds, g.kind)
 		}
 	}
+	if slices.Contains(errorKinds, "leak") {
+		// --fail-on leak fails on deadlocks too.
+		errorKinds = slices.DeleteFunc(errorKinds, func(k string) bool { return k == "deadlock" })
+	}
 	line := strings.Join(parts, ", ")
 	switch {
 	case o.FailOn != "" && o.FailOn != "none" && failing > 0:
