@@ -136,11 +136,20 @@ func (f Frame) IsPrimitive() bool {
 	return strings.HasPrefix(f.Package(), PrimitivesPath)
 }
 
-// isBlockscope reports whether the frame is in blockscope's primitives or
-// annotation encoder.
+// runnerPaths are blockscope's packages that run the user's code or stand
+// in its stack without being it: the command (its demo, or analyze run
+// in-process), the go test runner and the in-test verifier.
+var runnerPaths = []string{
+	"github.com/blockscope/blockscope/internal/cli",
+	"github.com/blockscope/blockscope/internal/gotest",
+	"github.com/blockscope/blockscope/leaktest",
+}
+
+// isBlockscope reports whether the frame is in blockscope's primitives,
+// annotation encoder or one of its runners (runnerPaths).
 func (f Frame) isBlockscope() bool {
 	pkg := f.Package()
-	return strings.HasPrefix(pkg, PrimitivesPath) || pkg == wirePath
+	return strings.HasPrefix(pkg, PrimitivesPath) || pkg == wirePath || slices.Contains(runnerPaths, pkg)
 }
 
 // StackID identifies an interned stack within a Trace.

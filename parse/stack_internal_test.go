@@ -39,6 +39,10 @@ func TestFramePackage(t *testing.T) {
 		{"golang.org/x/sync/semaphore.(*Weighted).Acquire", "golang.org/x/sync/semaphore", false, false, false},
 		{"github.com/blockscope/blockscope/primitives/sync.(*Mutex).Lock", "github.com/blockscope/blockscope/primitives/sync", false, false, false},
 		{"github.com/blockscope/blockscope/internal/wire.Emit", "github.com/blockscope/blockscope/internal/wire", false, false, false},
+		{"github.com/blockscope/blockscope/internal/cli.record", "github.com/blockscope/blockscope/internal/cli", false, false, false},
+		{"github.com/blockscope/blockscope/leaktest.VerifyNone", "github.com/blockscope/blockscope/leaktest", false, false, false},
+		{"github.com/blockscope/blockscope/leaktest/testdata/compare.TestLeak", "github.com/blockscope/blockscope/leaktest/testdata/compare", false, false, true},
+		{"github.com/blockscope/blockscope/internal/demo.fetch", "github.com/blockscope/blockscope/internal/demo", false, false, true},
 		{"example.com/app/internal/db.(*Pool).get.func1", "example.com/app/internal/db", false, false, true},
 		{"goker/cockroach_1055.TestCockroach1055", "goker/cockroach_1055", false, false, true},
 		{"gopkg.in/yaml%2ev3.Unmarshal", "gopkg.in/yaml%2ev3", false, false, true}, // the linker escapes dots in the last element
