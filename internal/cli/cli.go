@@ -187,6 +187,9 @@ func flagValueError(flag, value, detail string) string {
 // (the detectors' say it in detect.Config.Want).
 var flagWants = map[string]string{
 	"--max-nodes": "0 (no limit) or more nodes",
+	"--jobs":      "1 or more",
+	"--finding":   "a finding's number, as blockscope analyze numbers them",
+	"--explain":   "a goroutine id, as findings list them",
 	"--goroutine": "goroutine ids (whole numbers)",
 	"--object":    "an object id as reports write it (Mutex#2, or 2)",
 	"--from":      "a time after the trace's start, such as 10ms",

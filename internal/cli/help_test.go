@@ -58,3 +58,23 @@ func TestDemoArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestNumberFlagErrorsSayWhatTheyWant checks that a command's own number
+// flags say which values they take, not "want a whole number" after "not
+// a whole number".
+func TestNumberFlagErrorsSayWhatTheyWant(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"analyze", "--jobs", "x", "t.trace"}, `blockscope: --jobs "x": not a whole number: want 1 or more` + "\n"},
+		{[]string{"test", "--jobs", "x"}, `blockscope: --jobs "x": not a whole number: want 1 or more` + "\n"},
+		{[]string{"hb", "--finding", "x", "t.trace"}, `blockscope: --finding "x": not a whole number: want a finding's number, as blockscope analyze numbers them` + "\n"},
+		{[]string{"analyze", "--explain", "abc", "t.trace"}, `blockscope: --explain "abc": not a whole number: want a goroutine id, as findings list them` + "\n"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := Main(tc.args, strings.NewReader(""), &stdout, &stderr); code != ExitUsage || stderr.String() != tc.want {
+			t.Errorf("blockscope %s: exit %d, stderr %q; want exit %d, stderr %q", strings.Join(tc.args, " "), code, stderr.String(), ExitUsage, tc.want)
+		}
+	}
+}
