@@ -28,7 +28,7 @@ as analyze merges several traces). Merging the reports of a.trace and
 b.trace gives what analyze a.trace b.trace gives.
 
 --format, --output, --fail-on, --baseline and --write-baseline work as for
-analyze. The pprof format needs the traces themselves, not reports.
+analyze. The pprof and html formats need the traces themselves, not reports.
 
 Exit status: 0, or 1 when a finding is of a kind named by --fail-on, or 2
 for a usage error or a report that cannot be read.`,
