@@ -18,7 +18,7 @@ import (
 
 // workloadVersion names tracegen's workload in the cached traces' names:
 // raise it when the workload changes.
-const workloadVersion = 1
+const workloadVersion = 2
 
 // measured is one command of a round.
 type measured struct {

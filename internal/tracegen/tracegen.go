@@ -118,8 +118,8 @@ type server struct {
 	sf  singleflight.Group
 	xsf xsingleflight.Group
 
-	queue  *jobQueue   // annotated Cond
-	pqueue *plainQueue // plain Cond
+	queue  *jobQueue // annotated Cond
+	pqueue *jobQueue // plain Cond
 }
 
 func newServer() *server {
@@ -130,8 +130,8 @@ func newServer() *server {
 		pcache: make(map[int]int),
 		sem:    semaphore.NewWeighted(6),
 		xsem:   xsemaphore.NewWeighted(6),
-		queue:  newJobQueue(),
-		pqueue: newPlainQueue(),
+		queue:  newJobQueue(true),
+		pqueue: newJobQueue(false),
 	}
 }
 
@@ -286,16 +286,27 @@ func spin(n int) int {
 	return x
 }
 
-// jobQueue is a queue guarded by an annotated Mutex and Cond.
+// jobQueue is a queue guarded by a Mutex and a Cond: blockscope's
+// annotated ones, or the standard library's.
 type jobQueue struct {
-	mu   sync.Mutex
-	cond *sync.Cond
+	mu   stdsync.Locker
+	cond interface {
+		Wait()
+		Signal()
+		Broadcast()
+	}
 	jobs []int
 }
 
-func newJobQueue() *jobQueue {
+func newJobQueue(annotated bool) *jobQueue {
 	q := &jobQueue{}
-	q.cond = sync.NewCond(&q.mu)
+	if annotated {
+		mu := new(sync.Mutex)
+		q.mu, q.cond = mu, sync.NewCond(mu)
+	} else {
+		mu := new(stdsync.Mutex)
+		q.mu, q.cond = mu, stdsync.NewCond(mu)
+	}
 	return q
 }
 
@@ -313,51 +324,6 @@ func (q *jobQueue) wake() {
 }
 
 func (q *jobQueue) work(quit <-chan struct{}) {
-	for {
-		q.mu.Lock()
-		for len(q.jobs) == 0 {
-			select {
-			case <-quit:
-				q.mu.Unlock()
-				return
-			default:
-			}
-			q.cond.Wait()
-		}
-		j := q.jobs[0]
-		q.jobs = q.jobs[1:]
-		q.mu.Unlock()
-		spin(j % 100)
-	}
-}
-
-// plainQueue is jobQueue on the standard library's Mutex and Cond.
-type plainQueue struct {
-	mu   stdsync.Mutex
-	cond *stdsync.Cond
-	jobs []int
-}
-
-func newPlainQueue() *plainQueue {
-	q := &plainQueue{}
-	q.cond = stdsync.NewCond(&q.mu)
-	return q
-}
-
-func (q *plainQueue) push(j int) {
-	q.mu.Lock()
-	q.jobs = append(q.jobs, j)
-	q.mu.Unlock()
-	q.cond.Signal()
-}
-
-func (q *plainQueue) wake() {
-	q.mu.Lock()
-	q.cond.Broadcast()
-	q.mu.Unlock()
-}
-
-func (q *plainQueue) work(quit <-chan struct{}) {
 	for {
 		q.mu.Lock()
 		for len(q.jobs) == 0 {
