@@ -28,6 +28,10 @@ type TextOptions struct {
 	// says what the run exits with.
 	FailOn string
 	Fails  func(detect.Finding) bool
+	// AllowIncomplete says the run accepts a trace not read whole, or cut
+	// mid-test (--allow-incomplete); without it such a run exits 2, and
+	// the verdict line says so.
+	AllowIncomplete bool
 	// Paths shortens file paths for the reader (see [Paths]).
 	Paths Paths
 }
@@ -53,7 +57,11 @@ func (o TextOptions) Write(w io.Writer, a *Analysis) error {
 	for i, f := range a.Findings {
 		fs[i] = f.Finding
 	}
-	fmt.Fprintln(w, o.verdict(fs))
+	verdict := o.verdict(fs)
+	if cut := cutShort(a); cut != "" && !o.AllowIncomplete {
+		verdict = fmt.Sprintf("%s — exit 2: %s (--allow-incomplete accepts it)", strings.TrimSuffix(o.findingsLine(fs), "."), cut)
+	}
+	fmt.Fprintln(w, verdict)
 	if aside := setAside(a); aside != "" {
 		fmt.Fprintf(w, "Not reported: %s.\n", aside)
 	}
@@ -173,23 +181,65 @@ func tracesTable(w io.Writer, infos []TraceInfo) error {
 	return tbl.Render()
 }
 
+// cutShort says why a run over these traces exits 2 whatever its
+// findings: a trace not read whole, or cut mid-test; "" when none is.
+func cutShort(a *Analysis) string {
+	for _, info := range a.Traces {
+		switch {
+		case !info.Complete:
+			return "a trace was not read whole"
+		case info.Tests != nil && info.Tests.CutMidTest:
+			return "a test binary was cut mid-test"
+		}
+	}
+	return ""
+}
+
+// findingsLine is the verdict line's first part: the findings by kind and
+// severity, or "No findings".
+func (o TextOptions) findingsLine(fs []detect.Finding) string {
+	if len(fs) == 0 {
+		return "No findings"
+	}
+	line, _ := o.groups(fs)
+	return line
+}
+
 // verdict is the report's first line: the findings by kind and severity,
 // and what the run exits with.
 func (o TextOptions) verdict(fs []detect.Finding) string {
 	if len(fs) == 0 {
 		return "No findings: exit 0."
 	}
+	line, errorKinds := o.groups(fs)
+	failing := 0
+	for _, f := range fs {
+		if o.Fails != nil && o.Fails(f) {
+			failing++
+		}
+	}
+	switch {
+	case o.FailOn != "" && o.FailOn != "none" && failing > 0:
+		return fmt.Sprintf("%s — exit 1: %s of a --fail-on %s kind", line, plural(failing, "finding"), o.FailOn)
+	case o.FailOn != "" && o.FailOn != "none":
+		return fmt.Sprintf("%s — exit 0: none of a --fail-on %s kind", line, o.FailOn)
+	case len(errorKinds) > 0:
+		return fmt.Sprintf("%s — exit 0; exit 1 with --fail-on %s", line, strings.Join(errorKinds, ","))
+	}
+	return fmt.Sprintf("%s — exit 0; --fail-on KINDS makes findings fail the run", line)
+}
+
+// groups counts findings by kind and severity ("2 leaks (error), 1
+// mutex-wait (warning)") and lists the kinds with errors, as --fail-on
+// would name them.
+func (o TextOptions) groups(fs []detect.Finding) (string, []string) {
 	type group struct {
 		kind string
 		sev  detect.Severity
 		n    int
 	}
 	var groups []group
-	failing := 0
 	for _, f := range fs {
-		if o.Fails != nil && o.Fails(f) {
-			failing++
-		}
 		i := slices.IndexFunc(groups, func(g group) bool { return g.kind == f.Kind && g.sev == f.Severity })
 		if i < 0 {
 			groups = append(groups, group{kind: f.Kind, sev: f.Severity})
@@ -211,16 +261,7 @@ func (o TextOptions) verdict(fs []detect.Finding) string {
 		// --fail-on leak fails on deadlocks too.
 		errorKinds = slices.DeleteFunc(errorKinds, func(k string) bool { return k == "deadlock" })
 	}
-	line := strings.Join(parts, ", ")
-	switch {
-	case o.FailOn != "" && o.FailOn != "none" && failing > 0:
-		return fmt.Sprintf("%s — exit 1: %s of a --fail-on %s kind", line, plural(failing, "finding"), o.FailOn)
-	case o.FailOn != "" && o.FailOn != "none":
-		return fmt.Sprintf("%s — exit 0: none of a --fail-on %s kind", line, o.FailOn)
-	case len(errorKinds) > 0:
-		return fmt.Sprintf("%s — exit 0; exit 1 with --fail-on %s", line, strings.Join(errorKinds, ","))
-	}
-	return fmt.Sprintf("%s — exit 0; --fail-on KINDS makes findings fail the run", line)
+	return strings.Join(parts, ", "), errorKinds
 }
 
 func severityRank(s detect.Severity) int {

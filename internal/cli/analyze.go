@@ -130,6 +130,7 @@ func (o *analyzeOptions) run(stdin io.Reader, stdout, stderr io.Writer, args []s
 	if err != nil {
 		return err
 	}
+	p.text.AllowIncomplete = o.allowIncomplete
 	if err := o.cfg.Validate(); err != nil {
 		return usageError("%v", err)
 	}
