@@ -117,8 +117,8 @@ const (
 	EvCreate     EventKind = iota + 1 // Peer created G: Stack is G's start stack, PeerStack the creator's
 	EvBlock                           // G blocked: Reason, Stack
 	EvWake                            // Peer woke G (NoGoroutine: a timer, the network poller): Reason, Stack and Start describe the block that ended, PeerStack is the waker's
-	EvRun                             // G started running
-	EvStop                            // G stopped running without blocking (preempted, yielded, entered a syscall): Reason
+	EvRun                             // G started running: Start is when it left its last state (became runnable, or returned from a system call)
+	EvStop                            // G stopped running without blocking (preempted, yielded, entered a syscall): Reason; Stack where it entered a system call
 	EvExit                            // G exited
 	EvAnnotation                      // G emitted a primitive annotation: Annotation, Stack
 )
@@ -133,7 +133,7 @@ type Event struct {
 	Reason     string
 	Stack      StackID
 	PeerStack  StackID
-	Start      Time // EvWake: when the block began
+	Start      Time // EvWake: when the block began; EvRun: see EvRun
 	Annotation wire.Event
 }
 

@@ -592,14 +592,20 @@ func (b *builder) goTransition(ev *exptrace.Event, st *exptrace.StateTransition)
 		b.exit(g, now)
 		out.Kind = EvExit
 	case to == exptrace.GoRunning:
+		out.Kind, out.Start = EvRun, g.Since
+		if g.State == StateSyscall {
+			out.Start = now // back from the system call right away
+		}
 		g.State, g.Since = StateRunning, now
-		out.Kind = EvRun
 	default:
 		g.State, g.Since = goState(to), now
 		if from != exptrace.GoRunning {
 			return
 		}
 		out.Kind, out.Reason = EvStop, b.intern(st.Reason)
+		if to == exptrace.GoSyscall {
+			out.Stack = stacks.intern(st.Stack)
+		}
 	}
 	b.emit(out)
 	if out.Kind == EvExit && b.opts.DropExited {

@@ -22,8 +22,10 @@ var _ = register(&Format{
 // BlockProfile is how long goroutines spent blocked, per blocked stack and
 // wait reason: what `go tool trace -pprof=sync` (and =net, and the
 // channel waits none of them give) would write, from one pass and in one
-// file. Every blocked interval counts, the ones still open at the end of
-// the trace included; the runtime's and the tracer's own goroutines do not.
+// file, with system calls (=syscall) as intervals of reason "syscall":
+// from the call's entry to its return (when the goroutine became runnable
+// again). Every interval counts, the ones still open at the end of the
+// trace included; the runtime's and the tracer's own goroutines do not.
 type BlockProfile struct {
 	Samples  []BlockSample
 	Duration time.Duration // the traces' summed length
@@ -60,7 +62,19 @@ func (p *BlockProfile) add(s BlockSample) {
 type blockGatherer struct {
 	byStack map[blockKey]*BlockSample
 	profile BlockProfile
+	// syscalls are the system calls under way, by goroutine.
+	syscalls map[parse.GoID]syscall
 }
+
+// syscall is a system call under way: when it began, and where.
+type syscall struct {
+	start parse.Time
+	stack parse.StackID
+}
+
+// ReasonSyscall is the reason of a system call's interval in a
+// [BlockProfile] (parse names waits, and a system call is none).
+const ReasonSyscall = "syscall"
 
 type blockKey struct {
 	stack  parse.StackID
@@ -68,12 +82,26 @@ type blockKey struct {
 }
 
 func newBlockGatherer() *blockGatherer {
-	return &blockGatherer{byStack: map[blockKey]*BlockSample{}}
+	return &blockGatherer{byStack: map[blockKey]*BlockSample{}, syscalls: map[parse.GoID]syscall{}}
 }
 
 func (g *blockGatherer) Event(t *parse.Trace, ev *parse.Event) {
-	if ev.Kind == parse.EvWake {
+	switch ev.Kind {
+	case parse.EvWake:
 		g.interval(t, ev.G, ev.Stack, ev.Reason, ev.Time-ev.Start)
+	case parse.EvStop:
+		if gr := t.Goroutine(ev.G); gr != nil && gr.State == parse.StateSyscall {
+			g.syscalls[ev.G] = syscall{ev.Time, ev.Stack}
+		}
+	case parse.EvRun:
+		// Back from the system call when the goroutine became runnable
+		// (ev.Start), or now when it went on running.
+		if sc, ok := g.syscalls[ev.G]; ok {
+			delete(g.syscalls, ev.G)
+			g.interval(t, ev.G, sc.stack, ReasonSyscall, max(ev.Start, sc.start)-sc.start)
+		}
+	case parse.EvExit:
+		delete(g.syscalls, ev.G)
 	}
 }
 
@@ -101,6 +129,11 @@ func (g *blockGatherer) Finalize(t *parse.Trace) {
 	for _, gr := range t.Goroutines() {
 		if gr.State == parse.StateWaiting {
 			g.interval(t, gr.ID, gr.Stack, gr.Reason, end-gr.Since)
+		}
+	}
+	for id, sc := range g.syscalls {
+		if gr := t.Goroutine(id); gr != nil && gr.State == parse.StateSyscall {
+			g.interval(t, id, sc.stack, ReasonSyscall, end-sc.start)
 		}
 	}
 	keys := make([]blockKey, 0, len(g.byStack))
@@ -147,6 +180,8 @@ func reasonLabel(reason string) string {
 		return "net"
 	case parse.ReasonSleep:
 		return "sleep"
+	case ReasonSyscall:
+		return "syscall"
 	}
 	return reason
 }
