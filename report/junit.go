@@ -25,7 +25,8 @@ const PackageTestcase = "(outside tests)"
 // trace (named by its package when a go test run gave one, else by its
 // path); in it, a testcase per test that findings are attributed to and
 // per test of a go test run (Analysis.Tests), and one testcase,
-// PackageTestcase, for the findings outside tests. A testcase fails when
+// PackageTestcase, for the findings outside tests (and for a trace with
+// no test results, so that its suite has a testcase). A testcase fails when
 // the run's gate (--fail-on) fails one of its findings, or when its test
 // failed; the failure lists each failing finding with its location and
 // stack. Findings that do not fail the run are listed in the testcase's
@@ -66,11 +67,15 @@ func junitSuite(a *Analysis, trace int, info TraceInfo) junit.Testsuite {
 		}
 		return c
 	}
-	get(PackageTestcase)
 	for i := range a.Tests {
 		if t := &a.Tests[i]; t.Trace == trace {
 			get(t.Name).test = t
 		}
+	}
+	if len(cases) == 0 {
+		// A trace without test results (analyze's): the package
+		// testcase stands for it, passing when it has no failing finding.
+		get(PackageTestcase)
 	}
 	for _, f := range a.Findings {
 		if !slices.Contains(f.Traces, trace) {
