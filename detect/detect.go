@@ -257,17 +257,21 @@ func markUserFrames(fs []Finding) {
 }
 
 // Sort orders findings by kind, file, line and first goroutine, so output
-// is deterministic.
+// is deterministic (see [Compare]).
 func Sort(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(a.Kind, b.Kind),
-			cmp.Compare(a.Location.File, b.Location.File),
-			cmp.Compare(a.Location.Line, b.Location.Line),
-			cmp.Compare(firstG(a), firstG(b)),
-			cmp.Compare(a.Message, b.Message),
-		)
-	})
+	slices.SortStableFunc(fs, Compare)
+}
+
+// Compare orders two findings by kind, file, line, first goroutine and
+// message: the order of every report.
+func Compare(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(a.Kind, b.Kind),
+		cmp.Compare(a.Location.File, b.Location.File),
+		cmp.Compare(a.Location.Line, b.Location.Line),
+		cmp.Compare(firstG(a), firstG(b)),
+		cmp.Compare(a.Message, b.Message),
+	)
 }
 
 func firstG(f Finding) parse.GoID {

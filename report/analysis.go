@@ -1,13 +1,11 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/blockscope/blockscope/detect"
-	"github.com/blockscope/blockscope/parse"
 )
 
 // Analysis is what every output format renders: the outcome of one run of
@@ -202,25 +200,9 @@ func shift(idx []int, base int) []int {
 	return out
 }
 
-// sortFindings orders findings as detect.Sort does: kind, file, line,
-// first goroutine, message.
+// sortFindings orders findings as detect.Sort does.
 func sortFindings(fs []Finding) {
 	slices.SortStableFunc(fs, compareFindings)
 }
 
-func compareFindings(a, b Finding) int {
-	return cmp.Or(
-		cmp.Compare(a.Kind, b.Kind),
-		cmp.Compare(a.Location.File, b.Location.File),
-		cmp.Compare(a.Location.Line, b.Location.Line),
-		cmp.Compare(firstGoroutine(a), firstGoroutine(b)),
-		cmp.Compare(a.Message, b.Message),
-	)
-}
-
-func firstGoroutine(f Finding) parse.GoID {
-	if len(f.Goroutines) == 0 {
-		return -1
-	}
-	return f.Goroutines[0]
-}
+func compareFindings(a, b Finding) int { return detect.Compare(a.Finding, b.Finding) }
