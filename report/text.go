@@ -438,7 +438,11 @@ func (o TextOptions) summary(w io.Writer, info TraceInfo) error {
 	tbl = newTable(w)
 	tbl.Header("Reason", "Goroutine-time")
 	for _, r := range reasons {
-		tbl.Append(r, round(time.Duration(byReason[r])).String())
+		label := r
+		if r == parse.ReasonUnknown {
+			label = "unknown (no reason or stack in the trace)"
+		}
+		tbl.Append(label, round(time.Duration(byReason[r])).String())
 	}
 	return tbl.Render()
 }
