@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -188,6 +189,10 @@ func list(o Options) ([]*Package, error) {
 		}
 		p := &Package{ImportPath: lp.ImportPath}
 		switch {
+		case lp.Error != nil && slices.Contains(patterns, lp.ImportPath):
+			// The pattern itself matched nothing that can be loaded (no
+			// such directory, no module here): the command line's error.
+			return nil, fmt.Errorf("%s: %s", lp.ImportPath, lp.Error.Err)
 		case lp.Error != nil:
 			// Not found, or its imports cannot be loaded: nothing to run.
 			p.BuildFailed, p.Outcome, p.Output = true, "fail", lp.Error.Err+"\n"
