@@ -35,7 +35,13 @@ func Markdown(w io.Writer, a *Analysis) error {
 	}
 	b.WriteString("\n\n")
 	traces := "trace " + mdCode(a.Traces[0].Path)
-	if len(a.Traces) > 1 {
+	switch {
+	case len(a.Traces) == 1 && a.Traces[0].Package != "":
+		// blockscope test's trace is a temporary file: the package says more.
+		traces = "the tests of " + mdCode(a.Traces[0].Package)
+	case len(a.Traces) > 1 && a.Traces[0].Package != "":
+		traces = "the tests of " + plural(len(a.Traces), "package")
+	case len(a.Traces) > 1:
 		traces = plural(len(a.Traces), "trace")
 	}
 	fmt.Fprintf(&b, "From %s", traces)
