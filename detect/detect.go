@@ -28,7 +28,8 @@ const (
 	SeverityInfo    Severity = "info"
 )
 
-func (s Severity) rank() int {
+// Rank orders severities: 0 for error, 1 for warning, 2 for info.
+func (s Severity) Rank() int {
 	switch s {
 	case SeverityError:
 		return 0
@@ -37,6 +38,9 @@ func (s Severity) rank() int {
 	}
 	return 2
 }
+
+// AtLeast reports whether s is min or more severe.
+func (s Severity) AtLeast(min Severity) bool { return s.Rank() <= min.Rank() }
 
 // Evidence names what a finding rests on.
 type Evidence string

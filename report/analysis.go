@@ -176,7 +176,7 @@ func mergeFinding(a, b Finding) Finding {
 	slices.Sort(traces)
 	traces = slices.Compact(traces)
 	dur, total := max(a.Duration, b.Duration), totalOf(a)+totalOf(b)
-	if severityRank(b.Severity) < severityRank(a.Severity) {
+	if b.Severity.Rank() < a.Severity.Rank() {
 		a = b
 	}
 	a.Traces, a.Duration, a.Total = traces, dur, total

@@ -248,7 +248,7 @@ func (o TextOptions) groups(fs []detect.Finding) (string, []string) {
 		groups[i].n++
 	}
 	slices.SortStableFunc(groups, func(a, b group) int {
-		return cmp.Or(cmp.Compare(severityRank(a.sev), severityRank(b.sev)), strings.Compare(a.kind, b.kind))
+		return cmp.Or(cmp.Compare(a.sev.Rank(), b.sev.Rank()), strings.Compare(a.kind, b.kind))
 	})
 	var parts, errorKinds []string
 	for _, g := range groups {
@@ -262,16 +262,6 @@ func (o TextOptions) groups(fs []detect.Finding) (string, []string) {
 		errorKinds = slices.DeleteFunc(errorKinds, func(k string) bool { return k == "deadlock" })
 	}
 	return strings.Join(parts, ", "), errorKinds
-}
-
-func severityRank(s detect.Severity) int {
-	switch s {
-	case detect.SeverityError:
-		return 0
-	case detect.SeverityWarning:
-		return 1
-	}
-	return 2
 }
 
 // finding writes one finding: its message, evidence and hint, then each

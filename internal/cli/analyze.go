@@ -329,10 +329,5 @@ func parseFailOn(spec string) (failGate, error) {
 // fails reports whether f fails the run.
 func (g failGate) fails(f detect.Finding) bool {
 	min, ok := g[f.Kind]
-	return ok && atLeast(f.Severity, min)
-}
-
-func atLeast(s, min detect.Severity) bool {
-	rank := map[detect.Severity]int{detect.SeverityError: 3, detect.SeverityWarning: 2, detect.SeverityInfo: 1}
-	return rank[s] >= rank[min]
+	return ok && f.Severity.AtLeast(min)
 }
