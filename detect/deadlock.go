@@ -288,6 +288,11 @@ func (d *deadlock) object(kind wire.Kind, id wire.ObjectID) *dlObject {
 	return o
 }
 
+// Kinds are the events deadlock takes (see parse.Selective).
+func (*deadlock) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvCreate, parse.EvExit, parse.EvAnnotation)
+}
+
 // Event tracks holdings and open waits from the annotations, and which
 // goroutine each errgroup Go started.
 func (d *deadlock) Event(_ *parse.Trace, ev *parse.Event) {

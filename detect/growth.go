@@ -121,6 +121,11 @@ func newGrowth(opts GrowthOptions) *growth {
 	}
 }
 
+// Kinds are the events growth takes (see parse.Selective).
+func (*growth) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvCreate, parse.EvBlock, parse.EvWake, parse.EvExit)
+}
+
 // Event counts creations and exits by creation site.
 func (gr *growth) Event(t *parse.Trace, ev *parse.Event) {
 	if gr.st == nil {

@@ -203,6 +203,11 @@ func (l *leak) loc(t *parse.Trace, s parse.StackID) parse.Frame {
 	return f
 }
 
+// Kinds are the events leak takes (see parse.Selective).
+func (*leak) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvWake, parse.EvExit)
+}
+
 // Event records who wakes waiters at each blocked site.
 func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 	switch ev.Kind {

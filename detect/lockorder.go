@@ -156,6 +156,11 @@ func newLockOrder(opts LockOrderOptions) *lockOrder {
 	}
 }
 
+// Kinds are the events lockOrder takes (see parse.Selective).
+func (*lockOrder) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvExit, parse.EvAnnotation)
+}
+
 // Event follows each goroutine's held locks and records the orders.
 func (l *lockOrder) Event(t *parse.Trace, ev *parse.Event) {
 	if l.stacks == nil {

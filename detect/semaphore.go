@@ -398,6 +398,11 @@ func (q *semaQueue) testOf(t *parse.Trace, g parse.GoID) string {
 	return name
 }
 
+// Kinds are the events semaQueue takes (see parse.Selective).
+func (*semaQueue) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvAnnotation, parse.EvCreate, parse.EvBlock, parse.EvWake, parse.EvExit)
+}
+
 // Event follows annotated semaphores' operations and x/sync semaphores'
 // waits.
 func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {

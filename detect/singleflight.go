@@ -203,6 +203,11 @@ func newSFFanIn(opts SingleflightOptions) *sfFanIn {
 	}
 }
 
+// Kinds are the events sfFanIn takes (see parse.Selective).
+func (*sfFanIn) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvAnnotation, parse.EvBlock, parse.EvWake, parse.EvExit)
+}
+
 // Event follows annotated flights and x/sync followers' wakes.
 func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 	if s.st == nil {

@@ -49,6 +49,11 @@ func (s *summarizer) harnessWait(t *parse.Trace, stack parse.StackID) bool {
 	return idle
 }
 
+// Kinds are the events summarizer takes (see parse.Selective).
+func (*summarizer) Kinds() parse.Kinds {
+	return parse.KindsOf(parse.EvWake, parse.EvExit)
+}
+
 func (s *summarizer) Event(t *parse.Trace, ev *parse.Event) {
 	if ev.Kind == parse.EvExit {
 		// Counted now: the record may be dropped (parse.Options.DropExited).

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 )
 
@@ -121,7 +122,24 @@ const (
 	EvStop                            // G stopped running without blocking (preempted, yielded, entered a syscall): Reason; Stack where it entered a system call
 	EvExit                            // G exited
 	EvAnnotation                      // G emitted a primitive annotation: Annotation, Stack
+
+	numKinds = iota + 1
 )
+
+// Kinds is a set of event kinds: what a [Selective] consumer asks for.
+type Kinds uint16
+
+// KindsOf returns the set of those kinds.
+func KindsOf(kinds ...EventKind) Kinds {
+	var s Kinds
+	for _, k := range kinds {
+		s |= 1 << k
+	}
+	return s
+}
+
+// Has reports whether k is in the set.
+func (s Kinds) Has(k EventKind) bool { return s&(1<<k) != 0 }
 
 // Event is one normalized event, as the parser hands it to consumers. The
 // Trace is updated before consumers see the event.
@@ -154,14 +172,12 @@ type Trace struct {
 	gs store // the goroutine records
 
 	// What Options.DropExited forgot: exited ids (a bit each, by id,
-	// below maxPaged; a set above), and their counts.
+	// below maxExitedBits; a set above), and their counts.
 	exitedBits              []uint64
 	exitedBig               map[GoID]bool
 	droppedCreated, dropped int
-	// creators of the dropped, by id: creator plus one (0: none), in pages
-	// of pageSize ids below maxPaged; a map above.
-	creators    []*[pageSize]GoID
-	creatorsBig map[GoID]GoID
+	// creators of the dropped, by id.
+	creators idmap.Map[GoID, GoID]
 
 	// tests indexes the testing framework's goroutines (see TestRun).
 	tests testIndex
@@ -175,6 +191,9 @@ type Trace struct {
 	// objects are the primitives' objects the annotations name.
 	objects map[wire.ObjectID]*Object
 }
+
+// maxExitedBits bounds the ids kept as bits (32 MB of them at most).
+const maxExitedBits = 1 << 28
 
 // Duration is the trace's wall-clock span.
 func (t *Trace) Duration() time.Duration { return time.Duration(t.End - t.Start) }
@@ -228,7 +247,7 @@ func (t *Trace) Exited(id GoID) bool {
 	if g := t.gs.get(id); g != nil {
 		return g.State == StateExited
 	}
-	if id >= 0 && id < maxPaged {
+	if id >= 0 && id < maxExitedBits {
 		i := int(id >> 6)
 		return i < len(t.exitedBits) && t.exitedBits[i]&(1<<(id&63)) != 0
 	}
@@ -240,7 +259,7 @@ func (t *Trace) Exited(id GoID) bool {
 func (t *Trace) release(g *Goroutine) {
 	for g != nil && g.State == StateExited && g.kids == 0 && !g.pinned {
 		id := g.ID
-		if id >= 0 && id < maxPaged {
+		if id >= 0 && id < maxExitedBits {
 			i := int(id >> 6)
 			if i >= len(t.exitedBits) {
 				t.exitedBits = append(t.exitedBits, make([]uint64, i+1-len(t.exitedBits)+len(t.exitedBits)/4)...)
@@ -257,7 +276,7 @@ func (t *Trace) release(g *Goroutine) {
 			t.droppedCreated++
 		}
 		if g.Creator != NoGoroutine {
-			t.keepCreator(id, g.Creator)
+			t.creators.Set(id, g.Creator)
 		}
 		t.tests.note(t, g)
 		var creator *Goroutine
@@ -271,24 +290,6 @@ func (t *Trace) release(g *Goroutine) {
 	}
 }
 
-func (t *Trace) keepCreator(id, creator GoID) {
-	if id < 0 || id >= maxPaged || creator < 0 {
-		if t.creatorsBig == nil {
-			t.creatorsBig = make(map[GoID]GoID)
-		}
-		t.creatorsBig[id] = creator
-		return
-	}
-	pi := int(id >> pageBits)
-	if pi >= len(t.creators) {
-		t.creators = append(t.creators, make([]*[pageSize]GoID, pi+1-len(t.creators))...)
-	}
-	if t.creators[pi] == nil {
-		t.creators[pi] = new([pageSize]GoID)
-	}
-	t.creators[pi][id&(pageSize-1)] = creator + 1
-}
-
 // Creations yields every goroutine the trace saw created by another, kept
 // or dropped (see Options.DropExited), with its creator: the whole
 // creation forest, at 8 bytes a dropped goroutine.
@@ -299,18 +300,8 @@ func (t *Trace) Creations() iter.Seq2[GoID, GoID] {
 				return
 			}
 		}
-		for pi, p := range t.creators {
-			if p == nil {
-				continue
-			}
-			for i, c := range p {
-				if c != 0 && !yield(GoID(pi<<pageBits|i), c-1) {
-					return
-				}
-			}
-		}
-		for id, c := range t.creatorsBig {
-			if !yield(id, c) {
+		for id, c := range t.creators.All() {
+			if !yield(id, *c) {
 				return
 			}
 		}

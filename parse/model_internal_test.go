@@ -10,8 +10,9 @@ import (
 // and that a dropped record is gone, its slot reused, and the order of
 // first appearance kept.
 func TestGoroutineIndex(t *testing.T) {
+	const bigID = 1 << 28 // the first id the index does not page
 	tr := &Trace{}
-	ids := []GoID{1, 7, 3, maxPaged - 1, maxPaged, 1 << 40, 2}
+	ids := []GoID{1, 7, 3, bigID - 1, bigID, 1 << 40, 2}
 	var ptrs []*Goroutine
 	for _, id := range ids {
 		if tr.Goroutine(id) != nil {
@@ -27,7 +28,7 @@ func TestGoroutineIndex(t *testing.T) {
 			t.Errorf("Goroutine(%d) = %p; want goroutine %d at %p", id, g, id, ptrs[i])
 		}
 	}
-	for _, id := range []GoID{0, 4, maxPaged + 1, NoGoroutine} {
+	for _, id := range []GoID{0, 4, bigID + 1, NoGoroutine} {
 		if g := tr.Goroutine(id); g != nil {
 			t.Errorf("Goroutine(%d) = goroutine %d; want nil", id, g.ID)
 		}
@@ -50,7 +51,7 @@ func TestGoroutineIndex(t *testing.T) {
 	for g := range tr.All() {
 		order = append(order, g.ID)
 	}
-	want := []GoID{1, 3, maxPaged - 1, maxPaged, 2}
+	want := []GoID{1, 3, bigID - 1, bigID, 2}
 	if got := order[:5]; !slices.Equal(got, want) || order[len(order)-1] != 99999 || len(order) != len(ids)-2+3*chunkSize+1 {
 		t.Errorf("All = %v...%v (%d); want %v...99999 (%d)", order[:5], order[len(order)-1], len(order), want, len(ids)-2+3*chunkSize+1)
 	}
@@ -59,7 +60,7 @@ func TestGoroutineIndex(t *testing.T) {
 	for i := GoID(0); i < 3*chunkSize; i++ {
 		tr.gs.drop(tr.Goroutine(1000 + i))
 	}
-	if p := tr.gs.index.pages[1000>>pageBits+1]; p != nil {
-		t.Errorf("a page of dropped ids is still held (%d ids)", p.n)
+	if n := tr.gs.index.Len(); n != len(ids)-2+1 {
+		t.Errorf("the index holds %d ids after the drops; want %d", n, len(ids)-2+1)
 	}
 }

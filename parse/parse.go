@@ -63,6 +63,14 @@ type Consumer interface {
 	Finalize(t *Trace)
 }
 
+// Selective is a Consumer that takes only some kinds of event: the pass
+// calls its Event for those alone. Most events are runs and stops of
+// goroutines, which most detectors have no use for.
+type Selective interface {
+	Consumer
+	Kinds() Kinds
+}
+
 // Options control what the model keeps.
 type Options struct {
 	// Path names the trace in errors and in Trace.Path.
@@ -316,10 +324,10 @@ func (b *builder) recoverReader(err *error) {
 	}
 }
 
-// emit hands the event to every consumer.
+// emit hands the event to every consumer that takes its kind.
 func (b *builder) emit(ev *Event) {
 	b.inConsumer = true
-	for _, c := range b.consumers {
+	for _, c := range b.byKind[ev.Kind] {
 		c.Event(b.t, ev)
 	}
 	b.inConsumer = false
@@ -391,9 +399,10 @@ type builder struct {
 	t          *Trace
 	opts       Options
 	consumers  []Consumer
-	real       int  // events other than Sync
-	piece      int  // the piece of a parallel pass being read (see parallel.go)
-	inConsumer bool // a consumer's Event is running
+	byKind     [numKinds][]Consumer // the consumers that take each kind, in order
+	real       int                  // events other than Sync
+	piece      int                  // the piece of a parallel pass being read (see parallel.go)
+	inConsumer bool                 // a consumer's Event is running
 	lastTs     int64
 	ts         int64 // the event's time, made strictly increasing
 	ev         Event
@@ -414,6 +423,17 @@ func newBuilder(opts Options, version string, consumers []Consumer) *builder {
 		consumers: consumers,
 		reasons:   make(map[string]string),
 		first:     true,
+	}
+	for _, c := range consumers {
+		kinds := ^Kinds(0)
+		if s, ok := c.(Selective); ok {
+			kinds = s.Kinds()
+		}
+		for k := range EventKind(numKinds) {
+			if kinds.Has(k) {
+				b.byKind[k] = append(b.byKind[k], c)
+			}
+		}
 	}
 	b.t.Stacks.SetModule(opts.Module)
 	return b

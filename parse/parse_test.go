@@ -517,6 +517,34 @@ func TestConsumers(t *testing.T) {
 	}
 }
 
+// selective takes only wakes and exits.
+type selective struct{ consumer }
+
+func (*selective) Kinds() parse.Kinds { return parse.KindsOf(parse.EvWake, parse.EvExit) }
+
+// TestSelective checks that a parse.Selective consumer sees the events of
+// the kinds it asks for, all of them, and no others.
+func TestSelective(t *testing.T) {
+	var all consumer
+	var some selective
+	if _, err := parse.File(filepath.Join("testdata", "blocked.trace"), parse.Options{}, &all, &some); err != nil {
+		t.Fatal(err)
+	}
+	for k := parse.EvCreate; k <= parse.EvAnnotation; k++ {
+		want := 0
+		if k == parse.EvWake || k == parse.EvExit {
+			want = all.kinds[k]
+		}
+		if some.kinds[k] != want {
+			t.Errorf("events of kind %d: %d; want %d", k, some.kinds[k], want)
+		}
+	}
+	if all.kinds[parse.EvWake] == 0 || all.kinds[parse.EvExit] == 0 || some.finalized != 1 {
+		t.Errorf("the trace has %d wakes and %d exits, Finalize called %d times; want > 0, > 0, 1",
+			all.kinds[parse.EvWake], all.kinds[parse.EvExit], some.finalized)
+	}
+}
+
 // TestErrorOneLine: the reader's multi-line dumps stay out of the message
 // a user reads.
 func TestErrorOneLine(t *testing.T) {
