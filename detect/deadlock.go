@@ -218,7 +218,32 @@ type dlObject struct {
 	locks    []*dlObject
 	// errgroup: how many goroutine numbers were seen, and the largest.
 	goCount, goMax uint64
+
+	// condRefs counts the Conds whose Locker it is (see deadlock.sweep).
+	condRefs int
+	// partial: forgotten, and not seen from its first use then, so not
+	// judged by its users now; regroup: a forgotten errgroup whose Go
+	// numbering resumes at its next Go.
+	partial, regroup bool
+	// gone counts the users forgotten because they exited, leaving no
+	// goroutine they started behind (see deadlock.pruneUsers); goneFirst
+	// holds the lowest-numbered of them, at most dlGoneShown, with their
+	// stacks. pruneAt is the number of users that prunes them again.
+	gone      int
+	goneFirst []dlUser
+	pruneAt   int
 }
+
+// dlUser is a goroutine that used an object, with the stack of its last
+// annotation on it.
+type dlUser struct {
+	g     parse.GoID
+	stack parse.StackID
+}
+
+// dlGoneShown is how many forgotten users an object keeps to name in
+// findings.
+const dlGoneShown = 8
 
 func (o *dlObject) note(seq uint64) {
 	if seq > 0 && (o.minSeq == 0 || seq < o.minSeq) {
@@ -229,6 +254,9 @@ func (o *dlObject) note(seq uint64) {
 // complete reports whether the trace saw the object from its first use, so
 // that its users are known.
 func (o *dlObject) complete() bool {
+	if o.partial {
+		return false
+	}
 	if o.kind == wire.KindWaitGroup {
 		return o.firstSeen
 	}
@@ -253,6 +281,15 @@ type dlPendingGo struct {
 
 type deadlock struct {
 	objs map[wire.ObjectID]*dlObject
+	// forgotten are the objects sweep forgot (and not seen since), as
+	// ranges of ids, sorted; names keeps the names of those that had one.
+	forgotten []dlForgotten
+	names     map[wire.ObjectID]string
+	// sweepAt is the number of objects at which the next sweep runs.
+	sweepAt int
+	// goneHook, in unit tests without a trace, says which goroutines
+	// are gone for good (see goneForever).
+	goneHook func(parse.GoID) bool
 	// open are each goroutine's open waits, innermost last (a Cond waiter
 	// relocking its Locker has two).
 	open map[parse.GoID][]dlWait
@@ -270,19 +307,18 @@ func newDeadlock() *deadlock {
 		open:      make(map[parse.GoID][]dlWait),
 		condLink:  make(map[parse.GoID]*dlObject),
 		goPending: make(map[parse.GoID]dlPendingGo),
+		sweepAt:   dlForgetObjects,
 	}
 }
 
-func (d *deadlock) object(kind wire.Kind, id wire.ObjectID) *dlObject {
+func (d *deadlock) object(t *parse.Trace, kind wire.Kind, id wire.ObjectID) *dlObject {
 	o := d.objs[id]
 	if o == nil {
-		o = &dlObject{
-			id: id, kind: kind,
-			slots:  make(map[uint64]*dlHold),
-			early:  make(map[uint64]parse.GoID),
-			shares: make(map[parse.GoID]*dlHold),
-			users:  make(map[parse.GoID]parse.StackID),
+		if len(d.objs) >= d.sweepAt {
+			d.sweep(t)
 		}
+		o = &dlObject{id: id, kind: kind}
+		d.remember(o)
 		d.objs[id] = o
 	}
 	return o
@@ -293,21 +329,29 @@ func (*deadlock) Kinds() parse.Kinds {
 	return parse.KindsOf(parse.EvCreate, parse.EvExit, parse.EvAnnotation)
 }
 
+// hold records slot k of o as held.
+func (o *dlObject) hold(k uint64, h *dlHold) {
+	if o.slots == nil {
+		o.slots = make(map[uint64]*dlHold)
+	}
+	o.slots[k] = h
+}
+
 // Event tracks holdings and open waits from the annotations, and which
 // goroutine each errgroup Go started.
-func (d *deadlock) Event(_ *parse.Trace, ev *parse.Event) {
+func (d *deadlock) Event(t *parse.Trace, ev *parse.Event) {
 	switch ev.Kind {
 	case parse.EvCreate:
 		if p, ok := d.goPending[ev.Peer]; ok {
 			delete(d.goPending, ev.Peer)
-			p.obj.slots[p.seq] = &dlHold{g: ev.G, stack: p.stack}
+			p.obj.hold(p.seq, &dlHold{g: ev.G, stack: p.stack})
 		}
 	case parse.EvExit:
 		delete(d.open, ev.G)
 		delete(d.condLink, ev.G)
 		delete(d.goPending, ev.G)
 	case parse.EvAnnotation:
-		d.annotation(ev.G, ev.Stack, &ev.Annotation)
+		d.annotation(t, ev.G, ev.Stack, &ev.Annotation)
 	}
 }
 
@@ -319,17 +363,18 @@ func dlCloses(op wire.Op) bool {
 	return c == wire.ClassAcquire || c == wire.ClassCancel || op == wire.OpGo || op == wire.OpSend
 }
 
-func (d *deadlock) annotation(g parse.GoID, stack parse.StackID, a *wire.Event) {
-	o := d.object(a.Kind, a.Object)
+func (d *deadlock) annotation(t *parse.Trace, g parse.GoID, stack parse.StackID, a *wire.Event) {
+	o := d.object(t, a.Kind, a.Object)
 	if a.Op == wire.OpName {
 		o.name = a.Key
 		return
 	}
-	o.users[g] = stack
+	d.use(t, o, g, stack)
 	if c := d.condLink[g]; c != nil {
 		delete(d.condLink, g)
 		if (a.Op == wire.OpUnlock || a.Op == wire.OpRUnlock) && dlIsLock(a.Kind) && !slices.Contains(c.locks, o) {
 			c.locks = append(c.locks, o)
+			o.condRefs++
 		}
 	}
 	if dlCloses(a.Op) {
@@ -387,7 +432,7 @@ func (d *deadlock) annotation(g parse.GoID, stack parse.StackID, a *wire.Event) 
 			}
 			return
 		}
-		o.slots[a.Seq] = &dlHold{g: g, stack: stack}
+		o.hold(a.Seq, &dlHold{g: g, stack: stack})
 	case wire.OpUnlock:
 		if a.Kind == wire.KindReentrant && a.N > 0 {
 			return // still held
@@ -398,6 +443,9 @@ func (d *deadlock) annotation(g parse.GoID, stack parse.StackID, a *wire.Event) 
 				o.handoff = true
 			}
 			return
+		}
+		if o.early == nil {
+			o.early = make(map[uint64]parse.GoID)
 		}
 		o.early[a.Seq] = g
 	case wire.OpRLock:
@@ -412,12 +460,16 @@ func (d *deadlock) annotation(g parse.GoID, stack parse.StackID, a *wire.Event) 
 		o.give(g, a.N)
 
 	case wire.OpRun:
-		o.slots[a.Seq] = &dlHold{g: g, stack: stack}
+		o.hold(a.Seq, &dlHold{g: g, stack: stack})
 	case wire.OpRunDone, wire.OpReturn, wire.OpGoDone:
 		delete(o.slots, a.Seq)
 	case wire.OpLead:
-		o.slots[a.Seq] = &dlHold{g: g, stack: stack, key: a.Key}
+		o.hold(a.Seq, &dlHold{g: g, stack: stack, key: a.Key})
 	case wire.OpGo:
+		if o.regroup { // forgotten complete: its numbering resumes here
+			o.regroup = false
+			o.goCount, o.goMax = a.Seq-1, a.Seq-1
+		}
 		o.goCount++
 		o.goMax = max(o.goMax, a.Seq)
 		d.goPending[g] = dlPendingGo{obj: o, seq: a.Seq, stack: stack}
@@ -455,6 +507,9 @@ func (o *dlObject) take(g parse.GoID, stack parse.StackID, n int64) {
 	if h := o.shares[g]; h != nil {
 		h.n += n
 		return
+	}
+	if o.shares == nil {
+		o.shares = make(map[parse.GoID]*dlHold)
 	}
 	o.shares[g] = &dlHold{g: g, stack: stack, n: n}
 }
@@ -745,7 +800,7 @@ func (s *dlSolver) need(c *dlCand) dlNeed {
 		}
 		return dlNeed{} // f returned, or started before the trace
 	case dlGroupWait, dlGroupGo:
-		if o.goCount != o.goMax {
+		if o.partial || o.goCount != o.goMax {
 			return dlNeed{} // goroutines started before the trace
 		}
 		var hs []parse.GoID
@@ -762,11 +817,20 @@ func (s *dlSolver) need(c *dlCand) dlNeed {
 		if w.seq <= o.notified {
 			return dlNeed{} // signalled; relocking
 		}
-		return s.usersNeed(append([]*dlObject{o}, o.locks...)...)
+		return s.usersNeed(s.wakerObjects(c)...)
 	case dlSend, dlRecv:
 		return s.usersNeed(o)
 	}
 	return dlNeed{}
+}
+
+// wakerObjects are the objects whose users could end c's wait, when its
+// wakers are users: its object's, and for a Cond its Lockers'.
+func (s *dlSolver) wakerObjects(c *dlCand) []*dlObject {
+	if c.wait.mode == dlCond {
+		return append([]*dlObject{c.wait.obj}, c.wait.obj.locks...)
+	}
+	return []*dlObject{c.wait.obj}
 }
 
 // writersQueued lists the goroutines with an open write-lock wait on o.
@@ -1224,9 +1288,20 @@ func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 	}
 	if c.need.users {
 		f.Confidence = ConfidenceNoUserAlive
+		// Users forgotten (see pruneUsers) exited too: name the first.
+		hidden := 0
+		for _, obj := range s.wakerObjects(c) {
+			for _, u := range obj.goneFirst {
+				if !slices.Contains(gone, u.g) {
+					gone = append(gone, u.g)
+				}
+			}
+			hidden += obj.gone - len(obj.goneFirst)
+		}
+		slices.Sort(gone)
 		const mostUsers = 8
 		for _, h := range gone {
-			if st, ok := c.wait.obj.users[h]; ok && len(f.Related) < len(ids)+mostUsers {
+			if st, ok := o.userStack(h); ok && len(f.Related) < len(ids)+mostUsers {
 				f.Related = append(f.Related, Related{Role: "user", Site: s.site(h, st)})
 			}
 		}
@@ -1240,7 +1315,7 @@ func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 			}
 		}
 		if len(exited) > 0 {
-			states = append([]string{fmt.Sprintf("%s exited", dlGoroutines(exited))}, states...)
+			states = append([]string{fmt.Sprintf("%s exited", dlGoroutines(exited, hidden))}, states...)
 		}
 		detail := ""
 		if len(states) > 0 {
@@ -1304,13 +1379,15 @@ func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 	return f
 }
 
-func dlGoroutines(ids []parse.GoID) string {
-	if len(ids) == 1 {
+// dlGoroutines names goroutines, the first few of them, and counts the
+// rest and hidden more.
+func dlGoroutines(ids []parse.GoID, hidden int) string {
+	if len(ids) == 1 && hidden == 0 {
 		return fmt.Sprintf("goroutine %d", ids[0])
 	}
 	const most = 8
-	if len(ids) > most {
-		return fmt.Sprintf("goroutines %s and %d more", strings.Trim(fmt.Sprint(ids[:most]), "[]"), len(ids)-most)
+	if more := len(ids) - min(len(ids), most) + hidden; more > 0 {
+		return fmt.Sprintf("goroutines %s and %d more", strings.Trim(fmt.Sprint(ids[:min(len(ids), most)]), "[]"), more)
 	}
 	return "goroutines " + dlList(ids)
 }

@@ -163,3 +163,11 @@ func TestDropExitedSameOutcome(t *testing.T) {
 func TestParallelSameOutcome(t *testing.T) {
 	compareRuns(t, parse.Options{DropBlocks: true, Jobs: 1}, parse.Options{DropBlocks: true, DropExited: true, Jobs: 4})
 }
+
+// TestForgetSameOutcome checks that forgetting objects and users gone for
+// good as soon as possible (what Run does on big traces) changes nothing a
+// report shows: without dropped records nothing is gone for good.
+func TestForgetSameOutcome(t *testing.T) {
+	defer detect.SetForgetting(1, 1)()
+	compareRuns(t, parse.Options{DropBlocks: true}, parse.Options{DropBlocks: true, DropExited: true})
+}
