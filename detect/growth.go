@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -93,7 +94,7 @@ type growth struct {
 	sites    map[parse.Frame]*growthSite
 	byStack  []*growthSite // sites by creator's stack, as found
 	order    []*growthSite
-	live     map[parse.GoID]*growthLive // by goroutine, until it exits
+	live     idmap.Map[parse.GoID, growthLive] // by goroutine, until it exits
 	findings []Finding
 }
 
@@ -117,7 +118,6 @@ func newGrowth(opts GrowthOptions) *growth {
 	return &growth{
 		opts:  opts,
 		sites: make(map[parse.Frame]*growthSite),
-		live:  make(map[parse.GoID]*growthLive),
 	}
 }
 
@@ -144,22 +144,22 @@ func (gr *growth) Event(t *parse.Trace, ev *parse.Event) {
 		s.created++
 		s.live++
 		s.series.set(ev.Time, s.live)
-		gr.live[ev.G] = &growthLive{site: s}
+		gr.live.Set(ev.G, growthLive{site: s})
 	case parse.EvBlock:
-		if l := gr.live[ev.G]; l != nil {
+		if l := gr.live.Lookup(ev.G); l != nil {
 			l.blocked, l.reason, l.stack = true, ev.Reason, ev.Stack
 		}
 	case parse.EvWake:
-		if l := gr.live[ev.G]; l != nil {
+		if l := gr.live.Lookup(ev.G); l != nil {
 			l.blocked = false
 		}
 	case parse.EvExit:
-		l := gr.live[ev.G]
+		l := gr.live.Lookup(ev.G)
 		if l == nil {
 			return
 		}
-		delete(gr.live, ev.G)
 		s := l.site
+		gr.live.Delete(ev.G)
 		s.exited++
 		s.live--
 		s.series.set(ev.Time, s.live)
@@ -241,7 +241,7 @@ func (s *growthSite) grownWindows(end parse.Time) (grown int, recent bool) {
 
 func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown int) Finding {
 	var live []parse.GoID
-	for id, l := range gr.live {
+	for id, l := range gr.live.All() {
 		if l.site == s {
 			live = append(live, id)
 		}
@@ -273,7 +273,7 @@ func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown in
 	where, n, example := "", 0, parse.NoGoroutine
 	counts := make(map[string]int)
 	for _, g := range live {
-		b := gr.live[g]
+		b := gr.live.At(g)
 		if !b.blocked {
 			continue
 		}
@@ -285,7 +285,7 @@ func (gr *growth) finding(st stackTable, s *growthSite, end parse.Time, grown in
 		}
 	}
 	if n > 0 {
-		f.Related = append(f.Related, Related{Role: "live", Site: siteOf(st, example, gr.live[example].stack)})
+		f.Related = append(f.Related, Related{Role: "live", Site: siteOf(st, example, gr.live.At(example).stack)})
 	}
 	perSec := 0.0
 	if span > 0 {

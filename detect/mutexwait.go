@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
 )
@@ -284,26 +285,26 @@ type mutexWait struct {
 	stacks    stackTable
 
 	objects map[wire.ObjectID]*mwObject
-	gwaits  map[mwGoObj]*mwWait // open annotated lock waits
-	annByG  map[parse.GoID]int  // open annotated lock waits per goroutine
+	gwaits  map[mwGoObj]*mwWait        // open annotated lock waits
+	annByG  idmap.Map[parse.GoID, int] // open annotated lock waits per goroutine
 	// ready sums the time goroutines with open annotated waits spent
 	// runnable (woken or preempted, waiting for a processor): scheduling
 	// delay, not lock wait. readyAt is when the current such spell began.
-	ready   map[parse.GoID]time.Duration
-	readyAt map[parse.GoID]parse.Time
+	ready   idmap.Map[parse.GoID, time.Duration]
+	readyAt idmap.Map[parse.GoID, parse.Time]
 
 	calls    map[parse.StackID]mwCall
-	parks    map[parse.GoID]mwPark
-	lastLock map[parse.GoID]parse.StackID // last contended plain Lock
+	parks    idmap.Map[parse.GoID, mwPark]
+	lastLock idmap.Map[parse.GoID, parse.StackID] // last contended plain Lock
 	sites    map[mwSiteKey]*mwSite
 	parent   map[mwNode]mwNode // union-find of virtual mutexes
 
 	// Holder states (see mutexwait_holder.go): every goroutine's state
 	// history while a wait is open, exited goroutines to forget once none
 	// is, contended plain Locks, and plain holder sites' holds.
-	spans      map[parse.GoID][]mwSpan
+	spans      idmap.Map[parse.GoID, []mwSpan]
 	gone       []parse.GoID
-	acqs       map[parse.GoID][]mwAcq
+	acqs       idmap.Map[parse.GoID, []mwAcq]
 	plainHolds map[mwHoldKey]*mwHoldStat
 	// unlockHolds: contended plain holds by Unlock site, to estimate the
 	// holds whose Lock was not contended.
@@ -321,16 +322,9 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 		threshold:   opts.Threshold,
 		objects:     make(map[wire.ObjectID]*mwObject),
 		gwaits:      make(map[mwGoObj]*mwWait),
-		annByG:      make(map[parse.GoID]int),
-		ready:       make(map[parse.GoID]time.Duration),
-		readyAt:     make(map[parse.GoID]parse.Time),
 		calls:       make(map[parse.StackID]mwCall),
-		parks:       make(map[parse.GoID]mwPark),
-		lastLock:    make(map[parse.GoID]parse.StackID),
 		sites:       make(map[mwSiteKey]*mwSite),
 		parent:      make(map[mwNode]mwNode),
-		spans:       make(map[parse.GoID][]mwSpan),
-		acqs:        make(map[parse.GoID][]mwAcq),
 		plainHolds:  make(map[mwHoldKey]*mwHoldStat),
 		unlockHolds: make(map[parse.Frame]*mwUnlockHolds),
 		handoffs:    make(map[mwNode][]parse.Time),
@@ -353,36 +347,36 @@ func (m *mutexWait) Event(t *parse.Trace, ev *parse.Event) {
 	// Runs, stops and wakes are most events: the ready-time books are
 	// looked at only while some annotated wait is open.
 	case parse.EvRun:
-		if len(m.readyAt) == 0 {
+		if m.readyAt.Len() == 0 {
 			break
 		}
-		if t0, ok := m.readyAt[ev.G]; ok {
-			delete(m.readyAt, ev.G)
-			m.ready[ev.G] += time.Duration(ev.Time - t0)
+		if t0, ok := m.readyAt.Get(ev.G); ok {
+			m.readyAt.Delete(ev.G)
+			*m.ready.Ref(ev.G) += time.Duration(ev.Time - t0)
 		}
 	case parse.EvStop:
-		if len(m.annByG) > 0 && m.annByG[ev.G] > 0 {
+		if m.annByG.Len() > 0 && m.annByG.At(ev.G) > 0 {
 			if g := t.Goroutine(ev.G); g != nil && g.State == parse.StateRunnable {
-				m.readyAt[ev.G] = ev.Time // preempted
+				m.readyAt.Set(ev.G, ev.Time) // preempted
 			}
 		}
 	case parse.EvWake:
-		if len(m.annByG) > 0 && m.annByG[ev.G] > 0 {
-			m.readyAt[ev.G] = ev.Time
+		if m.annByG.Len() > 0 && m.annByG.At(ev.G) > 0 {
+			m.readyAt.Set(ev.G, ev.Time)
 		}
-		if p, ok := m.parks[ev.G]; ok {
-			delete(m.parks, ev.G)
+		if p, ok := m.parks.Get(ev.G); ok {
+			m.parks.Delete(ev.G)
 			m.unpark(ev, p)
 		} else if ev.Reason == parse.ReasonSync {
 			// Parked since before the trace began: measured from the
 			// trace's first word on the goroutine, a lower bound.
-			if c := m.plainCall(ev.Stack); c.kind != mwPlainNone && m.annByG[ev.G] == 0 {
+			if c := m.plainCall(ev.Stack); c.kind != mwPlainNone && m.annByG.At(ev.G) == 0 {
 				m.unpark(ev, mwPark{start: ev.Start, stack: ev.Stack, call: c})
 			}
 		}
 	case parse.EvExit:
-		delete(m.parks, ev.G)
-		delete(m.lastLock, ev.G)
+		m.parks.Delete(ev.G)
+		m.lastLock.Delete(ev.G)
 	}
 }
 
@@ -404,12 +398,12 @@ func (m *mutexWait) annotation(ev *parse.Event) {
 		o.name = a.Key
 	case wire.OpWait:
 		if m.gwaits[k] == nil {
-			w := &mwWait{g: ev.G, start: now, stack: ev.Stack, readyBase: m.ready[ev.G], root: o.w}
+			w := &mwWait{g: ev.G, start: now, stack: ev.Stack, readyBase: m.ready.At(ev.G), root: o.w}
 			if w.root == nil && len(o.r) > 0 {
 				w.root = o.r[0]
 			}
 			m.gwaits[k] = w
-			m.annByG[ev.G]++
+			*m.annByG.Ref(ev.G)++
 			o.waits = append(o.waits, w)
 		}
 	case wire.OpLock:
@@ -540,14 +534,15 @@ func (m *mutexWait) endWait(o *mwObject, k mwGoObj, now parse.Time) {
 	delete(m.gwaits, k)
 	// The time it was runnable, waiting for a processor rather than for
 	// the lock, does not count (an overloaded machine is no lock's fault).
-	ready := m.ready[k.g] - w.readyBase
-	if t0, ok := m.readyAt[k.g]; ok {
+	ready := m.ready.At(k.g) - w.readyBase
+	if t0, ok := m.readyAt.Get(k.g); ok {
 		ready += time.Duration(now - t0)
 	}
-	if m.annByG[k.g]--; m.annByG[k.g] <= 0 {
-		delete(m.annByG, k.g)
-		delete(m.ready, k.g)
-		delete(m.readyAt, k.g)
+	n := m.annByG.Ref(k.g)
+	if *n--; *n <= 0 {
+		m.annByG.Delete(k.g)
+		m.ready.Delete(k.g)
+		m.readyAt.Delete(k.g)
 	}
 	o.waits = slices.DeleteFunc(o.waits, func(x *mwWait) bool { return x == w })
 	o.nwaits++
@@ -620,10 +615,10 @@ func (m *mutexWait) plainCall(stack parse.StackID) mwCall {
 // park opens a plain Lock wait, unless annotations cover it.
 func (m *mutexWait) park(ev *parse.Event) {
 	c := m.plainCall(ev.Stack)
-	if c.kind == mwPlainNone || m.annByG[ev.G] > 0 {
+	if c.kind == mwPlainNone || m.annByG.At(ev.G) > 0 {
 		return
 	}
-	m.parks[ev.G] = mwPark{start: ev.Time, stack: ev.Stack, call: c}
+	m.parks.Set(ev.G, mwPark{start: ev.Time, stack: ev.Stack, call: c})
 }
 
 // unpark closes a plain Lock wait at its wake.
@@ -651,7 +646,7 @@ func (m *mutexWait) unpark(ev *parse.Event, p mwPark) {
 		}
 	}
 	if d := time.Duration(ev.Time - p.start); d > m.threshold {
-		hl, ok := m.lastLock[ev.Peer]
+		hl, ok := m.lastLock.Get(ev.Peer)
 		if !ok {
 			hl = parse.NoStack
 		}
@@ -665,7 +660,7 @@ func (m *mutexWait) unpark(ev *parse.Event, p mwPark) {
 	if ev.Peer != parse.NoGoroutine {
 		m.handoff(node, ev.Time)
 	}
-	m.lastLock[ev.G] = p.stack
+	m.lastLock.Set(ev.G, p.stack)
 }
 
 func (m *mutexWait) site(c mwCall) *mwSite {
@@ -723,7 +718,7 @@ func (m *mutexWait) Finalize(t *parse.Trace) {
 			m.findings = append(m.findings, m.objectFinding(o))
 		}
 	}
-	for _, p := range m.parks {
+	for _, p := range m.parks.All() {
 		if time.Duration(end-p.start) > m.threshold {
 			m.site(p.call).still++
 		}

@@ -80,7 +80,7 @@ func (s *mwSplit) known() time.Duration {
 
 // tracking reports whether some wait is open, so that goroutines' state
 // histories are kept.
-func (m *mutexWait) tracking() bool { return len(m.parks) > 0 || len(m.gwaits) > 0 }
+func (m *mutexWait) tracking() bool { return m.parks.Len() > 0 || len(m.gwaits) > 0 }
 
 // span records goroutine states: the latest always, a history while some
 // wait is open.
@@ -100,8 +100,8 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 		}
 	case parse.EvExit:
 		if !m.tracking() {
-			delete(m.spans, ev.G)
-			delete(m.acqs, ev.G)
+			m.spans.Delete(ev.G)
+			m.acqs.Delete(ev.G)
 		} else {
 			m.gone = append(m.gone, ev.G)
 		}
@@ -109,19 +109,22 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 	default:
 		return
 	}
-	tl := m.spans[ev.G]
-	if !m.tracking() {
-		tl = tl[:0]
+	tracking := m.tracking()
+	if !tracking {
 		for _, g := range m.gone {
-			delete(m.spans, g)
-			delete(m.acqs, g)
+			m.spans.Delete(g)
+			m.acqs.Delete(g)
 		}
 		m.gone = m.gone[:0]
 	}
-	if len(tl) >= mwMaxSpans {
-		tl = append(tl[:0], tl[len(tl)/2:]...)
+	tl := m.spans.Ref(ev.G)
+	if !tracking {
+		*tl = (*tl)[:0]
 	}
-	m.spans[ev.G] = append(tl, sp)
+	if len(*tl) >= mwMaxSpans {
+		*tl = append((*tl)[:0], (*tl)[len(*tl)/2:]...)
+	}
+	*tl = append(*tl, sp)
 }
 
 // split adds goroutine g's states over [from, to) to s; blocked spans
@@ -132,7 +135,7 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 // not a long critical section.
 func (m *mutexWait) split(s *mwSplit, g parse.GoID, from, to parse.Time, same func(parse.StackID) bool, queue bool) {
 	short := queue && time.Duration(to-from) < m.threshold
-	tl := m.spans[g]
+	tl := m.spans.At(g)
 	// Spans are in time order: start at the one under way at from (the
 	// earlier ones end before it), stop at the first that begins at to.
 	first, _ := slices.BinarySearchFunc(tl, from, func(sp mwSpan, t parse.Time) int { return cmp.Compare(sp.at, t) })
@@ -175,17 +178,17 @@ const mwMaxAcqs = 8
 
 // acquired records a contended plain Lock.
 func (m *mutexWait) acquired(g parse.GoID, a mwAcq) {
-	as := m.acqs[g]
-	if len(as) >= mwMaxAcqs {
-		as = append(as[:0], as[1:]...)
+	as := m.acqs.Ref(g)
+	if len(*as) >= mwMaxAcqs {
+		*as = append((*as)[:0], (*as)[1:]...)
 	}
-	m.acqs[g] = append(as, a)
+	*as = append(*as, a)
 }
 
 // acqBefore returns g's latest contended Lock of the virtual mutex root
 // before t.
 func (m *mutexWait) acqBefore(g parse.GoID, t parse.Time, root mwNode) (mwAcq, bool) {
-	as := m.acqs[g]
+	as := m.acqs.At(g)
 	for i := len(as) - 1; i >= 0; i-- {
 		if as[i].at < t && m.find(as[i].node) == root {
 			return as[i], true

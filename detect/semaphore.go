@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
 )
@@ -255,14 +256,14 @@ type semaQueue struct {
 	// spawned holds, for each goroutine started during the trace that
 	// has not paused yet, the batch it was started in; pauses counts the
 	// pauses of the goroutines that started others.
-	spawned map[parse.GoID]semaSpawn
-	pauses  map[parse.GoID]int
+	spawned idmap.Map[parse.GoID, semaSpawn]
+	pauses  idmap.Map[parse.GoID, int]
 	lone    int // numbers arrivals that are no batch's
 	// source is the batch each goroutine that arrived came from: a
 	// goroutine that loops Acquire/Release is one source, however often.
-	source map[parse.GoID]semaSpawn
+	source idmap.Map[parse.GoID, semaSpawn]
 	// tests caches the test of goroutines that waited on x/sync.
-	tests map[parse.GoID]string
+	tests idmap.Map[parse.GoID, string]
 	// created counts the goroutines each recent batch started at each go
 	// statement (bounded: cleared past semaMaxSources entries).
 	created map[semaSpawn]int
@@ -297,10 +298,6 @@ func newSemaQueue(opts SemaphoreOptions) *semaQueue {
 		virtual: make(map[semaSite]*semaObj),
 		annWait: make(map[parse.GoID]*semaWaiter),
 		rtWait:  make(map[parse.GoID]*semaWaiter),
-		spawned: make(map[parse.GoID]semaSpawn),
-		pauses:  make(map[parse.GoID]int),
-		source:  make(map[parse.GoID]semaSpawn),
-		tests:   make(map[parse.GoID]string),
 		created: make(map[semaSpawn]int),
 	}
 }
@@ -317,16 +314,16 @@ var semaPauses = map[string]bool{
 // earlier arrivals' if it loops, else a batch of its own.
 func (q *semaQueue) arrive(o *semaObj, g parse.GoID) {
 	o.arrivals++
-	sp, fresh := q.spawned[g]
+	sp, fresh := q.spawned.Get(g)
 	if fresh {
-		delete(q.spawned, g)
-	} else if s, ok := q.source[g]; ok {
+		q.spawned.Delete(g)
+	} else if s, ok := q.source.Get(g); ok {
 		sp = s
 	} else {
 		q.lone++
 		sp = semaSpawn{batch: semaBatch{creator: parse.NoGoroutine, pause: q.lone}, create: parse.NoStack}
 	}
-	q.source[g] = sp
+	q.source.Set(g, sp)
 	src := o.sources[sp.batch]
 	if src == nil {
 		o.batches++
@@ -388,12 +385,12 @@ func (q *semaQueue) virtualAt(site parse.Frame, test string, now parse.Time) *se
 
 // testOf returns the test goroutine g runs in ("" outside tests).
 func (q *semaQueue) testOf(t *parse.Trace, g parse.GoID) string {
-	name, ok := q.tests[g]
+	name, ok := q.tests.Get(g)
 	if !ok {
 		if gr := t.Goroutine(g); gr != nil {
 			name = testOf(t, gr)
 		}
-		q.tests[g] = name
+		q.tests.Set(g, name)
 	}
 	return name
 }
@@ -417,12 +414,9 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 		}
 	case parse.EvCreate:
 		if ev.Peer != parse.NoGoroutine {
-			n, ok := q.pauses[ev.Peer]
-			if !ok {
-				q.pauses[ev.Peer] = 0 // a creator from now on: count its pauses
-			}
+			n := *q.pauses.Ref(ev.Peer) // a creator from now on: count its pauses
 			sp := semaSpawn{batch: semaBatch{creator: ev.Peer, pause: n}, create: ev.PeerStack}
-			q.spawned[ev.G] = sp
+			q.spawned.Set(ev.G, sp)
 			if _, ok := q.created[sp]; !ok && len(q.created) >= semaMaxSources {
 				clear(q.created)
 			}
@@ -438,11 +432,11 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 			q.rtWait[ev.G] = &semaWaiter{obj: o, start: ev.Time, stack: ev.Stack, queued: true}
 			break
 		}
-		if _, ok := q.spawned[ev.G]; ok && !hasAny(st, ev.Stack, semaAcquireAny) {
-			delete(q.spawned, ev.G) // paused before any Acquire
+		if q.spawned.Lookup(ev.G) != nil && !hasAny(st, ev.Stack, semaAcquireAny) {
+			q.spawned.Delete(ev.G) // paused before any Acquire
 		}
-		if n, ok := q.pauses[ev.G]; ok && semaPauses[ev.Reason] {
-			q.pauses[ev.G] = n + 1
+		if n := q.pauses.Lookup(ev.G); n != nil && semaPauses[ev.Reason] {
+			*n++
 		}
 	case parse.EvWake:
 		w := q.rtWait[ev.G]
@@ -477,10 +471,10 @@ func (q *semaQueue) Event(t *parse.Trace, ev *parse.Event) {
 	case parse.EvExit:
 		delete(q.rtWait, ev.G)
 		delete(q.annWait, ev.G)
-		delete(q.spawned, ev.G)
-		delete(q.pauses, ev.G)
-		delete(q.source, ev.G)
-		delete(q.tests, ev.G)
+		q.spawned.Delete(ev.G)
+		q.pauses.Delete(ev.G)
+		q.source.Delete(ev.G)
+		q.tests.Delete(ev.G)
 	}
 }
 

@@ -722,7 +722,7 @@ func TestSemaphoreQueuePerTest(t *testing.T) {
 	semaSim{s: &s, obj: 7, size: 2, stock: true, acqLine: 20, relLine: 25, oneBatch: true}.run(every(0, 0, 40), 2)
 	q := newSemaQueue(DefaultSemaphoreOptions())
 	for i := range 40 {
-		q.tests[parse.GoID(100+i)] = []string{"TestA", "TestB"}[i/20]
+		q.tests.Set(parse.GoID(100+i), []string{"TestA", "TestB"}[i/20])
 	}
 	fs := s.run(q, 1000)
 	if len(fs) != 2 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
 )
@@ -166,10 +167,9 @@ type sfFanIn struct {
 	// not know them: blocked ones (state StateWaiting; an entry stays,
 	// unblocked, until its goroutine exits; none for a goroutine the
 	// model has, whose end state endStates takes from the model), and
-	// leaders that exited.
+	// leaders (true once the leader exited).
 	blocked map[parse.GoID]*sfState
-	leaders map[parse.GoID]bool
-	gone    map[parse.GoID]bool
+	leaders idmap.Map[parse.GoID, bool]
 }
 
 // sfState is a goroutine's state: at the end of the trace, or while
@@ -198,8 +198,6 @@ func newSFFanIn(opts SingleflightOptions) *sfFanIn {
 		aggs:  make(map[sfKey]*sfAgg),
 
 		blocked: make(map[parse.GoID]*sfState),
-		leaders: make(map[parse.GoID]bool),
-		gone:    make(map[parse.GoID]bool),
 	}
 }
 
@@ -231,8 +229,8 @@ func (s *sfFanIn) Event(t *parse.Trace, ev *parse.Event) {
 		*b = sfState{g: ev.G, state: parse.StateWaiting, reason: ev.Reason, stack: ev.Stack, since: ev.Time}
 	case parse.EvExit:
 		delete(s.blocked, ev.G)
-		if s.leaders[ev.G] {
-			s.gone[ev.G] = true
+		if gone := s.leaders.Lookup(ev.G); gone != nil {
+			*gone = true
 		}
 	case parse.EvWake:
 		if b := s.blocked[ev.G]; b != nil {
@@ -270,7 +268,7 @@ func (s *sfFanIn) annotation(st stackTable, ev *parse.Event) {
 	case wire.OpName:
 		s.names[a.Object] = a.Key
 	case wire.OpLead:
-		s.leaders[ev.G] = true
+		s.leaders.Ref(ev.G)
 		s.open[id] = &sfFlight{
 			k: sfKey{obj: a.Object, key: a.Key}, seq: a.Seq,
 			leader: ev.G, lead: ev.Time, leadStack: ev.Stack,
@@ -400,11 +398,10 @@ func (s *sfFanIn) endStates(t *parse.Trace) map[parse.GoID]sfState {
 			out[id] = *b
 		}
 	}
-	for id := range s.gone {
-		out[id] = sfState{g: id, state: parse.StateExited}
-	}
-	for id := range s.leaders {
-		if _, ok := out[id]; !ok {
+	for id, gone := range s.leaders.All() {
+		if *gone {
+			out[id] = sfState{g: id, state: parse.StateExited}
+		} else if _, ok := out[id]; !ok {
 			out[id] = sfState{g: id, state: parse.StateRunning}
 		}
 	}

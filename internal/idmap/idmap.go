@@ -52,6 +52,13 @@ func (m *Map[K, V]) Get(k K) (V, bool) {
 	return zero, false
 }
 
+// At returns the value of k, the zero value if k is not held: what
+// indexing a Go map returns.
+func (m *Map[K, V]) At(k K) V {
+	v, _ := m.Get(k)
+	return v
+}
+
 // Lookup returns a pointer to k's value, or nil if k is not held.
 func (m *Map[K, V]) Lookup(k K) *V {
 	if !paged(k) {
