@@ -376,46 +376,31 @@ func Decode(category, message string) (Event, error) {
 		}
 		return fail("not a blockscope annotation")
 	}
-	rest := message
-	next := func() (string, bool) {
-		if rest == "" {
-			return "", false
-		}
-		i := strings.IndexByte(rest, ' ')
-		if i < 0 {
-			f := rest
-			rest = ""
-			return f, true
-		}
-		f := rest[:i]
-		rest = rest[i+1:]
-		return f, true
-	}
-	f, ok := next()
+	f, rest, ok := field(message)
 	if !ok {
 		return fail("empty message")
 	}
 	if e.Kind = parseKind(f); e.Kind == KindBad {
 		return fail("unknown kind %q", f)
 	}
-	if f, ok = next(); !ok {
+	if f, rest, ok = field(rest); !ok {
 		return fail("missing object id")
 	}
-	id, err := strconv.ParseUint(f, 10, 64)
+	id, err := parseUint(f)
 	if err != nil || id == 0 {
 		return fail("bad object id %q", f)
 	}
 	e.Object = ObjectID(id)
-	if f, ok = next(); !ok {
+	if f, rest, ok = field(rest); !ok {
 		return fail("missing op")
 	}
 	if e.Op = parseOp(f); e.Op == OpBad {
 		return fail("unknown op %q", f)
 	}
-	if f, ok = next(); !ok {
+	if f, rest, ok = field(rest); !ok {
 		return fail("missing sequence number")
 	}
-	if e.Seq, err = strconv.ParseUint(f, 10, 64); err != nil {
+	if e.Seq, err = parseUint(f); err != nil {
 		return fail("bad sequence number %q", f)
 	}
 	for rest != "" {
@@ -439,14 +424,15 @@ func Decode(category, message string) (Event, error) {
 			}
 			break
 		}
-		val, _ := next()
+		var val string
+		val, rest, _ = field(rest)
 		switch key {
 		case "n":
 			e.N, err = strconv.ParseInt(val, 10, 64)
 		case "depth":
 			e.Depth, err = strconv.ParseInt(val, 10, 64)
 		case "ref":
-			e.Ref, err = strconv.ParseUint(val, 10, 64)
+			e.Ref, err = parseUint(val)
 		default:
 			return fail("unknown extra %q", key)
 		}
@@ -455,6 +441,36 @@ func Decode(category, message string) (Event, error) {
 		}
 	}
 	return e, nil
+}
+
+// field splits the first space-separated field off s; false when s is
+// empty.
+func field(s string) (f, rest string, ok bool) {
+	if s == "" {
+		return "", "", false
+	}
+	i := strings.IndexByte(s, ' ')
+	if i < 0 {
+		return s, "", true
+	}
+	return s[:i], s[i+1:], true
+}
+
+// parseUint is strconv.ParseUint(s, 10, 64), without its error
+// allocation on the common path: every annotation has two or three.
+func parseUint(s string) (uint64, error) {
+	if s == "" || len(s) > 19 {
+		return strconv.ParseUint(s, 10, 64)
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return strconv.ParseUint(s, 10, 64)
+		}
+		n = n*10 + uint64(c)
+	}
+	return n, nil
 }
 
 func parseKind(s string) Kind {

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 )
 
@@ -85,4 +86,16 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decode of %q = %+v, %v; want %+v", e.Encode(), again, err, e)
 		}
 	})
+}
+
+// TestParseUint checks the fast path against strconv.ParseUint.
+func TestParseUint(t *testing.T) {
+	for _, s := range []string{"", "0", "7", "007", "1234567890123456789", "9999999999999999999",
+		"18446744073709551615", "18446744073709551616", "+1", "-1", "1_0", "0x10", "12a", " 1"} {
+		got, gerr := parseUint(s)
+		want, werr := strconv.ParseUint(s, 10, 64)
+		if got != want || (gerr == nil) != (werr == nil) {
+			t.Errorf("parseUint(%q) = %d, %v; want %d, %v", s, got, gerr, want, werr)
+		}
+	}
 }
