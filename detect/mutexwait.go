@@ -303,6 +303,7 @@ type mutexWait struct {
 	// history while a wait is open, exited goroutines to forget once none
 	// is, contended plain Locks, and plain holder sites' holds.
 	spans      idmap.Map[parse.GoID, []mwSpan]
+	reasons    []string // the wait reasons spans name, by index; reasons[0] is ""
 	gone       []parse.GoID
 	acqs       idmap.Map[parse.GoID, []mwAcq]
 	plainHolds map[mwHoldKey]*mwHoldStat
@@ -320,6 +321,7 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 	}
 	return &mutexWait{
 		threshold:   opts.Threshold,
+		reasons:     []string{""},
 		objects:     make(map[wire.ObjectID]*mwObject),
 		gwaits:      make(map[mwGoObj]*mwWait),
 		calls:       make(map[parse.StackID]mwCall),

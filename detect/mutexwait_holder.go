@@ -48,9 +48,9 @@ var mwStateCauses = [mwStates]string{CauseHolderRunning, CauseHolderBlocked, Cau
 // next span.
 type mwSpan struct {
 	at     parse.Time
-	state  uint8
-	reason string
 	stack  parse.StackID // blocked: where
+	state  uint8
+	reason uint8 // index in mutexWait.reasons
 }
 
 // mwMaxSpans bounds one goroutine's state history; older spans are
@@ -92,9 +92,9 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 	case parse.EvWake:
 		sp = mwSpan{at: ev.Time, state: mwRunnable}
 	case parse.EvBlock:
-		sp = mwSpan{at: ev.Time, state: mwBlocked, reason: ev.Reason, stack: ev.Stack}
+		sp = mwSpan{at: ev.Time, state: mwBlocked, reason: m.reason(ev.Reason), stack: ev.Stack}
 	case parse.EvStop:
-		sp = mwSpan{at: ev.Time, state: mwBlocked, reason: ev.Reason, stack: parse.NoStack} // a syscall
+		sp = mwSpan{at: ev.Time, state: mwBlocked, reason: m.reason(ev.Reason), stack: parse.NoStack} // a syscall
 		if g := t.Goroutine(ev.G); g != nil && g.State == parse.StateRunnable {
 			sp.state = mwRunnable // preempted or yielded
 		}
@@ -125,6 +125,24 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 		*tl = append((*tl)[:0], (*tl)[len(*tl)/2:]...)
 	}
 	*tl = append(*tl, sp)
+}
+
+// reason returns the index of a wait reason in m.reasons, adding it. A
+// span holds the index, not the string, so that state histories, the
+// largest of the detector's data, hold no pointers for the collector to
+// scan. Reasons are few and interned, so the search is short and its
+// comparisons mostly of equal pointers.
+func (m *mutexWait) reason(r string) uint8 {
+	for i, s := range m.reasons {
+		if s == r {
+			return uint8(i)
+		}
+	}
+	if len(m.reasons) > 255 {
+		return 0 // a damaged trace's; the reason is left out
+	}
+	m.reasons = append(m.reasons, r)
+	return uint8(len(m.reasons) - 1)
 }
 
 // split adds goroutine g's states over [from, to) to s; blocked spans
@@ -159,7 +177,7 @@ func (m *mutexWait) split(s *mwSplit, g parse.GoID, from, to parse.Time, same fu
 		}
 		s.d[st] += d
 		if st == mwBlocked && d > s.blockD {
-			s.block, s.blockReason, s.blockD = sp.stack, sp.reason, d
+			s.block, s.blockReason, s.blockD = sp.stack, m.reasons[sp.reason], d
 		}
 	}
 }
