@@ -7,8 +7,8 @@
 // consecutive ids, found by indexing, not hashing: a lookup is two loads
 // from memory that recent events have made hot, where a Go map of a
 // million entries costs a cache miss or two a lookup. A page is freed when
-// its last id is deleted, so memory follows the ids held, not the ids
-// ever seen. Ids outside [0, 2^28) (never seen in a real trace, but a
+// its last id is deleted (a few are kept for reuse), so memory follows the
+// ids held, not the ids ever seen. Ids outside [0, 2^28) (never seen in a real trace, but a
 // damaged one may hold anything) go to an ordinary map.
 package idmap
 
@@ -25,9 +25,15 @@ const (
 // A pointer returned by Ref stays valid until its id is deleted.
 type Map[K ~int64 | ~uint64, V any] struct {
 	pages []*page[V] // by id >> pageBits
+	spare []*page[V] // emptied pages, clean, kept for reuse
 	big   map[K]*V
 	n     int
 }
+
+// maxSpare bounds the emptied pages a Map keeps: ids come and go in a
+// sliding window, so a page empties about as often as one is needed, and
+// allocating each afresh would make garbage at the rate of events.
+const maxSpare = 4
 
 type page[V any] struct {
 	val [pageSize]V
@@ -100,7 +106,11 @@ func (m *Map[K, V]) Ref(k K) *V {
 	}
 	p := m.pages[pi]
 	if p == nil {
-		p = new(page[V])
+		if n := len(m.spare); n > 0 {
+			p, m.spare = m.spare[n-1], m.spare[:n-1]
+		} else {
+			p = new(page[V])
+		}
 		m.pages[pi] = p
 	}
 	i := uint64(k) & (pageSize - 1)
@@ -140,6 +150,9 @@ func (m *Map[K, V]) Delete(k K) {
 	m.n--
 	if p.n--; p.n == 0 {
 		m.pages[pi] = nil
+		if len(m.spare) < maxSpare {
+			m.spare = append(m.spare, p) // every value zeroed, every bit clear
+		}
 	}
 }
 

@@ -127,3 +127,32 @@ func BenchmarkSlidingWindow(b *testing.B) {
 		}
 	})
 }
+
+// TestSpareReused checks that ids moving through pages, as goroutines'
+// do, reuse emptied pages instead of allocating new ones, and that a
+// reused page holds nothing of its past.
+func TestSpareReused(t *testing.T) {
+	var m Map[int64, int]
+	for k := range int64(10 * pageSize) {
+		m.Set(k, int(k)+1)
+		m.Delete(k)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		for k := range int64(4 * pageSize) {
+			k += 100 * pageSize
+			m.Set(k, 1)
+			m.Delete(k)
+		}
+	})
+	if allocs > 0 {
+		t.Errorf("%v allocations a run of ids through emptied pages; want 0", allocs)
+	}
+	for k := range int64(pageSize) {
+		if _, ok := m.Get(k + 200*pageSize); ok {
+			t.Fatalf("id %d held in a reused page", k+200*pageSize)
+		}
+		if v := *m.Ref(k + 200*pageSize); v != 0 {
+			t.Fatalf("a reused page has value %d for new id %d; want 0", v, k+200*pageSize)
+		}
+	}
+}
