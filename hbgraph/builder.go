@@ -16,6 +16,14 @@ type Options struct {
 	// MaxNodes stops adding nodes once the graph holds that many (0: no
 	// limit); Graph.Dropped counts the rest.
 	MaxNodes int
+	// Select, if set, selects while reading: the graph keeps only the
+	// nodes Graph.Select(*Select) of the whole graph would draw (under the
+	// same ids), the edges between them, and what Select needs to say
+	// what it cut and folded, so that memory follows the selection and the
+	// goroutines alive, not the trace. Select of such a graph takes that
+	// filter only, with a MaxNodes no larger. Related needs the whole graph
+	// (NewBuilder panics); a cycle through nodes left out is not seen.
+	Select *Filter
 }
 
 // Builder builds a Graph from parse's event stream: a parse.Consumer. Its
@@ -31,11 +39,12 @@ type Builder struct {
 	internal map[parse.StackID]bool
 	done     bool
 	trace    *parse.Trace // the trace being read, once an event came
+	sel      *selection   // see Options.Select
 }
 
 // NewBuilder returns a Builder; pass it to parse.Parse or parse.File.
 func NewBuilder(opts Options) *Builder {
-	return &Builder{
+	b := &Builder{
 		opts: opts,
 		g: &Graph{
 			byG:     make(map[parse.GoID]int32),
@@ -48,6 +57,11 @@ func NewBuilder(opts Options) *Builder {
 		chans:    make(map[wire.ObjectID]*chanState),
 		internal: make(map[parse.StackID]bool),
 	}
+	if opts.Select != nil {
+		b.sel = newSelection(*opts.Select)
+		b.g.sel = b.sel
+	}
+	return b
 }
 
 // Graph returns the graph; call it after Finalize.
@@ -64,47 +78,50 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 	switch ev.Kind {
 	case parse.EvCreate:
 		if ev.Peer == parse.NoGoroutine {
-			b.add(ev.G, NodeStart, ev.Time, ev.Stack, parse.NoGoroutine, "")
+			b.add(ev.G, NodeStart, ev.Time, ev.Stack, parse.NoGoroutine, "", wire.NoObject)
 			return
 		}
 		if !b.room(2) {
 			return
 		}
-		from := b.add(ev.Peer, NodeGo, ev.Time, ev.PeerStack, ev.G, "")
-		to := b.add(ev.G, NodeStart, ev.Time, ev.Stack, ev.Peer, "")
+		from := b.add(ev.Peer, NodeGo, ev.Time, ev.PeerStack, ev.G, "", wire.NoObject)
+		to := b.add(ev.G, NodeStart, ev.Time, ev.Stack, ev.Peer, "", wire.NoObject)
 		b.edge(from, to, RuleGo, wire.KindBad, wire.NoObject)
 	case parse.EvBlock:
 		if !b.opts.AnnotatedOnly && !b.runtimeWait(t, ev) {
-			b.add(ev.G, NodeBlock, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason)
+			b.add(ev.G, NodeBlock, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason, wire.NoObject)
 		}
 	case parse.EvWake:
 		if b.opts.AnnotatedOnly || b.runtimeWait(t, ev) {
 			return
 		}
 		if ev.Peer == parse.NoGoroutine {
-			b.add(ev.G, NodeWake, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason)
+			b.add(ev.G, NodeWake, ev.Time, ev.Stack, parse.NoGoroutine, ev.Reason, wire.NoObject)
 			return
 		}
 		if !b.room(2) {
 			return
 		}
-		from := b.add(ev.Peer, NodeUnblock, ev.Time, ev.PeerStack, ev.G, "")
-		to := b.add(ev.G, NodeWake, ev.Time, ev.Stack, ev.Peer, ev.Reason)
+		from := b.add(ev.Peer, NodeUnblock, ev.Time, ev.PeerStack, ev.G, "", wire.NoObject)
+		to := b.add(ev.G, NodeWake, ev.Time, ev.Stack, ev.Peer, ev.Reason, wire.NoObject)
 		b.edge(from, to, RuleUnblock, wire.KindBad, wire.NoObject)
 	case parse.EvExit:
-		b.add(ev.G, NodeExit, ev.Time, parse.NoStack, parse.NoGoroutine, "")
+		b.add(ev.G, NodeExit, ev.Time, parse.NoStack, parse.NoGoroutine, "", wire.NoObject)
 	case parse.EvAnnotation:
 		a := &ev.Annotation
 		if a.Op == wire.OpName {
 			b.g.names[a.Object] = a.Key
 			return
 		}
-		id := b.add(ev.G, NodeAnnotation, ev.Time, ev.Stack, parse.NoGoroutine, "")
-		if id == NoNode {
-			return
+		id := b.add(ev.G, NodeAnnotation, ev.Time, ev.Stack, parse.NoGoroutine, "", a.Object)
+		if id >= 0 {
+			b.g.node(id).ann = b.g.anns.push(annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
 		}
-		b.g.node(id).ann = b.g.anns.push(annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
-		b.pair(id, a)
+		// A selecting builder pairs the nodes it leaves out too (see
+		// source): their handles say what they are.
+		if id >= 0 || b.sel != nil && (b.sel.f.Object == wire.NoObject || a.Object == b.sel.f.Object) {
+			b.pair(id, ev.G, a)
+		}
 	}
 }
 
@@ -120,6 +137,9 @@ func (b *Builder) Finalize(t *parse.Trace) {
 		}
 	}
 	g.trace = t
+	if b.sel != nil {
+		b.finishSelection(t)
+	}
 	if g.Dropped > 0 {
 		g.Warnings = append(g.Warnings, fmt.Sprintf("graph limited to %d nodes: %d later nodes and their edges left out", b.opts.MaxNodes, g.Dropped))
 	}
@@ -131,6 +151,9 @@ func (b *Builder) Finalize(t *parse.Trace) {
 // room reports whether n more nodes fit the budget, counting them as
 // dropped if not.
 func (b *Builder) room(n int) bool {
+	if b.sel != nil {
+		return true // the selection's budget counts drawn nodes
+	}
 	if b.opts.MaxNodes > 0 && b.g.Len()+n > b.opts.MaxNodes {
 		b.g.Dropped += n
 		return false
@@ -147,11 +170,19 @@ func (b *Builder) lane(id parse.GoID) int32 {
 	// Finalize names the lane from the goroutine's record, exited or not
 	// (see parse.Options.DropExited).
 	b.trace.Retain(id)
-	return g.addLane(id)
+	i := g.addLane(id)
+	if b.sel != nil {
+		g.lanes[i].order = b.sel.live[id].order
+	}
+	return i
 }
 
-// add appends a node to goroutine id's lane; NoNode if over budget.
-func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.StackID, peer parse.GoID, reason string) NodeID {
+// add appends a node to goroutine id's lane; NoNode if over budget. A
+// selecting builder returns the node's handle (see selectNode).
+func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.StackID, peer parse.GoID, reason string, obj wire.ObjectID) NodeID {
+	if b.sel != nil {
+		return b.selectNode(id, kind, t, stack, peer, reason, obj)
+	}
 	if !b.room(1) {
 		return NoNode
 	}
@@ -161,20 +192,30 @@ func (b *Builder) add(id parse.GoID, kind NodeKind, t parse.Time, stack parse.St
 	if peer != parse.NoGoroutine {
 		p = b.lane(peer)
 	}
+	return g.addNode(node{
+		time: t, lane: li, peer: p,
+		stack: stack, ann: -1, reason: b.reason(reason), kind: kind,
+	})
+}
+
+// reason returns the index of a wait reason, adding it if new.
+func (b *Builder) reason(reason string) uint16 {
+	g := b.g
 	r, ok := b.reasons[reason]
 	if !ok && len(g.reasons) < 1<<16 {
 		r = uint16(len(g.reasons))
 		b.reasons[reason] = r
 		g.reasons = append(g.reasons, reason)
 	}
-	return g.addNode(node{
-		time: t, lane: li, peer: p,
-		stack: stack, ann: -1, reason: r, kind: kind,
-	})
+	return r
 }
 
 // edge records from → to.
 func (b *Builder) edge(from, to NodeID, r Rule, k wire.Kind, obj wire.ObjectID) {
+	if b.sel != nil {
+		b.selectEdge(from, to, r, k, obj)
+		return
+	}
 	if from == NoNode || to == NoNode || from == to {
 		return
 	}

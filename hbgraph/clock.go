@@ -19,7 +19,7 @@ type Tick struct {
 func (g *Graph) Clock(id NodeID) []Tick {
 	n := g.node(id)
 	var out []Tick
-	g.clk.each(g.clockOf[id], func(l, pos int32) {
+	g.clk.each(g.clockOf[g.ix(id)], func(l, pos int32) {
 		if l != n.lane {
 			out = append(out, Tick{g.lanes[l].G, int(pos)})
 		}
@@ -40,7 +40,7 @@ func (g *Graph) HappensBefore(a, b NodeID) bool {
 	if na.lane == nb.lane {
 		return na.pos < nb.pos
 	}
-	return g.clk.get(g.clockOf[b], na.lane) >= na.pos
+	return g.clk.get(g.clockOf[g.ix(b)], na.lane) >= na.pos
 }
 
 // Concurrent reports whether neither of a and b happens before the other.
@@ -65,26 +65,27 @@ func (g *Graph) computeClocks() {
 	g.clockOf = make([]int32, n)
 	indeg := g.clockOf
 	for i := range n {
-		if g.node(NodeID(i)).pos > 1 {
+		if g.nodes.at(int32(i)).pos > 1 {
 			indeg[i]++
 		}
 	}
 	for _, e := range g.edges {
 		if g.cross(e) {
-			indeg[e.To]++
+			indeg[g.ix(e.To)]++
 		}
 	}
 	ready := make([]NodeID, 0, 64)
 	for i := range indeg {
 		if indeg[i] == 0 {
-			ready = append(ready, NodeID(i))
+			ready = append(ready, g.id(i))
 		}
 	}
 	// next says, per lane, how many of its nodes are visited: they are
 	// visited in program order.
 	next := make([]int32, len(g.lanes))
 	release := func(id NodeID) {
-		if indeg[id]--; indeg[id] == 0 {
+		i := g.ix(id)
+		if indeg[i]--; indeg[i] == 0 {
 			ready = append(ready, id)
 		}
 	}
@@ -94,13 +95,14 @@ func (g *Graph) computeClocks() {
 		}
 		id := ready[len(ready)-1]
 		ready = ready[:len(ready)-1]
-		g.clockOf[id] = g.join(id, next)
-		nd := g.node(id)
+		ix := g.ix(id)
+		g.clockOf[ix] = g.join(id, next)
+		nd := g.nodes.at(ix)
 		next[nd.lane] = nd.pos
 		if nxt := g.Next(id); nxt != NoNode {
 			release(nxt)
 		}
-		for i := g.outOff[id]; i < g.outOff[id+1]; i++ {
+		for i := g.outOff[ix]; i < g.outOff[ix+1]; i++ {
 			if e := g.edges[i]; g.cross(e) {
 				release(e.To)
 			}
@@ -133,7 +135,8 @@ func (g *Graph) breakCycle(next []int32) NodeID {
 			}
 		}
 	}
-	for _, ei := range g.inIdx[g.inOff[best]:g.inOff[best+1]] {
+	bi := g.ix(best)
+	for _, ei := range g.inIdx[g.inOff[bi]:g.inOff[bi+1]] {
 		e := &g.edges[ei]
 		if g.cross(*e) && !g.visited(e.From, next) {
 			e.Cyclic = true
@@ -148,15 +151,16 @@ func (g *Graph) breakCycle(next []int32) NodeID {
 func (g *Graph) join(id NodeID, next []int32) int32 {
 	cur := int32(0)
 	if p := g.Prev(id); p != NoNode {
-		cur = g.clockOf[p]
+		cur = g.clockOf[g.ix(p)]
 	}
-	for _, ei := range g.inIdx[g.inOff[id]:g.inOff[id+1]] {
+	ix := g.ix(id)
+	for _, ei := range g.inIdx[g.inOff[ix]:g.inOff[ix+1]] {
 		e := g.edges[ei]
 		if !g.cross(e) || !g.visited(e.From, next) {
 			continue
 		}
 		src := g.node(e.From)
-		cur = g.clk.mergeRaise(cur, g.clockOf[e.From], src.lane, src.pos)
+		cur = g.clk.mergeRaise(cur, g.clockOf[g.ix(e.From)], src.lane, src.pos)
 	}
 	return cur
 }
@@ -179,7 +183,8 @@ func (g *Graph) CriticalPath(id NodeID) []Edge {
 				break
 			}
 			seen[x] = true
-			for _, ei := range g.inIdx[g.inOff[x]:g.inOff[x+1]] {
+			xi := g.ix(x)
+			for _, ei := range g.inIdx[g.inOff[xi]:g.inOff[xi+1]] {
 				e := &g.edges[ei]
 				if !g.cross(*e) {
 					continue

@@ -26,20 +26,13 @@ func (g *Graph) foldInto(f Filter, ids []NodeID) (map[NodeID]NodeID, Folded) {
 		return rep, folded
 	}
 	primitive := make(map[parse.StackID]bool)
-	inPrimitive := func(stack parse.StackID) bool {
+	isPrimitive := func(stack parse.StackID) bool {
 		if g.Stacks == nil || stack == parse.NoStack {
 			return false
 		}
 		p, ok := primitive[stack]
 		if !ok {
-			for i, n := 0, g.Stacks.Depth(stack); i < n; i++ {
-				fr := g.Stacks.Frame(stack, i)
-				if fr.IsRuntime() {
-					continue
-				}
-				p = fr.IsPrimitive()
-				break
-			}
+			p = inPrimitive(g.Stacks, stack)
 			primitive[stack] = p
 		}
 		return p
@@ -60,7 +53,7 @@ func (g *Graph) foldInto(f Filter, ids []NodeID) (map[NodeID]NodeID, Folded) {
 				rep[wake] = NoNode
 			}
 			folded.Sleeps++
-		case f.FoldParks && inPrimitive(n.stack):
+		case f.FoldParks && isPrimitive(n.stack):
 			before := g.Prev(id)
 			if before == NoNode || g.node(before).kind != NodeAnnotation {
 				continue
@@ -77,6 +70,18 @@ func (g *Graph) foldInto(f Filter, ids []NodeID) (map[NodeID]NodeID, Folded) {
 		}
 	}
 	return rep, folded
+}
+
+// inPrimitive reports whether the innermost frame of a stack outside the
+// runtime is in blockscope's primitives: a park there is part of the
+// primitive's operation.
+func inPrimitive(s *parse.Stacks, stack parse.StackID) bool {
+	for i, n := 0, s.Depth(stack); i < n; i++ {
+		if fr := s.Frame(stack, i); !fr.IsRuntime() {
+			return fr.IsPrimitive()
+		}
+	}
+	return false
 }
 
 // BlockedAtEnd reports whether node id is where its goroutine was still

@@ -115,6 +115,8 @@ type Lane struct {
 	Entry  string // the goroutine's start function, "" if unknown
 	System bool   // a runtime or tracer goroutine
 	Nodes  []NodeID
+
+	order int64 // of a selected graph: where the whole graph puts the lane
 }
 
 // Edge is a happens-before edge: From happens before To.
@@ -162,13 +164,40 @@ type Graph struct {
 
 	clk     *clockArena
 	clockOf []int32 // node → the root of its clock in clk
+
+	// A graph built with Options.Select keeps only some nodes of the
+	// whole graph, under the ids the whole graph gives them: ids holds
+	// them in order, and sel what Select needs besides.
+	ids chunks[NodeID]
+	sel *selection
 }
 
-// Len returns the number of nodes.
+// Len returns the number of nodes (of a graph built with Options.Select,
+// those it kept).
 func (g *Graph) Len() int { return g.nodes.len() }
 
+// ix returns where the node with that id is stored.
+func (g *Graph) ix(id NodeID) int32 {
+	if g.sel == nil {
+		return int32(id)
+	}
+	i := sort.Search(g.ids.len(), func(i int) bool { return *g.ids.at(int32(i)) >= id })
+	if i == g.ids.len() || *g.ids.at(int32(i)) != id {
+		panic(fmt.Sprintf("hbgraph: node %d not in the selected graph", id))
+	}
+	return int32(i)
+}
+
+// id returns the id of the i-th stored node.
+func (g *Graph) id(i int) NodeID {
+	if g.sel == nil {
+		return NodeID(i)
+	}
+	return *g.ids.at(int32(i))
+}
+
 // node returns the stored node with that id.
-func (g *Graph) node(id NodeID) *node { return g.nodes.at(int32(id)) }
+func (g *Graph) node(id NodeID) *node { return g.nodes.at(g.ix(id)) }
 
 // Node returns the node with that id.
 func (g *Graph) Node(id NodeID) Node {
@@ -210,12 +239,14 @@ func (g *Graph) Edges() []Edge { return g.edges }
 
 // Out returns the edges leaving node id.
 func (g *Graph) Out(id NodeID) []Edge {
-	return g.edges[g.outOff[id]:g.outOff[id+1]]
+	i := g.ix(id)
+	return g.edges[g.outOff[i]:g.outOff[i+1]]
 }
 
 // In returns the edges entering node id.
 func (g *Graph) In(id NodeID) []Edge {
-	idx := g.inIdx[g.inOff[id]:g.inOff[id+1]]
+	i := g.ix(id)
+	idx := g.inIdx[g.inOff[i]:g.inOff[i+1]]
 	out := make([]Edge, len(idx))
 	for i, e := range idx {
 		out[i] = g.edges[e]
@@ -346,8 +377,8 @@ func (g *Graph) finish() {
 		off += k
 	}
 	for i := range n {
-		l := &g.lanes[g.node(NodeID(i)).lane]
-		l.Nodes = append(l.Nodes, NodeID(i))
+		l := &g.lanes[g.nodes.at(int32(i)).lane]
+		l.Nodes = append(l.Nodes, g.id(i))
 	}
 	g.laneLen = nil
 	g.edges = g.newEdges.appendTo(make([]Edge, 0, g.newEdges.len()))
@@ -361,8 +392,8 @@ func (g *Graph) finish() {
 	g.outOff = make([]int32, n+1)
 	g.inOff = make([]int32, n+1)
 	for _, e := range g.edges {
-		g.outOff[e.From+1]++
-		g.inOff[e.To+1]++
+		g.outOff[g.ix(e.From)+1]++
+		g.inOff[g.ix(e.To)+1]++
 	}
 	for i := 0; i < n; i++ {
 		g.outOff[i+1] += g.outOff[i]
@@ -371,8 +402,9 @@ func (g *Graph) finish() {
 	// Fill inIdx moving each inOff[k] up to inOff[k+1], then shift back.
 	g.inIdx = make([]int32, len(g.edges))
 	for i, e := range g.edges {
-		g.inIdx[g.inOff[e.To]] = int32(i)
-		g.inOff[e.To]++
+		to := g.ix(e.To)
+		g.inIdx[g.inOff[to]] = int32(i)
+		g.inOff[to]++
 	}
 	copy(g.inOff[1:], g.inOff[:n])
 	g.inOff[0] = 0

@@ -1,6 +1,9 @@
 package hbgraph
 
-import "github.com/blockscope/blockscope/internal/wire"
+import (
+	"github.com/blockscope/blockscope/internal/wire"
+	"github.com/blockscope/blockscope/parse"
+)
 
 // Annotated edges are paired by object and sequence number (see the op
 // table of internal/wire). A release's event can reach the trace after the
@@ -51,8 +54,9 @@ type egState struct {
 // corrupt count.
 const maxBroadcast = 1 << 20
 
-// pair records the edges an annotation takes part in.
-func (b *Builder) pair(id NodeID, a *wire.Event) {
+// pair records the edges an annotation of goroutine g takes part in; id
+// is its node, or a selecting builder's handle for it.
+func (b *Builder) pair(id NodeID, g parse.GoID, a *wire.Event) {
 	k := func(s slot, key uint64) pairKey { return pairKey{a.Object, s, key} }
 	switch a.Kind {
 	case wire.KindMutex, wire.KindReentrant:
@@ -134,15 +138,21 @@ func (b *Builder) pair(id NodeID, a *wire.Event) {
 	case wire.KindErrgroup:
 		b.pairErrgroup(id, a)
 	case wire.KindChan:
-		b.pairChan(id, a)
+		b.pairChan(id, g, a)
 	}
 }
 
 // source adds a release-like node to its bucket, linking it to the
-// targets already there. single: the bucket pairs one with one.
+// targets already there. single: the bucket pairs one with one. A node a
+// selecting builder does not keep (a handle below 0) only pairs with
+// what is there: an edge needs a kept end, and kept nodes all come before
+// those cut.
 func (b *Builder) source(k pairKey, id NodeID, single bool) {
 	p := b.pairs[k]
 	if p == nil {
+		if id < 0 {
+			return
+		}
 		p = &pending{}
 		b.pairs[k] = p
 	}
@@ -153,14 +163,19 @@ func (b *Builder) source(k pairKey, id NodeID, single bool) {
 		delete(b.pairs, k)
 		return
 	}
-	p.src = append(p.src, id)
+	if id >= 0 {
+		p.src = append(p.src, id)
+	}
 }
 
 // target adds an acquire-like node to its bucket, linking the sources
-// already there to it.
+// already there to it (see source).
 func (b *Builder) target(k pairKey, id NodeID, single bool) {
 	p := b.pairs[k]
 	if p == nil {
+		if id < 0 {
+			return
+		}
 		p = &pending{}
 		b.pairs[k] = p
 	}
@@ -171,11 +186,17 @@ func (b *Builder) target(k pairKey, id NodeID, single bool) {
 		delete(b.pairs, k)
 		return
 	}
-	p.dst = append(p.dst, id)
+	if id >= 0 {
+		p.dst = append(p.dst, id)
+	}
 }
 
 // link records the edge src → dst of a bucket.
 func (b *Builder) link(k pairKey, src, dst NodeID) {
+	if src < 0 || dst < 0 {
+		b.edge(src, dst, RuleBad, wire.KindBad, k.obj) // to the cut, or nothing
+		return
+	}
 	n := b.g.ann(src)
 	var r Rule
 	switch k.slot {
@@ -210,6 +231,9 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 	}
 	st := b.groups[a.Object]
 	if st == nil {
+		if id < 0 {
+			return
+		}
 		st = &egState{}
 		b.groups[a.Object] = st
 	}
@@ -220,7 +244,9 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 				b.edge(id, w.node, RuleErrgroup, a.Kind, a.Object)
 			}
 		}
-		st.done = append(st.done, it)
+		if id >= 0 {
+			st.done = append(st.done, it)
+		}
 		return
 	}
 	for _, d := range st.done {
@@ -228,7 +254,9 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 			b.edge(d.node, id, RuleErrgroup, a.Kind, a.Object)
 		}
 	}
-	st.wakes = append(st.wakes, it)
+	if id >= 0 {
+		st.wakes = append(st.wakes, it)
+	}
 }
 
 // chanState pairs an annotated channel's receives with the sends they let
@@ -236,29 +264,28 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 // that receive R+C got (primitives/chans). The three events it takes can
 // come in any order.
 type chanState struct {
-	recvWait  map[int32]NodeID  // lane → its open receive wait
-	src       map[uint64]NodeID // receive number j → the wait of receive j-C
-	msgOf     map[uint64]uint64 // receive number j → the message it got
-	recvOfMsg map[uint64]uint64 // message K → the receive that got it (0: none can pair)
-	send      map[uint64]NodeID // message K → its send
+	recvWait  map[parse.GoID]NodeID // goroutine → its open receive wait
+	src       map[uint64]NodeID     // receive number j → the wait of receive j-C
+	msgOf     map[uint64]uint64     // receive number j → the message it got
+	recvOfMsg map[uint64]uint64     // message K → the receive that got it (0: none can pair)
+	send      map[uint64]NodeID     // message K → its send
 }
 
 // pairChan follows primitives/chans: the wait SEQ=K n=1 of a send happens
 // before the recv SEQ=K; the close before every recv SEQ=0; and for
 // capacity C the wait that recv ref=R ends (the recv itself when it had
 // none) before the send of the message recv ref=R+C got.
-func (b *Builder) pairChan(id NodeID, a *wire.Event) {
+func (b *Builder) pairChan(id NodeID, lane parse.GoID, a *wire.Event) {
 	k := func(s slot, key uint64) pairKey { return pairKey{a.Object, s, key} }
 	st := b.chans[a.Object]
 	if st == nil {
 		st = &chanState{
-			recvWait: make(map[int32]NodeID), src: make(map[uint64]NodeID),
+			recvWait: make(map[parse.GoID]NodeID), src: make(map[uint64]NodeID),
 			msgOf: make(map[uint64]uint64), recvOfMsg: make(map[uint64]uint64),
 			send: make(map[uint64]NodeID),
 		}
 		b.chans[a.Object] = st
 	}
-	lane := b.g.node(id).lane
 	switch a.Op {
 	case wire.OpWait:
 		if a.N == 2 {

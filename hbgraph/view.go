@@ -1,6 +1,7 @@
 package hbgraph
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -58,9 +59,13 @@ type ViewLane struct {
 
 // Cut is what a Filter's MaxNodes left out of a view.
 type Cut struct {
-	Nodes, Edges int        // nodes and edges left out
-	Selected     int        // nodes the filter selected before the cut
-	After        parse.Time // the time of the first node left out
+	Nodes int // selected nodes left out
+	// Edges counts the edges between the nodes drawn and those left out
+	// (not those among the nodes left out: a graph selected while reading
+	// stops pairing them).
+	Edges    int
+	Selected int        // nodes the filter selected before the cut
+	After    parse.Time // the time of the first node left out
 }
 
 // Select returns the view of g that f selects. It fails for a goroutine
@@ -68,6 +73,9 @@ type Cut struct {
 func (g *Graph) Select(f Filter) (*View, error) {
 	if f.To != 0 && f.To < f.From {
 		return nil, fmt.Errorf("empty time window: %v to %v", f.From.Duration(), f.To.Duration())
+	}
+	if g.sel != nil {
+		return g.selectKept(f)
 	}
 	lanes := make([]bool, len(g.lanes))
 	if len(f.Goroutines) == 0 {
@@ -112,7 +120,7 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		}
 	}
 	if f.Object != wire.NoObject && len(ids) == 0 && !g.hasObject(f.Object) {
-		return nil, fmt.Errorf("no annotations about object %d in the trace", f.Object)
+		return nil, errNoObject(f.Object)
 	}
 	rep, folded := g.foldInto(f, ids)
 	v := &View{Graph: g, Folded: folded, AtEnd: make(map[NodeID]bool)}
@@ -132,9 +140,13 @@ func (g *Graph) Select(f Filter) (*View, error) {
 		return id
 	}
 	v.Cut.Selected = len(ids)
+	left := make(map[NodeID]bool)
 	if f.MaxNodes > 0 && len(ids) > f.MaxNodes {
 		v.Cut.Nodes = len(ids) - f.MaxNodes
 		v.Cut.After = g.node(ids[f.MaxNodes]).time
+		for _, id := range ids[f.MaxNodes:] {
+			left[id] = true
+		}
 		ids = ids[:f.MaxNodes]
 	}
 	in := make(map[NodeID]bool, len(ids))
@@ -180,11 +192,17 @@ func (g *Graph) Select(f Filter) (*View, error) {
 			seen[k] = true
 			e.From, e.To = from, to
 			v.Edges = append(v.Edges, e)
-		case v.Cut.Nodes > 0:
+		case in[from] && left[to] || left[from] && in[to]:
 			v.Cut.Edges++
 		}
 	}
 	return v, nil
+}
+
+var errSelection = errors.New("the graph was built selecting with another filter")
+
+func errNoObject(obj wire.ObjectID) error {
+	return fmt.Errorf("no annotations about object %d in the trace", obj)
 }
 
 // hasObject reports whether any node is an annotation about obj.

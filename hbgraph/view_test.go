@@ -37,7 +37,11 @@ func TestSelect(t *testing.T) {
 		{"object", hbgraph.Filter{Object: 1}, "G2:2 G3:1", 1, hbgraph.Cut{Selected: 3}},
 		{"time window", hbgraph.Filter{From: 3, To: 6}, "G2:2 G3:1 G4:1", 1, hbgraph.Cut{Selected: 4}},
 		{"open-ended window", hbgraph.Filter{From: 6}, "G3:2 G4:1", 0, hbgraph.Cut{Selected: 3}},
-		{"node budget", hbgraph.Filter{MaxNodes: 5}, "G1:2 G2:2 G3:1", 2, hbgraph.Cut{Nodes: 5, Edges: 1, Selected: 10, After: 4}},
+		// The cut's edges join the nodes drawn to those left out: at 5,
+		// the mutex's handoff is between two nodes left out; at 7, from a
+		// node drawn to one left out.
+		{"node budget", hbgraph.Filter{MaxNodes: 5}, "G1:2 G2:2 G3:1", 2, hbgraph.Cut{Nodes: 5, Edges: 0, Selected: 10, After: 4}},
+		{"node budget across an edge", hbgraph.Filter{MaxNodes: 7}, "G1:2 G2:3 G3:1 G4:1", 2, hbgraph.Cut{Nodes: 3, Edges: 1, Selected: 10, After: 6}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -146,7 +146,7 @@ func CutMessage(v *hbgraph.View) string {
 	if c.Nodes == 0 {
 		return ""
 	}
-	return fmt.Sprintf("cut: %d of %s (and %s between them) left out, from +%v on",
+	return fmt.Sprintf("cut: %d of %s (and %s to them) left out, from +%v on",
 		c.Nodes, plural(c.Selected, "selected node"), plural(c.Edges, "edge"), roundTime(c.After))
 }
 

@@ -58,10 +58,12 @@ operation's node, and sleeps are left out (--parks, --sleeps draw them).
 
 Real traces are big: draw one finding of analyze (--finding N), or select
 goroutines, an object or a time window. The earliest nodes of what is left
-are kept: as many as Graphviz can draw as a bitmap, or --max-nodes (saying
+are drawn: as many as Graphviz can draw as a bitmap, or --max-nodes (saying
 on standard error, and in a comment at the top of the output, what it
-cut). The runtime's and the tracer's goroutines are left out unless named
-or --system.
+cut). The selection is made while the trace is read, keeping only what
+will be drawn, so drawing part of a big trace costs about its reading
+(--related and --finding build the whole graph first). The runtime's and
+the tracer's goroutines are left out unless named or --system.
 
 Exit status: 0, or 2 for a usage error, an unreadable trace, or a trace that
 could not be read whole (unless --allow-incomplete).`,
@@ -144,7 +146,16 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 	if err != nil {
 		return err
 	}
-	b := hbgraph.NewBuilder(hbgraph.Options{})
+	// The selection is applied while reading, keeping only what will be
+	// drawn, unless it needs the whole graph: the goroutines related to
+	// those named, or a finding's (known once the trace is read).
+	var opts hbgraph.Options
+	whole := o.related || o.finding > 0
+	if !whole {
+		sel := filter
+		opts.Select = &sel
+	}
+	b := hbgraph.NewBuilder(opts)
 	var t *parse.Trace
 	var readErr error
 	var findings []detect.Finding
@@ -157,7 +168,7 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		}
 		readErr = err
 	} else {
-		t, readErr = parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin, Jobs: o.jobs}, b)
+		t, readErr = parse.File(path, parse.Options{DropBlocks: true, DropExited: !whole, Stdin: stdin, Jobs: o.jobs}, b)
 	}
 	if t == nil {
 		return &exitError{code: ExitUsage, err: readErr}
