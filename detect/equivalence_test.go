@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,9 +106,17 @@ func outcome(t *testing.T, path string, opts parse.Options) string {
 }
 
 // compareRuns checks that reading each trace with opts gives the outcome
-// reading it with ref does. A trace the reader itself does not read the
-// same twice (some converted Go 1.11 traces) is skipped, saying so.
+// reading it with ref does.
 func compareRuns(t *testing.T, ref, opts parse.Options) {
+	compareOutcomes(t, fmt.Sprintf("%+v", ref), fmt.Sprintf("%+v", opts),
+		func(t *testing.T, path string) string { return outcome(t, path, ref) },
+		func(t *testing.T, path string) string { return outcome(t, path, opts) })
+}
+
+// compareOutcomes checks that got gives the outcome ref does on each
+// trace. A trace the reader itself does not read the same twice (some
+// converted Go 1.11 traces) is skipped, saying so.
+func compareOutcomes(t *testing.T, refName, gotName string, ref, got func(*testing.T, string) string) {
 	for _, path := range equivalenceTraces(t) {
 		dir := filepath.Dir(path)
 		if filepath.Base(dir) == "testdata" {
@@ -118,17 +127,17 @@ func compareRuns(t *testing.T, ref, opts parse.Options) {
 			if testing.Short() && strings.Contains(name, "stdlib-") {
 				t.Skip("large trace, -short")
 			}
-			want := outcome(t, path, ref)
-			got := outcome(t, path, opts)
-			if got == want {
+			want := ref(t, path)
+			have := got(t, path)
+			if have == want {
 				return
 			}
 			for range 3 {
-				if again := outcome(t, path, ref); again != want {
+				if again := ref(t, path); again != want {
 					t.Skipf("two reference runs differ: the reader is not deterministic on %s", name)
 				}
 			}
-			t.Errorf("%s: outcome with %+v differs from the reference's (%+v):\n%s", name, opts, ref, lineDiff(want, got))
+			t.Errorf("%s: outcome with %s differs from the reference's (%s):\n%s", name, gotName, refName, lineDiff(want, have))
 		})
 	}
 }
@@ -164,10 +173,16 @@ func TestParallelSameOutcome(t *testing.T) {
 	compareRuns(t, parse.Options{DropBlocks: true, Jobs: 1}, parse.Options{DropBlocks: true, DropExited: true, Jobs: 4})
 }
 
-// TestForgetSameOutcome checks that forgetting objects and users gone for
-// good as soon as possible (what Run does on big traces) changes nothing a
-// report shows: without dropped records nothing is gone for good.
+// TestForgetSameOutcome checks that the detectors forgetting what can no
+// longer matter as soon as they may (what Run does on big traces: see
+// SetForgetting) changes nothing a report shows.
 func TestForgetSameOutcome(t *testing.T) {
-	defer detect.SetForgetting(1, 1)()
-	compareRuns(t, parse.Options{DropBlocks: true}, parse.Options{DropBlocks: true, DropExited: true})
+	opts := parse.Options{DropBlocks: true, DropExited: true}
+	run := func(n int) func(*testing.T, string) string {
+		return func(t *testing.T, path string) string {
+			defer detect.SetForgetting(n, n, n)()
+			return outcome(t, path, opts)
+		}
+	}
+	compareOutcomes(t, "nothing forgotten", "forgetting at once", run(math.MaxInt), run(1))
 }

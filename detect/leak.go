@@ -148,6 +148,50 @@ type siteWakers struct {
 	creators []parse.GoID
 	// potential is wakers and their spawners (see again), once computed.
 	potential []parse.GoID
+
+	// Past compactAt wakers (see forget), the wakers that exited are
+	// forgotten: only their creators can still matter, kept in
+	// spawners while they live; forgotten counts the goroutines dropped.
+	spawners  []parse.GoID
+	forgotten int
+	compactAt int
+}
+
+// leakForgetWakers is the number of wakers a site keeps before it forgets
+// those that exited.
+var leakForgetWakers = 1024
+
+// forget drops the wakers that exited, keeping their creators while
+// those live: an exited waker can wake nobody, and its creator (see
+// again) matters only while it can run. The verdicts stay those the
+// whole list gives; what Explain lists counts the forgotten. Called
+// before a waker is added, so that wakers is never left empty.
+func (sw *siteWakers) forget(t *parse.Trace) {
+	keep, creators, spawners := sw.wakers[:0], sw.creators[:0], sw.spawners[:0]
+	kept := make(map[parse.GoID]bool)
+	for _, s := range sw.spawners {
+		if t.Exited(s) {
+			sw.forgotten++
+		} else {
+			spawners = append(spawners, s)
+			kept[s] = true
+		}
+	}
+	sw.seen = make(map[parse.GoID]struct{})
+	for i, w := range sw.wakers {
+		if !t.Exited(w) {
+			keep, creators = append(keep, w), append(creators, sw.creators[i])
+			sw.seen[w] = struct{}{}
+			continue
+		}
+		sw.forgotten++
+		if c := sw.creators[i]; c != parse.NoGoroutine && !t.Exited(c) && !kept[c] {
+			spawners = append(spawners, c)
+			kept[c] = true
+		}
+	}
+	sw.wakers, sw.creators, sw.spawners = keep, creators, spawners
+	sw.compactAt = 2 * (len(sw.wakers) + len(sw.spawners))
 }
 
 type leak struct {
@@ -226,6 +270,9 @@ func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 	} else if ev.Peer != sw.last {
 		sw.last = ev.Peer
 		if _, ok := sw.seen[ev.Peer]; !ok {
+			if len(sw.wakers) >= max(sw.compactAt, leakForgetWakers) {
+				sw.forget(t)
+			}
 			sw.seen[ev.Peer] = struct{}{}
 			sw.wakers = append(sw.wakers, ev.Peer)
 			creator := parse.NoGoroutine
@@ -525,6 +572,12 @@ func (sw *siteWakers) again(t *parse.Trace) []parse.GoID {
 			sw.potential = append(sw.potential, creator)
 		}
 	}
+	for _, creator := range sw.spawners {
+		if _, ok := sw.seen[creator]; !ok && !spawners[creator] && !t.IsTestRunner(creator) {
+			spawners[creator] = true
+			sw.potential = append(sw.potential, creator)
+		}
+	}
 	return sw.potential
 }
 
@@ -668,6 +721,9 @@ func (l *leak) tellWakers(t *parse.Trace, g *parse.Goroutine, wakeable map[parse
 			state = "alive (" + leakState(pg) + ")"
 		}
 		parts = append(parts, fmt.Sprintf("goroutine %d %s", p, state))
+	}
+	if sw != nil && sw.forgotten > 0 {
+		parts = append(parts, fmt.Sprintf("%s that exited", plural(sw.forgotten, "more goroutine")))
 	}
 	return fmt.Sprintf("%s: %s", from, strings.Join(parts, ", "))
 }

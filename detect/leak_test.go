@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -423,6 +424,20 @@ func TestLeakScenarios(t *testing.T) {
 	if len(fs) != 8 {
 		t.Errorf("%d findings; want 8: %v", len(fs), messages(fs))
 	}
+	// Forgetting exited wakers at once (see detect.SetForgetting) changes
+	// no verdict: the collector's wakers exited, but their creator lives.
+	restore := detect.SetForgetting(1, 1, 1)
+	_, forgot := leakFindings(t, data, detect.LeakOptions{})
+	restore()
+	verdicts := func(fs []detect.Finding) (out []string) {
+		for _, f := range fs {
+			out = append(out, f.Confidence+": "+f.Message)
+		}
+		return out
+	}
+	if got, want := verdicts(forgot), verdicts(all); !slices.Equal(got, want) {
+		t.Errorf("findings forgetting exited wakers:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func messages(fs []detect.Finding) []string {
@@ -431,6 +446,98 @@ func messages(fs []detect.Finding) []string {
 		out = append(out, f.Message)
 	}
 	return out
+}
+
+// collectForgot and collectLive are collect, for TestLeakForgetsWakers.
+func collectForgot(results chan int) {
+	for range results {
+	}
+}
+
+func collectLive(results chan int) {
+	for range results {
+	}
+}
+
+// startWakers starts a waker that lives on (sleeping) after two sends, then
+// one that exits after two, and exits.
+func startWakers(results chan int, stop *atomic.Bool, done chan struct{}) {
+	sent := make(chan struct{})
+	go liveWaker(results, stop, sent)
+	<-sent
+	go exitingWaker(results, done)
+}
+
+func liveWaker(results chan int, stop *atomic.Bool, sent chan struct{}) {
+	results <- 1
+	results <- 2
+	close(sent)
+	for !stop.Load() {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func exitingWaker(results chan int, done chan struct{}) {
+	results <- 3
+	results <- 4
+	close(done)
+}
+
+// TestLeakForgetsWakers checks that a site forgetting its wakers that
+// exited keeps those alive and the creators that still live: a collector
+// whose wakers all exited, the first ones started by the test's goroutine
+// (alive at the end), the last ones by a goroutine that exited, is still
+// wakeable; so is one a live waker started by an exited goroutine woke
+// before one that exited.
+func TestLeakForgetsWakers(t *testing.T) {
+	results, live := make(chan int), make(chan int)
+	var stop atomic.Bool
+	data := recordTrace(t, func() {
+		go collectForgot(results)
+		serveRequests(results, "detect_test.collectForgot", 3)
+		served := make(chan struct{})
+		go func() {
+			serveRequests(results, "detect_test.collectForgot", 3)
+			close(served)
+		}()
+		<-served
+		go collectLive(live)
+		done := make(chan struct{})
+		go startWakers(live, &stop, done)
+		<-done
+		awaitGone(t, "detect_test.TestLeakForgetsWakers.func1.1")
+		awaitGone(t, "detect_test.startWakers")
+		awaitGone(t, "detect_test.exitingWaker")
+		waitBlocked(t, "detect_test.collectForgot", "chan receive", 1)
+		waitBlocked(t, "detect_test.collectLive", "chan receive", 1)
+	})
+	stop.Store(true)
+	close(results)
+	close(live)
+	verdicts := func(wakers int) map[string]string {
+		defer detect.SetForgetting(wakers, wakers, wakers)()
+		tr, fs := leakFindings(t, data, detect.LeakOptions{})
+		out := map[string]string{}
+		for _, f := range ownFindings(tr, fs) {
+			out[shortFunc(f.Location.Func)] = f.Confidence
+		}
+		return out
+	}
+	got, never := verdicts(1), verdicts(math.MaxInt)
+	want := map[string]string{
+		"collectForgot": detect.ConfidenceBlockedAtEnd,
+		"collectLive":   detect.ConfidenceJanitorAlive, // its live waker sleeps
+	}
+	for fn, w := range want {
+		if got[fn] != never[fn] || got[fn] != w {
+			t.Errorf("%s's confidence forgetting wakers at once = %q, never = %q; want %q", fn, got[fn], never[fn], w)
+		}
+	}
+}
+
+// shortFunc drops the package from a function name.
+func shortFunc(fn string) string {
+	return fn[strings.LastIndexByte(fn, '.')+1:]
 }
 
 // TestLeakOptions checks goleak-style filters: by top function, by any
