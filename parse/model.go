@@ -188,8 +188,9 @@ type Trace struct {
 	// those that did not decode (see Warnings).
 	Annotations, BadAnnotations int
 
-	// objects are the primitives' objects the annotations name.
-	objects map[wire.ObjectID]*Object
+	// objects are the primitives' objects the annotations name (see
+	// noteObject).
+	objects objectStore
 }
 
 // maxExitedBits bounds the ids kept as bits (32 MB of them at most).

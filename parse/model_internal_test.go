@@ -1,8 +1,11 @@
 package parse
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+
+	"github.com/blockscope/blockscope/internal/wire"
 )
 
 // TestGoroutineIndex checks lookups of small ids (the paged index) and
@@ -62,5 +65,41 @@ func TestGoroutineIndex(t *testing.T) {
 	}
 	if n := tr.gs.index.Len(); n != len(ids)-2+1 {
 		t.Errorf("the index holds %d ids after the drops; want %d", n, len(ids)-2+1)
+	}
+}
+
+// TestObjects checks what the trace keeps of each object: its kind, name
+// and first use (a use with no stack, or a naming, does not count as the
+// first), and that objects made at one line share one record of it.
+func TestObjects(t *testing.T) {
+	tr := &Trace{}
+	ev := func(id wire.ObjectID, op wire.Op, key string) wire.Event {
+		return wire.Event{Kind: wire.KindWaitGroup, Object: id, Op: op, Key: key}
+	}
+	tr.noteObject(ev(1, wire.OpName, "reqs"), 5)
+	tr.noteObject(ev(1, wire.OpAdd, ""), NoStack)
+	tr.noteObject(ev(1, wire.OpWait, ""), 7)
+	tr.noteObject(ev(1, wire.OpAdd, ""), 8)
+	tr.noteObject(wire.Event{Kind: wire.KindMutex, Object: 2, Op: wire.OpLock}, 9)
+	for id := wire.ObjectID(10); id < 100_000; id++ {
+		tr.noteObject(ev(id, wire.OpAdd, ""), 3)
+	}
+	tests := []struct {
+		id   wire.ObjectID
+		want *Object
+	}{
+		{1, &Object{ID: 1, Kind: wire.KindWaitGroup, Name: "reqs", First: 7, Op: wire.OpWait}},
+		{2, &Object{ID: 2, Kind: wire.KindMutex, First: 9, Op: wire.OpLock}},
+		{99_999, &Object{ID: 99_999, Kind: wire.KindWaitGroup, First: 3, Op: wire.OpAdd}},
+		{3, nil},
+	}
+	for _, tt := range tests {
+		if got := tr.Object(tt.id); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Object(%d) = %+v; want %+v", tt.id, got, tt.want)
+		}
+	}
+	// Named, used with no stack, waited on; locked; added to at one line.
+	if n := len(tr.objects.uses); n != 5 {
+		t.Errorf("kinds and first uses kept for %d objects = %d; want 5 (objects made at one line share one)", 100_000-10+2, n)
 	}
 }

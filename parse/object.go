@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 )
 
@@ -23,7 +24,49 @@ type Object struct {
 // Object returns what the trace's annotations tell about object id, or
 // nil for an object no annotation names.
 func (t *Trace) Object(id wire.ObjectID) *Object {
-	return t.objects[id]
+	return t.objects.get(id)
+}
+
+// objectStore holds what the annotations tell about each object at a few
+// bytes an object, however many a program makes (a WaitGroup a request):
+// an object's kind and first use repeat across the objects made at one
+// line, so each object holds the index of its (kind, first use) among
+// those seen, and names, rarer, are kept apart.
+type objectStore struct {
+	firsts idmap.Map[wire.ObjectID, uint32] // index into uses
+	uses   []objectUse
+	index  map[objectUse]uint32
+	names  map[wire.ObjectID]string
+}
+
+// objectUse is an object's kind and first use.
+type objectUse struct {
+	kind  wire.Kind
+	op    wire.Op
+	stack StackID
+}
+
+func (s *objectStore) get(id wire.ObjectID) *Object {
+	i, ok := s.firsts.Get(id)
+	if !ok {
+		return nil
+	}
+	u := s.uses[i]
+	return &Object{ID: id, Kind: u.kind, Name: s.names[id], First: u.stack, Op: u.op}
+}
+
+// set records object id's kind and first use.
+func (s *objectStore) set(id wire.ObjectID, u objectUse) {
+	i, ok := s.index[u]
+	if !ok {
+		if s.index == nil {
+			s.index = make(map[objectUse]uint32)
+		}
+		i = uint32(len(s.uses))
+		s.uses = append(s.uses, u)
+		s.index[u] = i
+	}
+	s.firsts.Set(id, i)
 }
 
 // noteObject records an annotation's object: its kind and first use, and
@@ -32,19 +75,23 @@ func (t *Trace) noteObject(e wire.Event, stack StackID) {
 	if e.Object == wire.NoObject {
 		return
 	}
-	if t.objects == nil {
-		t.objects = make(map[wire.ObjectID]*Object)
-	}
-	o := t.objects[e.Object]
-	if o == nil {
-		o = &Object{ID: e.Object, Kind: e.Kind}
-		t.objects[e.Object] = o
-	}
+	s := &t.objects
+	i, ok := s.firsts.Get(e.Object)
 	switch {
-	case e.Op == wire.OpName:
-		o.Name = e.Key
-	case o.First == NoStack:
-		o.First, o.Op = stack, e.Op
+	case !ok:
+		u := objectUse{kind: e.Kind, stack: NoStack}
+		if e.Op != wire.OpName {
+			u.op, u.stack = e.Op, stack
+		}
+		s.set(e.Object, u)
+	case e.Op != wire.OpName && s.uses[i].stack == NoStack:
+		s.set(e.Object, objectUse{kind: s.uses[i].kind, op: e.Op, stack: stack})
+	}
+	if e.Op == wire.OpName {
+		if s.names == nil {
+			s.names = make(map[wire.ObjectID]string)
+		}
+		s.names[e.Object] = e.Key
 	}
 }
 
@@ -200,7 +247,7 @@ var objectRefs = func() *regexp.Regexp {
 // LabelObjects replaces each ObjectRef in s (a finding's object, say) by
 // the object's ObjectLabel, which says where it was first used.
 func (t *Trace) LabelObjects(s string) string {
-	if len(t.objects) == 0 {
+	if t.objects.firsts.Len() == 0 {
 		return s
 	}
 	return objectRefs.ReplaceAllStringFunc(s, func(ref string) string {
