@@ -303,8 +303,10 @@ type mutexWait struct {
 	// history while a wait is open, exited goroutines to forget once none
 	// is, contended plain Locks, and plain holder sites' holds.
 	spans      idmap.Map[parse.GoID, []mwSpan]
-	reasons    []string // the wait reasons spans name, by index; reasons[0] is ""
-	gone       []parse.GoID
+	reasons    []string   // the wait reasons spans name, by index; reasons[0] is ""
+	spare      [][]mwSpan // emptied histories, for reuse
+	gone       []mwGone
+	sweepAt    int // len(gone) that triggers a sweep
 	acqs       idmap.Map[parse.GoID, []mwAcq]
 	plainHolds map[mwHoldKey]*mwHoldStat
 	// unlockHolds: contended plain holds by Unlock site, to estimate the
@@ -322,6 +324,7 @@ func newMutexWait(opts MutexWaitOptions) *mutexWait {
 	return &mutexWait{
 		threshold:   opts.Threshold,
 		reasons:     []string{""},
+		sweepAt:     mwSweepMin,
 		objects:     make(map[wire.ObjectID]*mwObject),
 		gwaits:      make(map[mwGoObj]*mwWait),
 		calls:       make(map[parse.StackID]mwCall),

@@ -3,6 +3,7 @@ package detect
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -100,10 +101,12 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 		}
 	case parse.EvExit:
 		if !m.tracking() {
-			m.spans.Delete(ev.G)
-			m.acqs.Delete(ev.G)
+			m.forget(ev.G)
 		} else {
-			m.gone = append(m.gone, ev.G)
+			m.gone = append(m.gone, mwGone{ev.G, ev.Time})
+			if len(m.gone) >= m.sweepAt {
+				m.sweep()
+			}
 		}
 		return
 	default:
@@ -112,8 +115,7 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 	tracking := m.tracking()
 	if !tracking {
 		for _, g := range m.gone {
-			m.spans.Delete(g)
-			m.acqs.Delete(g)
+			m.forget(g.g)
 		}
 		m.gone = m.gone[:0]
 	}
@@ -121,10 +123,70 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 	if !tracking {
 		*tl = (*tl)[:0]
 	}
+	if *tl == nil {
+		if n := len(m.spare); n > 0 {
+			*tl, m.spare = m.spare[n-1], m.spare[:n-1]
+		} else {
+			*tl = make([]mwSpan, 0, 8)
+		}
+	}
 	if len(*tl) >= mwMaxSpans {
 		*tl = append((*tl)[:0], (*tl)[len(*tl)/2:]...)
 	}
 	*tl = append(*tl, sp)
+}
+
+// mwGone is a goroutine that exited while some wait was open.
+type mwGone struct {
+	g  parse.GoID
+	at parse.Time
+}
+
+// sweep forgets the exited goroutines no open wait can need: the split
+// of a wait reads the states of goroutines during the wait, so one that
+// exited before every open wait began plays no part. Without it a wait
+// open for good (a goroutine parked in Lock to the end) would keep the
+// history of every goroutine that came after it.
+func (m *mutexWait) sweep() {
+	first := parse.Time(math.MaxInt64)
+	for _, p := range m.parks.All() {
+		first = min(first, p.start)
+	}
+	for _, w := range m.gwaits {
+		first = min(first, w.start)
+	}
+	kept := m.gone[:0]
+	for i, g := range m.gone {
+		// Past mwMaxGone, the oldest go anyway (a wait open since long
+		// before then has their part of its split left out, as it has
+		// the spans a goroutine's history drops past mwMaxSpans).
+		if g.at < first || len(m.gone)-i > mwMaxGone/2 && len(m.gone) > mwMaxGone {
+			m.forget(g.g)
+		} else {
+			kept = append(kept, g)
+		}
+	}
+	m.gone = kept
+	m.sweepAt = min(max(mwSweepMin, 2*len(kept)), mwMaxGone)
+}
+
+// Sweeps of exited goroutines' histories: the fewest kept before one, and
+// the most kept.
+const (
+	mwSweepMin = 1024
+	mwMaxGone  = 1 << 16
+)
+
+// forget drops an exited goroutine's state history, keeping its memory
+// for another's: goroutines come and go by the million.
+func (m *mutexWait) forget(g parse.GoID) {
+	if tl := m.spans.Lookup(g); tl != nil {
+		if cap(*tl) > 0 && cap(*tl) <= 64 && len(m.spare) < mwSweepMin {
+			m.spare = append(m.spare, (*tl)[:0])
+		}
+		m.spans.Delete(g)
+	}
+	m.acqs.Delete(g)
 }
 
 // reason returns the index of a wait reason in m.reasons, adding it. A

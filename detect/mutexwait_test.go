@@ -623,9 +623,20 @@ func TestMutexWaitStats(t *testing.T) {
 // goroutine 3, which had queued too; the lock's holder when 2 parked was
 // goroutine 1, asleep under it.
 func TestMutexWaitHolderStates(t *testing.T) {
+	t.Run("holder-lives", func(t *testing.T) { testHolderStates(t, 0) })
+	// The root holder exits after handing the lock on, and many
+	// goroutines come and go before the wait ends: the sweep of exited
+	// goroutines' histories must keep the root's.
+	t.Run("holder-exits", func(t *testing.T) { testHolderStates(t, 3*mwSweepMin) })
+}
+
+func testHolderStates(t *testing.T, churn int) {
 	var b lkTrace
 	run := func(ms float64, g parse.GoID) {
 		b.evs = append(b.evs, parse.Event{Kind: parse.EvRun, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine})
+	}
+	exit := func(ms float64, g parse.GoID) {
+		b.evs = append(b.evs, parse.Event{Kind: parse.EvExit, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine})
 	}
 	sleep := b.st.add(lkLib("time.Sleep"), lkUser(11))
 	run(0, 1) // goroutine 1 locks (uncontended) and sleeps under the lock
@@ -635,6 +646,14 @@ func TestMutexWaitHolderStates(t *testing.T) {
 	b.evs = append(b.evs, parse.Event{Kind: parse.EvWake, Time: lkMs(6), G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSleep, Stack: sleep, Start: lkMs(0.1)})
 	run(6, 1)
 	b.wake(6.1, 3, s3, 0.5, 1, lkMutexUnlock, lkUser(12))
+	if churn > 0 {
+		exit(6.11, 1)
+		for i := range churn {
+			at := 6.12 + 0.07*float64(i)/float64(churn)
+			run(at, parse.GoID(100+i))
+			exit(at, parse.GoID(100+i))
+		}
+	}
 	b.wake(6.2, 2, s2, 0.3, 3, lkMutexUnlock, lkUser(22))
 	fs := b.run(t, MutexWait, nil, 10)
 	if len(fs) != 1 {
@@ -660,6 +679,30 @@ func TestMutexWaitHolderStates(t *testing.T) {
 	}
 	if !slices.Equal(roots, []string{"1@12"}) {
 		t.Errorf("root-holder related = %v; want [1@12]", roots)
+	}
+}
+
+// TestMutexWaitHistoriesBounded checks that a wait open for good (a
+// goroutine parked in Lock to the end) does not make the detector keep
+// the state history of every goroutine that comes and goes after it.
+func TestMutexWaitHistoriesBounded(t *testing.T) {
+	m := newMutexWait(DefaultMutexWaitOptions())
+	m.stacks = &lkStacks{}
+	st := m.stacks.(*lkStacks).add(lkMutexLock, lkUser(20))
+	tr := &parse.Trace{}
+	feed := func(ev parse.Event) { m.Event(tr, &ev) }
+	feed(parse.Event{Kind: parse.EvBlock, Time: 1, G: 1, Peer: parse.NoGoroutine, Reason: parse.ReasonSync, Stack: st})
+	const n = 4 * mwMaxGone
+	for i := range parse.GoID(n) {
+		at := parse.Time(10 + 2*i)
+		feed(parse.Event{Kind: parse.EvRun, Time: at, G: 2 + i, Peer: parse.NoGoroutine})
+		feed(parse.Event{Kind: parse.EvExit, Time: at + 1, G: 2 + i, Peer: parse.NoGoroutine})
+	}
+	if !m.tracking() {
+		t.Fatal("the park is not open: the test does not test the sweep")
+	}
+	if len(m.gone) > mwMaxGone || m.spans.Len() > mwMaxGone+1 {
+		t.Errorf("after %d goroutines exited: %d exited and %d histories kept; want at most %d", n, len(m.gone), m.spans.Len(), mwMaxGone)
 	}
 }
 
