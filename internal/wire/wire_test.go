@@ -99,3 +99,12 @@ func TestParseUint(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDecode(b *testing.B) {
+	msgs := []string{"mutex 1234567 lock 98765", "wg 7654321 add 12345 n=1", `sf 4 lead 9 key="user:42"`, "rwmutex 77 runlock 1234 depth=2"}
+	for i := 0; b.Loop(); i++ {
+		if _, err := Decode(Category, msgs[i%len(msgs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
