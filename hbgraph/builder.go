@@ -24,6 +24,9 @@ type Options struct {
 	// filter only, with a MaxNodes no larger. Related needs the whole graph
 	// (NewBuilder panics); a cycle through nodes left out is not seen.
 	Select *Filter
+	// Relate, if set (and Select not), makes the Builder find the
+	// goroutines related to some (see Relation); its graph is of no use.
+	Relate *Relation
 }
 
 // Builder builds a Graph from parse's event stream: a parse.Consumer. Its
@@ -57,8 +60,13 @@ func NewBuilder(opts Options) *Builder {
 		chans:    make(map[wire.ObjectID]*chanState),
 		internal: make(map[parse.StackID]bool),
 	}
-	if opts.Select != nil {
+	switch {
+	case opts.Select != nil:
 		b.sel = newSelection(*opts.Select)
+		b.g.sel = b.sel
+	case opts.Relate != nil:
+		b.sel = newSelection(Filter{Goroutines: opts.Relate.Goroutines, System: true})
+		b.sel.relate, b.sel.related = opts.Relate, make(map[parse.GoID]bool)
 		b.g.sel = b.sel
 	}
 	return b
@@ -86,6 +94,9 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		}
 		from := b.add(ev.Peer, NodeGo, ev.Time, ev.PeerStack, ev.G, "", wire.NoObject)
 		to := b.add(ev.G, NodeStart, ev.Time, ev.Stack, ev.Peer, "", wire.NoObject)
+		if b.sel != nil && from < 0 {
+			b.sel.curG = ev.Peer
+		}
 		b.edge(from, to, RuleGo, wire.KindBad, wire.NoObject)
 	case parse.EvBlock:
 		if !b.opts.AnnotatedOnly && !b.runtimeWait(t, ev) {
@@ -104,6 +115,9 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 		}
 		from := b.add(ev.Peer, NodeUnblock, ev.Time, ev.PeerStack, ev.G, "", wire.NoObject)
 		to := b.add(ev.G, NodeWake, ev.Time, ev.Stack, ev.Peer, ev.Reason, wire.NoObject)
+		if b.sel != nil && from < 0 {
+			b.sel.curG = ev.Peer
+		}
 		b.edge(from, to, RuleUnblock, wire.KindBad, wire.NoObject)
 	case parse.EvExit:
 		b.add(ev.G, NodeExit, ev.Time, parse.NoStack, parse.NoGoroutine, "", wire.NoObject)

@@ -150,7 +150,7 @@ func (b *Builder) pair(id NodeID, g parse.GoID, a *wire.Event) {
 func (b *Builder) source(k pairKey, id NodeID, single bool) {
 	p := b.pairs[k]
 	if p == nil {
-		if id < 0 {
+		if !b.keeps(id) {
 			return
 		}
 		p = &pending{}
@@ -163,8 +163,8 @@ func (b *Builder) source(k pairKey, id NodeID, single bool) {
 		delete(b.pairs, k)
 		return
 	}
-	if id >= 0 {
-		p.src = append(p.src, id)
+	if b.keeps(id) {
+		p.src = append(p.src, b.stash(id))
 	}
 }
 
@@ -173,7 +173,7 @@ func (b *Builder) source(k pairKey, id NodeID, single bool) {
 func (b *Builder) target(k pairKey, id NodeID, single bool) {
 	p := b.pairs[k]
 	if p == nil {
-		if id < 0 {
+		if !b.keeps(id) {
 			return
 		}
 		p = &pending{}
@@ -186,8 +186,8 @@ func (b *Builder) target(k pairKey, id NodeID, single bool) {
 		delete(b.pairs, k)
 		return
 	}
-	if id >= 0 {
-		p.dst = append(p.dst, id)
+	if b.keeps(id) {
+		p.dst = append(p.dst, b.stash(id))
 	}
 }
 
@@ -231,7 +231,7 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 	}
 	st := b.groups[a.Object]
 	if st == nil {
-		if id < 0 {
+		if !b.keeps(id) {
 			return
 		}
 		st = &egState{}
@@ -244,7 +244,8 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 				b.edge(id, w.node, RuleErrgroup, a.Kind, a.Object)
 			}
 		}
-		if id >= 0 {
+		if b.keeps(id) {
+			it.node = b.stash(id)
 			st.done = append(st.done, it)
 		}
 		return
@@ -254,7 +255,8 @@ func (b *Builder) pairErrgroup(id NodeID, a *wire.Event) {
 			b.edge(d.node, id, RuleErrgroup, a.Kind, a.Object)
 		}
 	}
-	if id >= 0 {
+	if b.keeps(id) {
+		it.node = b.stash(id)
 		st.wakes = append(st.wakes, it)
 	}
 }
@@ -269,6 +271,9 @@ type chanState struct {
 	msgOf     map[uint64]uint64     // receive number j → the message it got
 	recvOfMsg map[uint64]uint64     // message K → the receive that got it (0: none can pair)
 	send      map[uint64]NodeID     // message K → its send
+	// For a relating Builder (Options.Relate), the goroutines of src's
+	// and send's nodes.
+	srcG, sendG map[uint64]parse.GoID
 }
 
 // pairChan follows primitives/chans: the wait SEQ=K n=1 of a send happens
@@ -283,6 +288,9 @@ func (b *Builder) pairChan(id NodeID, lane parse.GoID, a *wire.Event) {
 			recvWait: make(map[parse.GoID]NodeID), src: make(map[uint64]NodeID),
 			msgOf: make(map[uint64]uint64), recvOfMsg: make(map[uint64]uint64),
 			send: make(map[uint64]NodeID),
+		}
+		if b.sel != nil && b.sel.relate != nil {
+			st.srcG, st.sendG = make(map[uint64]parse.GoID), make(map[uint64]parse.GoID)
 		}
 		b.chans[a.Object] = st
 	}
@@ -317,11 +325,15 @@ func (b *Builder) pairChan(id NodeID, lane parse.GoID, a *wire.Event) {
 		}
 		j := a.Ref + uint64(a.N)
 		st.src[j] = w
+		if st.srcG != nil {
+			st.srcG[j] = lane // the wait is this goroutine's too
+		}
 		b.chanTry(st, a, j)
 		if a.Ref <= uint64(a.N) {
 			// No receive comes C before this one: nothing pairs with its message.
 			if _, sent := st.send[a.Seq]; sent {
 				delete(st.send, a.Seq)
+				delete(st.sendG, a.Seq)
 			} else {
 				st.recvOfMsg[a.Seq] = 0
 			}
@@ -336,6 +348,9 @@ func (b *Builder) pairChan(id NodeID, lane parse.GoID, a *wire.Event) {
 			return
 		}
 		st.send[a.Seq] = id
+		if st.sendG != nil {
+			st.sendG[a.Seq] = lane
+		}
 		if j, ok := st.recvOfMsg[a.Seq]; ok {
 			b.chanTry(st, a, j)
 		}
@@ -356,6 +371,14 @@ func (b *Builder) chanTry(st *chanState, a *wire.Event, j uint64) {
 	send, ok := st.send[msg]
 	if !ok {
 		return
+	}
+	if st.srcG != nil {
+		b.sel.curG = st.sendG[msg]
+		if src < 0 {
+			b.sel.curG = st.srcG[j]
+		}
+		delete(st.srcG, j)
+		delete(st.sendG, msg)
 	}
 	b.edge(src, send, RuleChanRecv, wire.KindChan, a.Object)
 	delete(st.src, j)

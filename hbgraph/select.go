@@ -21,6 +21,11 @@ import (
 const (
 	cutNode    NodeID = -2 // selected and drawn, but past the node budget
 	foldedWake NodeID = -3 // the wake of a folded park: its edges go to the node after it
+	// foreignCur is, for a relating Builder, the annotation being paired
+	// when it is not kept: it pairs as a kept node does (its partner may
+	// come later), its goroutine curG. Stashed in a bucket, it becomes a
+	// handle below, whose goroutine selection.foreign holds.
+	foreignCur NodeID = -4
 )
 
 // How a block folds (see Graph.foldInto).
@@ -56,6 +61,16 @@ type selection struct {
 	// primitive caches Graph.inPrimitive's answer per stack.
 	primitive map[parse.StackID]bool
 	wakeG     *goState // the goroutine whose node add last made foldedWake
+	// curG is the goroutine of the node being paired: the end of an edge
+	// that is not kept is always that node (see Builder.source), or one
+	// Event or chanTry names.
+	curG parse.GoID
+	// With Options.Relate: the goroutines noted at the other end of the
+	// kept nodes' edges, and, at the end, those Related returns.
+	relate  *Relation
+	related map[parse.GoID]bool
+	relList []parse.GoID
+	foreign []parse.GoID // see foreignCur
 	// unsure are the nodes selected before the trace said whether their
 	// goroutine (or, for a go or an unblock, the peer) is the runtime's:
 	// kept or cut, they are checked again at the end.
@@ -87,6 +102,38 @@ type goState struct {
 	wakeID  NodeID
 	wakeRep NodeID
 	waiting []Edge
+}
+
+// Relation, as Options.Relate, makes a Builder the first of two passes for
+// a selection that needs every edge of the whole graph (Filter.Related,
+// or the goroutines with an edge into a finding's): it keeps the nodes of
+// Goroutines only, pairs them as the whole graph does, and notes the
+// goroutines at the other end of their edges, which Builder.Related
+// returns. Its memory follows those goroutines' nodes and the goroutines
+// alive.
+type Relation struct {
+	Goroutines []parse.GoID
+	// Into notes only the goroutines with an edge into Goroutines.
+	Into bool
+	// System notes the runtime's and the tracer's goroutines too.
+	System bool
+}
+
+// Related returns, after Finalize, the goroutines a Builder with
+// Options.Relate noted, in order of id, and which of the Relation's
+// goroutines the whole graph would give a lane (a node of theirs, or one
+// naming them).
+func (b *Builder) Related() (related, seen []parse.GoID) {
+	s := b.sel
+	if !b.done || s == nil || s.relate == nil {
+		panic("hbgraph: Related needs a Builder with Options.Relate, after Finalize")
+	}
+	for _, id := range s.relate.Goroutines {
+		if s.seen[id] {
+			seen = append(seen, id)
+		}
+	}
+	return s.relList, seen
 }
 
 func newSelection(f Filter) *selection {
@@ -164,8 +211,12 @@ func (b *Builder) selectNode(id parse.GoID, kind NodeKind, t parse.Time, stack p
 	if peer != parse.NoGoroutine {
 		s.state(peer, 2*int64(n)+1)
 	}
+	s.curG = id
 	if s.gs[id] {
 		s.seen[id] = true
+	}
+	if s.gs[peer] {
+		s.seen[peer] = true // the whole graph gives it a lane
 	}
 	if kind == NodeAnnotation && obj == s.f.Object {
 		s.object = true
@@ -206,6 +257,8 @@ func (b *Builder) selectNode(id parse.GoID, kind NodeKind, t parse.Time, stack p
 				s.unsure = append(s.unsure, unsureNode{handle, id, peer, kind, t})
 			}
 		}
+	} else if s.related != nil && kind == NodeAnnotation {
+		handle = foreignCur
 	}
 	if len(st.waiting) > 0 {
 		to := st.wakeRep
@@ -285,7 +338,38 @@ func (b *Builder) place(from, to, of, ot NodeID, e Edge) {
 		s.beyond[from]++
 	case from == cutNode:
 		s.beyond[to]++
+	case s.related != nil && (to >= 0 || from >= 0 && !s.relate.Into):
+		other := s.endG(from)
+		if from >= 0 {
+			other = s.endG(to)
+		}
+		if !s.related[other] {
+			s.related[other] = true
+			b.trace.Retain(other) // for its system flag at the end
+		}
 	}
+}
+
+// keeps reports whether the pairing keeps node id in its buckets: a kept
+// node, or a relating Builder's foreign one.
+func (b *Builder) keeps(id NodeID) bool { return id >= 0 || id == foreignCur }
+
+// stash returns the handle under which the pairing keeps node id.
+func (b *Builder) stash(id NodeID) NodeID {
+	if id != foreignCur {
+		return id
+	}
+	s := b.sel
+	s.foreign = append(s.foreign, s.curG)
+	return foreignCur - NodeID(len(s.foreign))
+}
+
+// endG returns the goroutine of an edge's end that is not kept.
+func (s *selection) endG(h NodeID) parse.GoID {
+	if h < foreignCur {
+		return s.foreign[foreignCur-1-h]
+	}
+	return s.curG
 }
 
 // finishSelection resolves what waited for a next node, marks where
@@ -314,6 +398,12 @@ func (b *Builder) finishSelection(t *parse.Trace) {
 	}
 	s.live, s.primitive, s.wakeG = nil, nil, nil
 	b.settle()
+	for id := range s.related {
+		if gr := t.Goroutine(id); !s.gs[id] && (s.relate.System || gr == nil || !gr.System) {
+			s.relList = append(s.relList, id)
+		}
+	}
+	slices.Sort(s.relList)
 
 	// Lanes in the whole graph's order.
 	perm := make([]int32, len(g.lanes))

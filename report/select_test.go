@@ -49,6 +49,9 @@ func filtersFor(g *hbgraph.Graph, duration parse.Time) map[string]hbgraph.Filter
 	slices.SortStableFunc(lanes, func(a, b hbgraph.Lane) int { return len(b.Nodes) - len(a.Nodes) })
 	if len(lanes) >= 2 {
 		out["goroutines"] = with(fold, func(f *hbgraph.Filter) { f.Goroutines = []parse.GoID{lanes[0].G, lanes[1].G} })
+		out["related"] = with(fold, func(f *hbgraph.Filter) {
+			f.Goroutines, f.Related, f.MaxNodes = []parse.GoID{lanes[1].G}, true, 80
+		})
 	}
 	count := make(map[wire.ObjectID]int)
 	best := wire.NoObject
@@ -83,7 +86,8 @@ func render(t *testing.T, v *hbgraph.View) string {
 // (hbgraph.Options.Select, dropping exited goroutines as hb does) draws
 // exactly what selecting from the whole graph draws: the same DOT and
 // JSON, node ids, cut and folding included, and so do smaller budgets
-// selected from it (as hb's fit to Graphviz does).
+// selected from it (as hb's fit to Graphviz does). Related goroutines come
+// from a first pass (hbgraph.Relation), as hb gets them.
 func TestSelectWhileReading(t *testing.T) {
 	for _, path := range selectionTraces(t) {
 		whole := hbgraph.NewBuilder(hbgraph.Options{})
@@ -97,6 +101,15 @@ func TestSelectWhileReading(t *testing.T) {
 		g := whole.Graph()
 		for name, f := range filtersFor(g, parse.Time(tr.Duration())) {
 			t.Run(filepath.Base(filepath.Dir(filepath.Dir(path)))+"/"+filepath.Base(path)+"/"+name, func(t *testing.T) {
+				if f.Related {
+					// As hb does: a first pass for the goroutines, then
+					// those without Related.
+					rel := hbgraph.Relation{Goroutines: f.Goroutines, System: f.System}
+					rb := hbgraph.NewBuilder(hbgraph.Options{Relate: &rel})
+					parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, rb)
+					related, _ := rb.Related()
+					f.Goroutines, f.Related = append(slices.Clone(f.Goroutines), related...), false
+				}
 				sel := f
 				b := hbgraph.NewBuilder(hbgraph.Options{Select: &sel})
 				parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b)
@@ -108,9 +121,10 @@ func TestSelectWhileReading(t *testing.T) {
 				if f.MaxNodes > 7 {
 					budgets = append(budgets, f.MaxNodes/2, 7)
 				}
+				wf := filtersFor(g, parse.Time(tr.Duration()))[name]
 				for _, n := range budgets {
-					f.MaxNodes = n
-					want, werr := g.Select(f)
+					f.MaxNodes, wf.MaxNodes = n, n
+					want, werr := g.Select(wf)
 					got, gerr := kept.Select(f)
 					if werr != nil || gerr != nil {
 						if werr == nil || gerr == nil || werr.Error() != gerr.Error() {
@@ -123,6 +137,40 @@ func TestSelectWhileReading(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestRelatedInto checks the first pass of hb --finding: the goroutines a
+// Relation with Into notes are those with an edge into the named ones in
+// the whole graph, the runtime's left out.
+func TestRelatedInto(t *testing.T) {
+	for _, path := range selectionTraces(t) {
+		whole := hbgraph.NewBuilder(hbgraph.Options{})
+		if tr, _ := parse.File(path, parse.Options{DropBlocks: true}, whole); tr == nil {
+			continue
+		}
+		g := whole.Graph()
+		lanes := slices.Clone(g.Lanes())
+		slices.SortStableFunc(lanes, func(a, b hbgraph.Lane) int { return len(b.Nodes) - len(a.Nodes) })
+		if len(lanes) < 2 {
+			continue
+		}
+		named := []parse.GoID{lanes[0].G, lanes[1].G}
+		var want []parse.GoID
+		for _, e := range g.Edges() {
+			from, to := g.Node(e.From).G, g.Node(e.To).G
+			if slices.Contains(named, to) && !slices.Contains(named, from) && !g.Lane(from).System && !slices.Contains(want, from) {
+				want = append(want, from)
+			}
+		}
+		slices.Sort(want)
+		rel := hbgraph.Relation{Goroutines: named, Into: true}
+		b := hbgraph.NewBuilder(hbgraph.Options{Relate: &rel})
+		parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b)
+		got, seen := b.Related()
+		if !slices.Equal(got, want) || !slices.Equal(seen, named) {
+			t.Errorf("%s: goroutines with an edge into %v = %v (named seen: %v); want %v", path, named, got, seen, want)
 		}
 	}
 }

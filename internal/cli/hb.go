@@ -61,9 +61,11 @@ goroutines, an object or a time window. The earliest nodes of what is left
 are drawn: as many as Graphviz can draw as a bitmap, or --max-nodes (saying
 on standard error, and in a comment at the top of the output, what it
 cut). The selection is made while the trace is read, keeping only what
-will be drawn, so drawing part of a big trace costs about its reading
-(--related and --finding build the whole graph first). The runtime's and
-the tracer's goroutines are left out unless named or --system.
+will be drawn, so drawing part of a big trace costs about its reading;
+--related and --finding first read the file once more for the goroutines
+to draw (--finding after analyze's pass), or, from standard input, build
+the whole graph. The runtime's and the tracer's goroutines are left out
+unless named or --system.
 
 Exit status: 0, or 2 for a usage error, an unreadable trace, or a trace that
 could not be read whole (unless --allow-incomplete).`,
@@ -147,44 +149,59 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		return err
 	}
 	// The selection is applied while reading, keeping only what will be
-	// drawn, unless it needs the whole graph: the goroutines related to
-	// those named, or a finding's (known once the trace is read).
-	var opts hbgraph.Options
-	whole := o.related || o.finding > 0
-	if !whole {
-		sel := filter
-		opts.Select = &sel
-	}
-	b := hbgraph.NewBuilder(opts)
-	var t *parse.Trace
-	var readErr error
-	var findings []detect.Finding
-	if o.finding > 0 {
-		// The detectors run in the same pass, numbering findings as
-		// analyze does.
-		res, err := detect.Run(path, parse.Options{Stdin: stdin, Jobs: o.jobs}, detect.DefaultConfig(), b)
-		if res != nil {
-			t, findings = res.Trace, res.Findings
+	// drawn. --related and --finding first read the trace for the
+	// goroutines to draw (standard input, read once, builds the whole
+	// graph instead).
+	var (
+		t       *parse.Trace
+		g       *hbgraph.Graph
+		readErr error
+	)
+	chooses := o.related || o.finding > 0
+	switch {
+	case chooses && path == "-":
+		var findings []detect.Finding
+		b := hbgraph.NewBuilder(hbgraph.Options{})
+		if o.finding > 0 {
+			// The detectors run in the same pass, numbering findings as
+			// analyze does.
+			res, err := detect.Run(path, parse.Options{Stdin: stdin, Jobs: o.jobs}, detect.DefaultConfig(), b)
+			if res != nil {
+				t, findings = res.Trace, res.Findings
+			}
+			readErr = err
+		} else {
+			t, readErr = parse.File(path, parse.Options{DropBlocks: true, Stdin: stdin, Jobs: o.jobs}, b)
 		}
-		readErr = err
-	} else {
-		t, readErr = parse.File(path, parse.Options{DropBlocks: true, DropExited: !whole, Stdin: stdin, Jobs: o.jobs}, b)
+		if t == nil {
+			return &exitError{code: ExitUsage, err: readErr}
+		}
+		g = b.Graph()
+		if o.finding > 0 {
+			if o.finding > len(findings) {
+				return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(findings)))
+			}
+			filter.Goroutines = findingGoroutines(g, findings[o.finding-1])
+			if len(filter.Goroutines) == 0 {
+				return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
+			}
+		}
+	default:
+		if chooses {
+			if err := o.chooseGoroutines(path, &filter); err != nil {
+				return err
+			}
+		}
+		sel := filter
+		b := hbgraph.NewBuilder(hbgraph.Options{Select: &sel})
+		t, readErr = parse.File(path, parse.Options{DropBlocks: true, DropExited: true, Stdin: stdin, Jobs: o.jobs}, b)
+		if t == nil {
+			return &exitError{code: ExitUsage, err: readErr}
+		}
+		g = b.Graph()
 	}
-	if t == nil {
-		return &exitError{code: ExitUsage, err: readErr}
-	}
-	g := b.Graph()
 	if filter.Object != wire.NoObject && t.Annotations == 0 {
 		return usageError("--object %s: this trace has no annotations: --object needs a program that uses blockscope's primitives (primitives/sync, semaphore, singleflight, errgroup, chans) in place of the standard ones", o.object)
-	}
-	if o.finding > 0 {
-		if o.finding > len(findings) {
-			return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(findings)))
-		}
-		filter.Goroutines = findingGoroutines(g, findings[o.finding-1])
-		if len(filter.Goroutines) == 0 {
-			return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
-		}
 	}
 	v, err := g.Select(filter)
 	if err != nil {
@@ -262,6 +279,61 @@ func fitGraphviz(g *hbgraph.Graph, f hbgraph.Filter, v *hbgraph.View) *hbgraph.V
 		}
 	}
 	return best
+}
+
+// chooseGoroutines reads the trace before it is drawn, for the goroutines
+// to draw: with --related, those named and those that exchanged an edge
+// with them; with --finding, after analyze's pass, those findingGoroutines
+// says. Each pass keeps only what it needs (see hbgraph.Relation).
+func (o *hbOptions) chooseGoroutines(path string, filter *hbgraph.Filter) error {
+	rel := hbgraph.Relation{Goroutines: filter.Goroutines, System: o.system}
+	if o.finding > 0 {
+		res, err := detect.Run(path, parse.Options{Jobs: o.jobs}, detect.DefaultConfig())
+		if res == nil {
+			return &exitError{code: ExitUsage, err: err}
+		}
+		if o.finding > len(res.Findings) {
+			return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(res.Findings)))
+		}
+		rel = hbgraph.Relation{Goroutines: findingNames(res.Findings[o.finding-1]), Into: true}
+	}
+	b := hbgraph.NewBuilder(hbgraph.Options{Relate: &rel})
+	if t, err := parse.File(path, parse.Options{DropBlocks: true, DropExited: true, Jobs: o.jobs}, b); t == nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	related, seen := b.Related()
+	ids := filter.Goroutines
+	if o.finding > 0 {
+		ids = seen
+		if len(ids) == 0 {
+			return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
+		}
+	}
+	for _, id := range related {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	filter.Goroutines, filter.Related = ids, false
+	return nil
+}
+
+// findingNames are the goroutines a finding names: its own, then those of
+// its related sites (holders, creators, wakers).
+func findingNames(f detect.Finding) []parse.GoID {
+	var ids []parse.GoID
+	add := func(id parse.GoID) {
+		if id > 0 && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range f.Goroutines {
+		add(id)
+	}
+	for _, r := range f.Related {
+		add(r.Goroutine)
+	}
+	return ids
 }
 
 // findingGoroutines are the goroutines a finding names (its own, then

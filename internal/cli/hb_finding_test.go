@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -208,4 +210,50 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// TestHBChoosesAsWhole checks that --finding and --related, which read a
+// file once more for the goroutines to draw and then select while reading,
+// draw what they draw from standard input, read once into the whole graph.
+func TestHBChoosesAsWhole(t *testing.T) {
+	compared := 0
+	paths := []string{hbFixture}
+	for _, name := range []string{"deadlock-abba", "deadlock-cond", "mutex-convoy", "sf-herd-annotated", "lock-order-ring-gated"} {
+		paths = append(paths, filepath.Join("..", "..", "fixtures", name, "testdata", "go126.trace"))
+	}
+	for _, path := range paths {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"--finding", "1"}, {"--finding", "2"}, {"--finding", "3"},
+			{"--goroutine", "1", "--related"}, {"--goroutine", "1", "--related", "--system", "--max-nodes", "60"},
+			{"--goroutine", "10", "--related"}, {"--goroutine", "30", "--related"},
+		} {
+			argv := append(append([]string{"hb", "--format", "json"}, args...), path)
+			code, out, errOut := run(argv...)
+			var wout, werrOut strings.Builder
+			argv[len(argv)-1] = "-"
+			wcode := cli.Main(argv, strings.NewReader(string(src)), &wout, &werrOut)
+			if code != wcode {
+				t.Errorf("hb %v %s = %d (%s); from standard input %d (%s)", args, path, code, errOut, wcode, werrOut.String())
+				continue
+			}
+			if code != cli.ExitOK {
+				continue
+			}
+			compared++
+			got, want := readGraph(t, out), readGraph(t, wout.String())
+			got.Trace = want.Trace
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			if string(gj) != string(wj) {
+				t.Errorf("hb %v %s:\n%s\nwant (from standard input, the whole graph):\n%s", args, path, gj, wj)
+			}
+		}
+	}
+	if compared < 10 {
+		t.Errorf("%d graphs compared; want 10 or more", compared)
+	}
 }
