@@ -176,8 +176,10 @@ type Trace struct {
 	exitedBits              []uint64
 	exitedBig               map[GoID]bool
 	droppedCreated, dropped int
-	// creators of the dropped, by id.
-	creators idmap.Map[GoID, GoID]
+	// creators of the dropped, by id: the id less the creator's, which
+	// fits in 4 bytes but in damaged traces (else in creatorsFar).
+	creators    idmap.Map[GoID, int32]
+	creatorsFar map[GoID]GoID
 
 	// tests indexes the testing framework's goroutines (see TestRun).
 	tests testIndex
@@ -277,7 +279,7 @@ func (t *Trace) release(g *Goroutine) {
 			t.droppedCreated++
 		}
 		if g.Creator != NoGoroutine {
-			t.creators.Set(id, g.Creator)
+			t.keepCreator(id, g.Creator)
 		}
 		t.tests.note(t, g)
 		var creator *Goroutine
@@ -291,9 +293,21 @@ func (t *Trace) release(g *Goroutine) {
 	}
 }
 
+// keepCreator records the creator of a dropped goroutine.
+func (t *Trace) keepCreator(id, creator GoID) {
+	if d := id - creator; d == GoID(int32(d)) {
+		t.creators.Set(id, int32(d))
+		return
+	}
+	if t.creatorsFar == nil {
+		t.creatorsFar = make(map[GoID]GoID)
+	}
+	t.creatorsFar[id] = creator
+}
+
 // Creations yields every goroutine the trace saw created by another, kept
 // or dropped (see Options.DropExited), with its creator: the whole
-// creation forest, at 8 bytes a dropped goroutine.
+// creation forest, at 4 bytes a dropped goroutine.
 func (t *Trace) Creations() iter.Seq2[GoID, GoID] {
 	return func(yield func(GoID, GoID) bool) {
 		for g := range t.All() {
@@ -301,8 +315,13 @@ func (t *Trace) Creations() iter.Seq2[GoID, GoID] {
 				return
 			}
 		}
-		for id, c := range t.creators.All() {
-			if !yield(id, *c) {
+		for id, d := range t.creators.All() {
+			if !yield(id, id-GoID(*d)) {
+				return
+			}
+		}
+		for id, c := range t.creatorsFar {
+			if !yield(id, c) {
 				return
 			}
 		}
