@@ -130,8 +130,16 @@ const (
 
 // decoded is the event stream of one piece.
 type decoded struct {
-	chunks chan []exptrace.Event
+	chunks chan *chunk
 	err    error // set before chunks is closed
+}
+
+// chunk is some events of a piece, and the annotations of its log events
+// in order: decoded on the decoder's goroutine, which leaves the consumer
+// less to do.
+type chunk struct {
+	evs  []exptrace.Event
+	logs []preAnnotation
 }
 
 // pipeline decodes pieces on jobs goroutines, ahead of the consumer.
@@ -148,7 +156,7 @@ type pipeline struct {
 	stop    bool
 	done    chan struct{} // closed with stop set
 	next    int           // the next piece to hand to a decoder
-	free    [][]exptrace.Event
+	free    []*chunk
 	wg      sync.WaitGroup
 }
 
@@ -158,7 +166,7 @@ func newPipeline(ra io.ReaderAt, header []byte, pieces []piece, jobs int) *pipel
 	for i := range p.out {
 		// Room for every chunk a piece ahead may hold: decoders wait on the
 		// budget (p.ahead), not on the channel, unless consumed as they go.
-		p.out[i].chunks = make(chan []exptrace.Event, maxAhead/chunkEvents+2)
+		p.out[i].chunks = make(chan *chunk, maxAhead/chunkEvents+2)
 	}
 	for range min(jobs, len(pieces)) {
 		p.wg.Add(1)
@@ -201,63 +209,66 @@ func (p *pipeline) decode(i int) (err error) {
 		return err
 	}
 	last := i == len(p.pieces)-1
-	chunk := p.chunk()
+	c := p.chunk()
 	for {
 		ev, err := er.ReadEvent()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			p.send(i, chunk)
+			p.send(i, c)
 			return err
 		}
-		if len(chunk) == chunkEvents {
-			if !p.send(i, chunk) {
+		if len(c.evs) == chunkEvents {
+			if !p.send(i, c) {
 				return nil
 			}
-			chunk = p.chunk()
+			c = p.chunk()
 		}
-		chunk = append(chunk, ev)
+		c.evs = append(c.evs, ev)
+		if ev.Kind() == exptrace.EventLog {
+			c.logs = append(c.logs, predecode(&ev))
+		}
 	}
-	if n := len(chunk); !last && n > 0 && chunk[n-1].Kind() == exptrace.EventSync {
-		chunk = chunk[:n-1]
+	if n := len(c.evs); !last && n > 0 && c.evs[n-1].Kind() == exptrace.EventSync {
+		c.evs = c.evs[:n-1]
 	}
-	p.send(i, chunk)
+	p.send(i, c)
 	return nil
 }
 
 // send hands a chunk of piece i to the consumer, first waiting for room
 // if piece i is ahead of it. It reports false when the consumer stopped.
-func (p *pipeline) send(i int, chunk []exptrace.Event) bool {
+func (p *pipeline) send(i int, c *chunk) bool {
 	p.mu.Lock()
 	for i > p.current && p.ahead >= maxAhead && !p.stop {
 		p.cond.Wait()
 	}
 	stop := p.stop
 	if i > p.current {
-		p.ahead += len(chunk)
+		p.ahead += len(c.evs)
 	}
 	p.mu.Unlock()
 	if stop {
 		return false
 	}
 	select {
-	case p.out[i].chunks <- chunk:
+	case p.out[i].chunks <- c:
 		return true
 	case <-p.done:
 		return false
 	}
 }
 
-func (p *pipeline) chunk() []exptrace.Event {
+func (p *pipeline) chunk() *chunk {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.free); n > 0 {
 		c := p.free[n-1]
 		p.free = p.free[:n-1]
-		return c[:0]
+		return c
 	}
-	return make([]exptrace.Event, 0, chunkEvents)
+	return &chunk{evs: make([]exptrace.Event, 0, chunkEvents)}
 }
 
 // consume feeds every piece's events to the builder in order, and returns
@@ -275,13 +286,27 @@ func (p *pipeline) consume(b *builder) (err error) {
 		p.cond.Broadcast()
 		p.mu.Unlock()
 		b.piece = i
-		for chunk := range p.out[i].chunks {
-			for k := range chunk {
-				b.event(&chunk[k])
+		for c := range p.out[i].chunks {
+			logs := c.logs
+			for k := range c.evs {
+				ev := &c.evs[k]
+				if ev.Kind() == exptrace.EventLog {
+					pre := &logs[0]
+					if pre.redo {
+						pre = nil
+					}
+					b.event(ev, pre)
+					logs = logs[1:]
+				} else {
+					b.event(ev, nil)
+				}
 			}
-			clear(chunk) // let go of the generation's tables
+			// Let go of the generation's tables and strings.
+			clear(c.evs)
+			clear(c.logs)
+			c.evs, c.logs = c.evs[:0], c.logs[:0]
 			p.mu.Lock()
-			p.free = append(p.free, chunk)
+			p.free = append(p.free, c)
 			p.mu.Unlock()
 		}
 		if err := p.out[i].err; err != nil {
@@ -289,6 +314,19 @@ func (p *pipeline) consume(b *builder) (err error) {
 		}
 	}
 	return nil
+}
+
+// predecode is decodeLog on a decoder's goroutine. Should x/exp/trace
+// panic on a damaged event, the builder decodes the event again itself,
+// so that the pass stops at that event with the error the serial pass
+// gives.
+func predecode(ev *exptrace.Event) (pre preAnnotation) {
+	defer func() {
+		if recover() != nil {
+			pre = preAnnotation{redo: true}
+		}
+	}()
+	return decodeLog(ev)
 }
 
 // close stops the decoders and waits for them.

@@ -309,7 +309,7 @@ func (b *builder) read(er *exptrace.Reader) (err error) {
 		if err != nil {
 			return err
 		}
-		b.event(&ev)
+		b.event(&ev, nil)
 	}
 }
 
@@ -468,7 +468,9 @@ func (b *builder) now(*exptrace.Event) Time {
 	return Time(b.ts - b.t.Start)
 }
 
-func (b *builder) event(ev *exptrace.Event) {
+// event takes in one event of the trace. pre is its annotation when a
+// decoder decoded it already (see parallel.go), else nil.
+func (b *builder) event(ev *exptrace.Event, pre *preAnnotation) {
 	b.t.Events++
 	// A Reader makes the times it returns strictly increasing; the pieces
 	// of a parallel pass are, each on its own, and are made so together.
@@ -496,9 +498,12 @@ func (b *builder) event(ev *exptrace.Event) {
 		}
 	case exptrace.EventLog:
 		b.real++
-		lg := ev.Log()
-		if wire.IsAnnotation(lg.Category) {
-			b.annotation(ev, &lg)
+		if pre == nil {
+			p := decodeLog(ev)
+			pre = &p
+		}
+		if pre.is {
+			b.annotation(ev, pre)
 		}
 	default:
 		b.real++
@@ -705,14 +710,34 @@ func isSystemEntry(fn string) bool {
 	return strings.HasPrefix(fn, "runtime.") || strings.HasPrefix(fn, "runtime/trace.")
 }
 
-func (b *builder) annotation(ev *exptrace.Event, lg *exptrace.Log) {
+// preAnnotation is a log event decoded: whether it is an annotation, and
+// the annotation or why it does not decode.
+type preAnnotation struct {
+	is   bool
+	we   wire.Event
+	err  error
+	redo bool // decoding it panicked: the builder must try again
+}
+
+// decodeLog decodes a log event's annotation, if it is one. It needs
+// nothing of the builder, so a parallel pass's decoders do it.
+func decodeLog(ev *exptrace.Event) preAnnotation {
+	lg := ev.Log()
+	if !wire.IsAnnotation(lg.Category) {
+		return preAnnotation{}
+	}
 	we, err := wire.Decode(lg.Category, lg.Message)
+	we.Key = validUTF8(we.Key)
+	return preAnnotation{is: true, we: we, err: err}
+}
+
+func (b *builder) annotation(ev *exptrace.Event, pre *preAnnotation) {
+	we, err := pre.we, pre.err
 	if err != nil {
 		b.t.BadAnnotations++
 		b.warn("%v", err)
 		return
 	}
-	we.Key = validUTF8(we.Key)
 	b.t.Annotations++
 	out := &b.ev
 	*out = Event{
