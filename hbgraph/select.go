@@ -14,7 +14,8 @@ import (
 // budget it counts what the cut leaves out and keeps nothing more. Besides
 // the kept nodes it holds, per goroutine alive, its last node (what the
 // folding of parks and sleeps looks at) and where the whole graph would
-// put its lane; pairing buckets hold kept nodes only.
+// put its lane; pairing buckets hold kept nodes only (and, for a relating
+// Builder, see Relation, the nodes that may pair with them later).
 
 // Node handles the pairing code passes around in a selecting Builder,
 // besides a kept node's id and NoNode (a node not selected).
@@ -109,8 +110,9 @@ type goState struct {
 // or the goroutines with an edge into a finding's): it keeps the nodes of
 // Goroutines only, pairs them as the whole graph does, and notes the
 // goroutines at the other end of their edges, which Builder.Related
-// returns. Its memory follows those goroutines' nodes and the goroutines
-// alive.
+// returns. It keeps those goroutines' nodes and, since the partner of an
+// edge may come first, the pairing state of every annotation (as the whole
+// graph's Builder does), but no other node and no vector clock.
 type Relation struct {
 	Goroutines []parse.GoID
 	// Into notes only the goroutines with an edge into Goroutines.
