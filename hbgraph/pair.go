@@ -146,7 +146,7 @@ func (b *Builder) pair(id NodeID, g parse.GoID, a *wire.Event) {
 // targets already there. single: the bucket pairs one with one. A node a
 // selecting builder does not keep (a handle below 0) only pairs with
 // what is there: an edge needs a kept end, and kept nodes all come before
-// those cut.
+// those cut. (A relating builder keeps them: see Relation.)
 func (b *Builder) source(k pairKey, id NodeID, single bool) {
 	p := b.pairs[k]
 	if p == nil {
