@@ -19,7 +19,7 @@ var allowed = []struct {
 	{"internal/idmap", nil},
 	{"primitives/", []string{"internal/wire", "primitives/"}},
 	{"parse", []string{"internal/wire", "internal/idmap", "golang.org/x/exp/trace"}},
-	{"hbgraph", []string{"parse", "internal/wire"}},
+	{"hbgraph", []string{"parse", "internal/wire", "internal/idmap"}},
 	{"detect", []string{"hbgraph", "parse", "internal/wire", "internal/idmap"}},
 	{"baseline", []string{"report", "detect", "parse"}},
 	{"report", []string{"detect", "hbgraph", "parse", "internal/wire", "github.com/olekukonko/tablewriter", "github.com/emicklei/dot", "github.com/google/pprof/profile", "github.com/jstemmer/go-junit-report/v2/junit", "github.com/owenrumney/go-sarif/v3/"}},

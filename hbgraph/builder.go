@@ -186,7 +186,7 @@ func (b *Builder) lane(id parse.GoID) int32 {
 	b.trace.Retain(id)
 	i := g.addLane(id)
 	if b.sel != nil {
-		g.lanes[i].order = b.sel.live[id].order
+		g.lanes[i].order = b.sel.live.Lookup(id).order
 	}
 	return i
 }

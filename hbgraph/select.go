@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 	"github.com/blockscope/blockscope/parse"
 )
@@ -51,7 +52,7 @@ type selection struct {
 	sureAfter parse.Time
 	sureCut   bool
 	folded    Folded
-	live      map[parse.GoID]*goState
+	live      idmap.Map[parse.GoID, goState]
 	// beyond counts, per kept node, its edges to nodes past the budget.
 	beyond map[NodeID]int
 	// edges are the view's edges between kept nodes, ordered and
@@ -142,7 +143,7 @@ func newSelection(f Filter) *selection {
 	if f.Related {
 		panic("hbgraph: Options.Select with Related needs the whole graph")
 	}
-	s := &selection{f: f, live: make(map[parse.GoID]*goState), beyond: make(map[NodeID]int), primitive: make(map[parse.StackID]bool)}
+	s := &selection{f: f, beyond: make(map[NodeID]int), primitive: make(map[parse.StackID]bool)}
 	if len(f.Goroutines) > 0 {
 		s.gs, s.seen = make(map[parse.GoID]bool), make(map[parse.GoID]bool)
 		for _, id := range f.Goroutines {
@@ -155,10 +156,10 @@ func newSelection(f Filter) *selection {
 // state returns goroutine id's state, making it (first named by the node
 // of that order) if new.
 func (s *selection) state(id parse.GoID, order int64) *goState {
-	st := s.live[id]
+	st := s.live.Lookup(id)
 	if st == nil {
-		st = &goState{order: order, last: NoNode, rep: NoNode}
-		s.live[id] = st
+		st = s.live.Ref(id)
+		*st = goState{order: order, last: NoNode, rep: NoNode}
 	}
 	return st
 }
@@ -278,7 +279,7 @@ func (b *Builder) selectNode(id parse.GoID, kind NodeKind, t parse.Time, stack p
 		st.kind, st.last, st.fold = kind, handle, foldNone
 	}
 	if kind == NodeExit {
-		delete(s.live, id)
+		s.live.Delete(id)
 	}
 	return handle
 }
@@ -379,7 +380,7 @@ func (s *selection) endG(h NodeID) parse.GoID {
 // whole graph has them, and hands the edges to the graph.
 func (b *Builder) finishSelection(t *parse.Trace) {
 	s, g := b.sel, b.g
-	for id, st := range s.live {
+	for id, st := range s.live.All() {
 		for _, e := range st.waiting {
 			b.place(e.From, st.wakeRep, e.From, st.wakeID, e)
 		}
@@ -398,7 +399,8 @@ func (b *Builder) finishSelection(t *parse.Trace) {
 			s.atEnd = append(s.atEnd, st.rep)
 		}
 	}
-	s.live, s.primitive, s.wakeG = nil, nil, nil
+	s.live.Clear()
+	s.primitive, s.wakeG = nil, nil
 	b.settle()
 	for id := range s.related {
 		if gr := t.Goroutine(id); !s.gs[id] && (s.relate.System || gr == nil || !gr.System) {

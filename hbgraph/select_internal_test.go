@@ -58,10 +58,10 @@ func TestSelectionBounded(t *testing.T) {
 	b := NewBuilder(Options{Select: &sel})
 	serverStream(b, requests, func(r int) {
 		s := b.sel
-		if b.g.Len() > budget || len(b.pairs) > budget || len(b.groups) > budget || len(s.live) > 2 ||
+		if b.g.Len() > budget || len(b.pairs) > budget || len(b.groups) > budget || s.live.Len() > 2 ||
 			len(s.edges) > 2*budget || len(s.beyond) > budget || len(b.g.lanes) > budget {
 			t.Fatalf("after %d requests: %d nodes, %d buckets, %d errgroups, %d goroutine states, %d edges, %d counts of cut edges, %d lanes; want at most %d nodes, buckets, lanes and counts, %d edges, 2 goroutine states",
-				r, b.g.Len(), len(b.pairs), len(b.groups), len(s.live), len(s.edges), len(s.beyond), len(b.g.lanes), budget, 2*budget)
+				r, b.g.Len(), len(b.pairs), len(b.groups), s.live.Len(), len(s.edges), len(s.beyond), len(b.g.lanes), budget, 2*budget)
 		}
 		if s.next != NodeID(11*r) {
 			t.Fatalf("after %d requests: %d nodes numbered; want %d", r, s.next, 11*r)
