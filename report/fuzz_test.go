@@ -63,7 +63,13 @@ func FuzzAnalyze(f *testing.F) {
 			}
 		}
 		hb := hbgraph.NewBuilder(hbgraph.Options{MaxNodes: 2000})
-		cs = append(cs, hb)
+		// hb's default selection, made while reading, and the first pass
+		// of --related.
+		selection := hbgraph.Filter{MaxNodes: 50, FoldParks: true, FoldSleeps: true}
+		sel := selection
+		hbSel := hbgraph.NewBuilder(hbgraph.Options{Select: &sel})
+		hbRel := hbgraph.NewBuilder(hbgraph.Options{Relate: &hbgraph.Relation{Goroutines: []parse.GoID{1}}})
+		cs = append(cs, hb, hbSel, hbRel)
 		opts := parse.Options{Path: "fuzz", DropExited: true, Jobs: jobs}
 		res, err := detect.RunReader(bytes.NewReader(data), opts, nil, cs...)
 		if res == nil {
@@ -121,6 +127,31 @@ func FuzzAnalyze(f *testing.F) {
 		}
 		if err := report.GraphJSON(io.Discard, v); err != nil {
 			t.Errorf("GraphJSON: %v", err)
+		}
+
+		hbRel.Related()
+		for _, n := range []int{selection.MaxNodes, 7} {
+			selection.MaxNodes = n
+			got, err := hbSel.Graph().Select(selection)
+			if err != nil {
+				t.Fatalf("Select of the graph selected while reading: %v", err)
+			}
+			if got.Len() > n {
+				t.Errorf("selected while reading with a budget of %d: %d nodes", n, got.Len())
+			}
+			if hb.Graph().Dropped > 0 {
+				continue // the whole graph is not whole
+			}
+			want, err := hb.Graph().Select(selection)
+			if err != nil {
+				t.Fatalf("Select: %v", err)
+			}
+			var gotDOT, wantDOT bytes.Buffer
+			report.DOT(&gotDOT, got)
+			report.DOT(&wantDOT, want)
+			if !bytes.Equal(gotDOT.Bytes(), wantDOT.Bytes()) {
+				t.Errorf("budget %d: selected while reading:\n%s\nwant (whole graph, then selected):\n%s", n, gotDOT.Bytes(), wantDOT.Bytes())
+			}
 		}
 	})
 }
