@@ -4,46 +4,61 @@
 //
 // The runtime numbers goroutines densely from 1, and the goroutines alive
 // at a time have ids close together. A Map keeps values in pages of
-// consecutive ids, found by indexing, not hashing: a lookup is two loads
-// from memory that recent events have made hot, where a Go map of a
-// million entries costs a cache miss or two a lookup. A page is freed when
-// its last id is deleted (a few are kept for reuse), so memory follows the
-// ids held, not the ids ever seen. Ids outside [0, 2^28) (never seen in a real trace, but a
-// damaged one may hold anything) go to an ordinary map.
+// consecutive ids, found through a small cache of recent pages, not by
+// hashing each id: a lookup is a few loads from memory that recent events
+// have made hot, where a Go map of a million entries costs a cache miss or
+// two a lookup. A page is freed when its last id is deleted (a few are
+// kept for reuse), and pages are small (about 2 KB of values), so memory
+// follows the ids held, not the ids ever seen, even where long-lived ids
+// are scattered among short-lived ones.
 package idmap
 
-import "iter"
-
-const (
-	pageBits = 8
-	pageSize = 1 << pageBits
-	// maxPaged bounds the paged ids: at most 8 MB of page pointers.
-	maxPaged = 1 << 28
+import (
+	"iter"
+	"math/bits"
+	"slices"
+	"unsafe"
 )
 
 // Map maps ids to values of V. Its zero value is empty and ready to use.
 // A pointer returned by Ref stays valid until its id is deleted.
 type Map[K ~int64 | ~uint64, V any] struct {
-	pages []*page[V] // by id >> pageBits
+	dir   map[uint64]*page[V] // by id >> shift
+	cache [cacheSize]cached[V]
 	spare []*page[V] // emptied pages, clean, kept for reuse
-	big   map[K]*V
+	shift uint8      // a page holds 1<<shift ids; 0 until the first Ref
 	n     int
 }
 
-// maxSpare bounds the emptied pages a Map keeps: ids come and go in a
-// sliding window, so a page empties about as often as one is needed, and
-// allocating each afresh would make garbage at the rate of events.
-const maxSpare = 4
-
-type page[V any] struct {
-	val [pageSize]V
-	has [pageSize / 64]uint64
-	n   int
+type cached[V any] struct {
+	pi uint64
+	p  *page[V] // nil: empty
 }
 
-func paged[K ~int64 | ~uint64](k K) bool {
-	// Compared as uint64, so a negative id of a signed K is not paged.
-	return uint64(k) < maxPaged
+type page[V any] struct {
+	val []V
+	has []uint64 // a bit an id
+	n   int      // ids held
+}
+
+const (
+	// cacheSize is how many recent pages are found without the
+	// directory's hashing.
+	cacheSize = 64
+	// pageBytes is about how much a page's values take.
+	pageBytes = 2048
+	// maxSpare bounds the emptied pages a Map keeps: ids come and go in a
+	// sliding window, so a page empties about as often as one is needed,
+	// and allocating each afresh would make garbage at the rate of events.
+	maxSpare = 4
+)
+
+// pageShift returns the page size for values of V: 16 to 512 ids, about
+// pageBytes of values.
+func pageShift[V any]() uint8 {
+	var v V
+	n := pageBytes / max(int(unsafe.Sizeof(v)), 1)
+	return uint8(min(max(bits.Len(uint(n))-1, 4), 9))
 }
 
 // Len returns the number of ids held.
@@ -65,20 +80,30 @@ func (m *Map[K, V]) At(k K) V {
 	return v
 }
 
+// page returns the page of page index pi, or nil.
+func (m *Map[K, V]) page(pi uint64) *page[V] {
+	c := &m.cache[pi%cacheSize]
+	if c.p != nil && c.pi == pi {
+		return c.p
+	}
+	p := m.dir[pi]
+	if p != nil {
+		c.pi, c.p = pi, p
+	}
+	return p
+}
+
 // Lookup returns a pointer to k's value, or nil if k is not held.
 func (m *Map[K, V]) Lookup(k K) *V {
-	if !paged(k) {
-		return m.big[k]
-	}
-	pi := int(uint64(k) >> pageBits)
-	if pi >= len(m.pages) {
+	if m.shift == 0 {
 		return nil
 	}
-	p := m.pages[pi]
+	u := uint64(k)
+	p := m.page(u >> m.shift)
 	if p == nil {
 		return nil
 	}
-	i := uint64(k) & (pageSize - 1)
+	i := u & (1<<m.shift - 1)
 	if p.has[i/64]&(1<<(i%64)) == 0 {
 		return nil
 	}
@@ -88,32 +113,24 @@ func (m *Map[K, V]) Lookup(k K) *V {
 // Ref returns a pointer to k's value, adding k with the zero value if it
 // is not held.
 func (m *Map[K, V]) Ref(k K) *V {
-	if !paged(k) {
-		if v := m.big[k]; v != nil {
-			return v
-		}
-		if m.big == nil {
-			m.big = make(map[K]*V)
-		}
-		v := new(V)
-		m.big[k] = v
-		m.n++
-		return v
+	if m.shift == 0 {
+		m.shift = pageShift[V]()
+		m.dir = make(map[uint64]*page[V])
 	}
-	pi := int(uint64(k) >> pageBits)
-	if pi >= len(m.pages) {
-		m.pages = append(m.pages, make([]*page[V], pi+1-len(m.pages))...)
-	}
-	p := m.pages[pi]
+	u := uint64(k)
+	pi := u >> m.shift
+	p := m.page(pi)
 	if p == nil {
 		if n := len(m.spare); n > 0 {
 			p, m.spare = m.spare[n-1], m.spare[:n-1]
 		} else {
-			p = new(page[V])
+			size := 1 << m.shift
+			p = &page[V]{val: make([]V, size), has: make([]uint64, (size+63)/64)}
 		}
-		m.pages[pi] = p
+		m.dir[pi] = p
+		m.cache[pi%cacheSize] = cached[V]{pi, p}
 	}
-	i := uint64(k) & (pageSize - 1)
+	i := u & (1<<m.shift - 1)
 	if bit := uint64(1) << (i % 64); p.has[i/64]&bit == 0 {
 		p.has[i/64] |= bit
 		p.n++
@@ -127,19 +144,16 @@ func (m *Map[K, V]) Set(k K, v V) { *m.Ref(k) = v }
 
 // Delete forgets k, if held.
 func (m *Map[K, V]) Delete(k K) {
-	if !paged(k) {
-		if _, ok := m.big[k]; ok {
-			delete(m.big, k)
-			m.n--
-		}
+	if m.shift == 0 {
 		return
 	}
-	pi := int(uint64(k) >> pageBits)
-	if pi >= len(m.pages) || m.pages[pi] == nil {
+	u := uint64(k)
+	pi := u >> m.shift
+	p := m.page(pi)
+	if p == nil {
 		return
 	}
-	p := m.pages[pi]
-	i := uint64(k) & (pageSize - 1)
+	i := u & (1<<m.shift - 1)
 	bit := uint64(1) << (i % 64)
 	if p.has[i/64]&bit == 0 {
 		return
@@ -149,7 +163,10 @@ func (m *Map[K, V]) Delete(k K) {
 	p.val[i] = zero
 	m.n--
 	if p.n--; p.n == 0 {
-		m.pages[pi] = nil
+		delete(m.dir, pi)
+		if c := &m.cache[pi%cacheSize]; c.p == p {
+			*c = cached[V]{}
+		}
 		if len(m.spare) < maxSpare {
 			m.spare = append(m.spare, p) // every value zeroed, every bit clear
 		}
@@ -159,27 +176,25 @@ func (m *Map[K, V]) Delete(k K) {
 // Clear forgets every id.
 func (m *Map[K, V]) Clear() { *m = Map[K, V]{} }
 
-// All yields the ids held and pointers to their values: the paged ids in
-// increasing order, then the others in no set order. The map must not
-// gain or lose ids while All runs.
+// All yields the ids held and pointers to their values, in increasing
+// order of the ids as unsigned numbers. The map must not gain or lose ids
+// while All runs.
 func (m *Map[K, V]) All() iter.Seq2[K, *V] {
 	return func(yield func(K, *V) bool) {
-		for pi, p := range m.pages {
-			if p == nil {
-				continue
-			}
-			for i := range pageSize {
+		pis := make([]uint64, 0, len(m.dir))
+		for pi := range m.dir {
+			pis = append(pis, pi)
+		}
+		slices.Sort(pis)
+		for _, pi := range pis {
+			p := m.dir[pi]
+			for i := range len(p.val) {
 				if p.has[i/64]&(1<<(i%64)) == 0 {
 					continue
 				}
-				if !yield(K(pi<<pageBits|i), &p.val[i]) {
+				if !yield(K(pi<<m.shift|uint64(i)), &p.val[i]) {
 					return
 				}
-			}
-		}
-		for k, v := range m.big {
-			if !yield(k, v) {
-				return
 			}
 		}
 	}

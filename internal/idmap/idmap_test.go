@@ -18,7 +18,7 @@ func TestAgainstMap(t *testing.T) {
 		case 0:
 			return -r.Int64N(1000) - 1
 		case 1:
-			return maxPaged + r.Int64N(1000)
+			return 1<<28 + r.Int64N(1000)
 		case 2:
 			return r.Int64()
 		}
@@ -45,18 +45,16 @@ func TestAgainstMap(t *testing.T) {
 		}
 	}
 	got := map[int64]int{}
-	var order []int64
+	var order []uint64
 	for k, v := range m.All() {
 		got[k] = *v
-		if paged(k) {
-			order = append(order, k)
-		}
+		order = append(order, uint64(k))
 	}
 	if !maps.Equal(got, want) {
 		t.Fatalf("All yields %d ids, want %d (or values differ)", len(got), len(want))
 	}
 	if !slices.IsSorted(order) {
-		t.Error("All does not yield paged ids in increasing order")
+		t.Error("All does not yield ids in increasing order")
 	}
 }
 
@@ -70,13 +68,8 @@ func TestPagesFreed(t *testing.T) {
 			m.Delete(k - 1000) // a sliding window of live ids, like goroutines
 		}
 	}
-	live := 0
-	for _, p := range m.pages {
-		if p != nil {
-			live++
-		}
-	}
-	if max := 1000/pageSize + 2; live > max {
+	live := len(m.dir)
+	if max := 1000>>m.shift + 2; live > max {
 		t.Errorf("%d pages held for 1000 live ids; want at most %d", live, max)
 	}
 	if m.Len() != 1000 {
@@ -87,6 +80,26 @@ func TestPagesFreed(t *testing.T) {
 	}
 	if _, ok := m.Get(5); ok {
 		t.Error("a deleted id is still held")
+	}
+}
+
+// TestPageSizes checks that a page holds about pageBytes of values,
+// within the bounds on its ids.
+func TestPageSizes(t *testing.T) {
+	for _, c := range []struct {
+		got, want uint8
+	}{
+		{pageShift[bool](), 9},
+		{pageShift[int32](), 9},
+		{pageShift[int64](), 8},
+		{pageShift[[3]int64](), 6},
+		{pageShift[[10]int64](), 4},
+		{pageShift[[1000]int64](), 4},
+		{pageShift[struct{}](), 9},
+	} {
+		if c.got != c.want {
+			t.Errorf("page shift %d; want %d", c.got, c.want)
+		}
 	}
 }
 
@@ -133,12 +146,13 @@ func BenchmarkSlidingWindow(b *testing.B) {
 // reused page holds nothing of its past.
 func TestSpareReused(t *testing.T) {
 	var m Map[int64, int]
-	for k := range int64(10 * pageSize) {
+	pageSize := int64(1) << pageShift[int]()
+	for k := range 10 * pageSize {
 		m.Set(k, int(k)+1)
 		m.Delete(k)
 	}
 	allocs := testing.AllocsPerRun(10, func() {
-		for k := range int64(4 * pageSize) {
+		for k := range 4 * pageSize {
 			k += 100 * pageSize
 			m.Set(k, 1)
 			m.Delete(k)
@@ -147,7 +161,7 @@ func TestSpareReused(t *testing.T) {
 	if allocs > 0 {
 		t.Errorf("%v allocations a run of ids through emptied pages; want 0", allocs)
 	}
-	for k := range int64(pageSize) {
+	for k := range pageSize {
 		if _, ok := m.Get(k + 200*pageSize); ok {
 			t.Fatalf("id %d held in a reused page", k+200*pageSize)
 		}
