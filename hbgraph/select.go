@@ -99,11 +99,13 @@ type goState struct {
 	last  NodeID // handle of its last node
 	fold  uint8  // how its last node, a block, folds
 	rep   NodeID // a folded park's handle of the annotation before it
-	// The edges into its last node, a folded park's wake, wait for the node
-	// after it: they go there if it is an annotation, else to wakeRep.
+	// The edge into its last node, a folded park's wake (a wake has one,
+	// its unblock), waits for the node after it: it goes there if that is
+	// an annotation, else to wakeRep.
 	wakeID  NodeID
 	wakeRep NodeID
-	waiting []Edge
+	waiting Edge
+	waits   bool
 }
 
 // Relation, as Options.Relate, makes a Builder the first of two passes for
@@ -263,15 +265,13 @@ func (b *Builder) selectNode(id parse.GoID, kind NodeKind, t parse.Time, stack p
 	} else if s.related != nil && kind == NodeAnnotation {
 		handle = foreignCur
 	}
-	if len(st.waiting) > 0 {
+	if st.waits {
 		to := st.wakeRep
 		if kind == NodeAnnotation {
 			to = handle
 		}
-		for _, e := range st.waiting {
-			b.place(e.From, to, e.From, st.wakeID, e)
-		}
-		st.waiting = nil
+		b.place(st.waiting.From, to, st.waiting.From, st.wakeID, st.waiting)
+		st.waits = false
 	}
 	if handle != foldedWake {
 		st.kind, st.last, st.fold, st.rep = kind, handle, fold, rep
@@ -316,7 +316,7 @@ func (b *Builder) selectEdge(from, to NodeID, r Rule, k wire.Kind, obj wire.Obje
 	e := Edge{From: from, To: to, Rule: r, Prim: k, Object: obj}
 	if to == foldedWake {
 		st := b.sel.wakeG
-		st.waiting = append(st.waiting, e)
+		st.waiting, st.waits = e, true
 		return
 	}
 	b.place(from, to, from, to, e)
@@ -381,10 +381,10 @@ func (s *selection) endG(h NodeID) parse.GoID {
 func (b *Builder) finishSelection(t *parse.Trace) {
 	s, g := b.sel, b.g
 	for id, st := range s.live.All() {
-		for _, e := range st.waiting {
-			b.place(e.From, st.wakeRep, e.From, st.wakeID, e)
+		if st.waits {
+			b.place(st.waiting.From, st.wakeRep, st.waiting.From, st.wakeID, st.waiting)
+			st.waits = false
 		}
-		st.waiting = nil
 		if st.kind != NodeBlock {
 			continue
 		}
