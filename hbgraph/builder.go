@@ -128,7 +128,7 @@ func (b *Builder) Event(t *parse.Trace, ev *parse.Event) {
 			return
 		}
 		id := b.add(ev.G, NodeAnnotation, ev.Time, ev.Stack, parse.NoGoroutine, "", a.Object)
-		if id >= 0 {
+		if b.stored(id) {
 			b.g.node(id).ann = b.g.anns.push(annotation{obj: a.Object, seq: a.Seq, n: a.N, prim: a.Kind, op: a.Op})
 		}
 		// A selecting builder pairs the nodes it leaves out too (see

@@ -193,8 +193,8 @@ func (b *Builder) target(k pairKey, id NodeID, single bool) {
 
 // link records the edge src → dst of a bucket.
 func (b *Builder) link(k pairKey, src, dst NodeID) {
-	if src < 0 || dst < 0 {
-		b.edge(src, dst, RuleBad, wire.KindBad, k.obj) // to the cut, or nothing
+	if !b.stored(src) || !b.stored(dst) {
+		b.edge(src, dst, RuleBad, wire.KindBad, k.obj) // to the cut, to a relation, or nothing
 		return
 	}
 	n := b.g.ann(src)

@@ -113,9 +113,9 @@ type goState struct {
 // or the goroutines with an edge into a finding's): it keeps the nodes of
 // Goroutines only, pairs them as the whole graph does, and notes the
 // goroutines at the other end of their edges, which Builder.Related
-// returns. It keeps those goroutines' nodes and, since the partner of an
-// edge may come first, the pairing state of every annotation (as the whole
-// graph's Builder does), but no other node and no vector clock.
+// returns. It keeps no node: since the partner of an edge may come first,
+// only the pairing state of every annotation (as the whole graph's Builder
+// does) and the goroutines alive.
 type Relation struct {
 	Goroutines []parse.GoID
 	// Into notes only the goroutines with an edge into Goroutines.
@@ -256,7 +256,9 @@ func (b *Builder) selectNode(id parse.GoID, kind NodeKind, t parse.Time, stack p
 				handle = cutNode
 			} else {
 				handle = n
-				b.store(n, id, kind, t, stack, peer, reason)
+				if s.related == nil {
+					b.store(n, id, kind, t, stack, peer, reason)
+				}
 			}
 			if unsure {
 				s.unsure = append(s.unsure, unsureNode{handle, id, peer, kind, t})
@@ -330,6 +332,9 @@ func (b *Builder) place(from, to, of, ot NodeID, e Edge) {
 	switch {
 	case from == to || from < 0 && to < 0:
 	case from >= 0 && to >= 0:
+		if s.related != nil {
+			return // between the goroutines related to: none new
+		}
 		g := b.g
 		if nf, nt := g.node(from), g.node(to); of == from && ot == to && nf.lane == nt.lane && nf.pos > nt.pos {
 			g.warn("%s edge from G%d's node %d back to its earlier node %d ignored", e.Rule, g.lanes[nf.lane].G, from, to)
@@ -351,6 +356,12 @@ func (b *Builder) place(from, to, of, ot NodeID, e Edge) {
 			b.trace.Retain(other) // for its system flag at the end
 		}
 	}
+}
+
+// stored reports whether the graph holds node id: a relating Builder
+// holds none, its kept nodes are handles for the pairing only.
+func (b *Builder) stored(id NodeID) bool {
+	return id >= 0 && (b.sel == nil || b.sel.related == nil)
 }
 
 // keeps reports whether the pairing keeps node id in its buckets: a kept
