@@ -179,11 +179,11 @@ func (o *hbOptions) run(stdin io.Reader, stdout, stderr io.Writer, path string) 
 		g = b.Graph()
 		if o.finding > 0 {
 			if o.finding > len(findings) {
-				return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(findings)))
+				return o.noFinding(len(findings))
 			}
 			filter.Goroutines = findingGoroutines(g, findings[o.finding-1])
 			if len(filter.Goroutines) == 0 {
-				return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
+				return o.quietFinding()
 			}
 		}
 	default:
@@ -293,7 +293,7 @@ func (o *hbOptions) chooseGoroutines(path string, filter *hbgraph.Filter) error 
 			return &exitError{code: ExitUsage, err: err}
 		}
 		if o.finding > len(res.Findings) {
-			return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(len(res.Findings)))
+			return o.noFinding(len(res.Findings))
 		}
 		rel = hbgraph.Relation{Goroutines: findingNames(res.Findings[o.finding-1]), Into: true}
 	}
@@ -302,20 +302,35 @@ func (o *hbOptions) chooseGoroutines(path string, filter *hbgraph.Filter) error 
 		return &exitError{code: ExitUsage, err: err}
 	}
 	related, seen := b.Related()
-	ids := filter.Goroutines
+	ids := slices.Clone(filter.Goroutines)
 	if o.finding > 0 {
 		ids = seen
 		if len(ids) == 0 {
-			return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
+			return o.quietFinding()
 		}
 	}
+	named := make(map[parse.GoID]bool, len(ids))
+	for _, id := range ids {
+		named[id] = true
+	}
 	for _, id := range related {
-		if !slices.Contains(ids, id) {
+		if !named[id] {
 			ids = append(ids, id)
 		}
 	}
 	filter.Goroutines, filter.Related = ids, false
 	return nil
+}
+
+// noFinding is the usage error for a --finding past the trace's n findings.
+func (o *hbOptions) noFinding(n int) error {
+	return usageError("--finding %d: the trace has %s (blockscope analyze lists them)", o.finding, pluralFindings(n))
+}
+
+// quietFinding is the usage error for a --finding whose goroutines the
+// graph has no node of.
+func (o *hbOptions) quietFinding() error {
+	return usageError("--finding %d: none of its goroutines took part in any synchronization the trace shows", o.finding)
 }
 
 // findingNames are the goroutines a finding names: its own, then those of
@@ -343,15 +358,12 @@ func findingNames(f detect.Finding) []parse.GoID {
 func findingGoroutines(g *hbgraph.Graph, f detect.Finding) []parse.GoID {
 	var ids []parse.GoID
 	add := func(id parse.GoID) {
-		if id > 0 && g.Lane(id) != nil && !slices.Contains(ids, id) {
+		if g.Lane(id) != nil && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
-	for _, id := range f.Goroutines {
+	for _, id := range findingNames(f) {
 		add(id)
-	}
-	for _, r := range f.Related {
-		add(r.Goroutine)
 	}
 	named := slices.Clone(ids)
 	for _, e := range g.Edges() {
