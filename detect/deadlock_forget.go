@@ -27,7 +27,8 @@ import (
 //     dlForgetObjects (then twice the number kept). Used again, it starts
 //     afresh, with what its verdicts rest on restored from a few bits kept
 //     per range of ids (see dlForgotten): whether the trace saw it from its
-//     first use, whether it was handed off, and its name.
+//     first use, whether it was handed off, and its name; a finding on it
+//     then names only the goroutines that used it since.
 var (
 	dlForgetUsers   = 64
 	dlForgetObjects = 1024
