@@ -31,7 +31,8 @@ import (
 // analyze does) and parse.File with the happens-before builder (what hb
 // does). The last three report x-exptrace, their time over the bare
 // loop's measured just before, and every one reports events/s and
-// allocations.
+// allocations; detect also reports live-MB, the heap live at the end of
+// its pass (see liveHeap).
 //
 // The traces are the corpus's largest (skipped, saying so, where there is
 // no corpus) and "generated": a busy program of many goroutines traced
@@ -73,6 +74,12 @@ func BenchmarkParse(b *testing.B) {
 					}
 				}
 				over(b)
+				// One more pass, untimed, for what stays live.
+				var h liveHeap
+				if _, err := detect.Run(bt.path, parse.Options{}, detect.DefaultConfig(), &h); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(h.bytes)/1e6, "live-MB")
 			})
 			b.Run("hbgraph", func(b *testing.B) {
 				b.ReportAllocs()
@@ -86,6 +93,20 @@ func BenchmarkParse(b *testing.B) {
 			})
 		})
 	}
+}
+
+// liveHeap measures the heap live at the end of a pass, before the
+// detectors finalize: what the model and the detectors keep, which should
+// follow the goroutines and objects alive, not the trace's length.
+type liveHeap struct{ bytes uint64 }
+
+func (*liveHeap) Event(*parse.Trace, *parse.Event) {}
+
+func (h *liveHeap) Finalize(*parse.Trace) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h.bytes = ms.HeapAlloc
 }
 
 type benchTrace struct{ name, path string }
