@@ -22,7 +22,9 @@ type Options struct {
 	// what it cut and folded, so that memory follows the selection and the
 	// goroutines alive, not the trace. Select of such a graph takes that
 	// filter only, with a MaxNodes no larger. Related needs the whole graph
-	// (NewBuilder panics); a cycle through nodes left out is not seen.
+	// (NewBuilder panics; see Relation). Queries (HappensBefore, Clock,
+	// CriticalPath) see only the nodes and edges kept: a path or a cycle
+	// through nodes left out is not seen.
 	Select *Filter
 	// Relate, if set (and Select not), makes the Builder find the
 	// goroutines related to some (see Relation); its graph is of no use.

@@ -69,7 +69,9 @@ type Cut struct {
 }
 
 // Select returns the view of g that f selects. It fails for a goroutine
-// or object the trace does not have, and for an empty time window.
+// or object the trace does not have, for an empty time window, and, for a
+// graph built with Options.Select, for a filter other than that one (a
+// smaller MaxNodes is fine).
 func (g *Graph) Select(f Filter) (*View, error) {
 	if f.To != 0 && f.To < f.From {
 		return nil, fmt.Errorf("empty time window: %v to %v", f.From.Duration(), f.To.Duration())
