@@ -106,13 +106,17 @@ func TestSelectWhileReading(t *testing.T) {
 					// those without Related.
 					rel := hbgraph.Relation{Goroutines: f.Goroutines, System: f.System}
 					rb := hbgraph.NewBuilder(hbgraph.Options{Relate: &rel})
-					parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, rb)
+					if tr, _ := parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, rb); tr == nil {
+						t.Fatal("the relating pass read nothing")
+					}
 					related, _ := rb.Related()
 					f.Goroutines, f.Related = append(slices.Clone(f.Goroutines), related...), false
 				}
 				sel := f
 				b := hbgraph.NewBuilder(hbgraph.Options{Select: &sel})
-				parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b)
+				if tr, _ := parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b); tr == nil {
+					t.Fatal("the selecting pass read nothing")
+				}
 				kept := b.Graph()
 				if kept.Len() > g.Len() {
 					t.Errorf("kept %d nodes of the whole graph's %d", kept.Len(), g.Len())
@@ -167,7 +171,9 @@ func TestRelatedInto(t *testing.T) {
 		slices.Sort(want)
 		rel := hbgraph.Relation{Goroutines: named, Into: true}
 		b := hbgraph.NewBuilder(hbgraph.Options{Relate: &rel})
-		parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b)
+		if tr, _ := parse.File(path, parse.Options{DropBlocks: true, DropExited: true}, b); tr == nil {
+			t.Fatalf("%s: the relating pass read nothing", path)
+		}
 		got, seen := b.Related()
 		if !slices.Equal(got, want) || !slices.Equal(seen, named) {
 			t.Errorf("%s: goroutines with an edge into %v = %v (named seen: %v); want %v", path, named, got, seen, want)
