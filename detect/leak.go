@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/parse"
 )
 
@@ -202,7 +203,7 @@ type leak struct {
 	trace      *parse.Trace // set by Finalize
 	sites      map[siteKey]*siteWakers
 	// lastWaker is who last woke each goroutine (see releasedByTest).
-	lastWaker map[parse.GoID]parse.GoID
+	lastWaker idmap.Map[parse.GoID, parse.GoID]
 	// byStack caches sites by blocked stack: the site of the reason last
 	// seen with the stack (a stack almost always has one).
 	byStack  []leakStackSite
@@ -216,9 +217,8 @@ type leakStackSite struct {
 
 func newLeak(opts LeakOptions) *leak {
 	return &leak{
-		opts:      opts,
-		sites:     make(map[siteKey]*siteWakers),
-		lastWaker: make(map[parse.GoID]parse.GoID),
+		opts:  opts,
+		sites: make(map[siteKey]*siteWakers),
 	}
 }
 
@@ -256,9 +256,9 @@ func (*leak) Kinds() parse.Kinds {
 func (l *leak) Event(t *parse.Trace, ev *parse.Event) {
 	switch ev.Kind {
 	case parse.EvWake:
-		l.lastWaker[ev.G] = ev.Peer
+		l.lastWaker.Set(ev.G, ev.Peer)
 	case parse.EvExit:
-		delete(l.lastWaker, ev.G)
+		l.lastWaker.Delete(ev.G)
 	}
 	if ev.Kind != parse.EvWake || !leakReasons[ev.Reason] {
 		return
@@ -474,7 +474,7 @@ func (l *leak) releasedByTest(t *parse.Trace, g *parse.Goroutine, test parse.Tes
 	if g.State != parse.StateRunning && g.State != parse.StateRunnable {
 		return false
 	}
-	w, ok := l.lastWaker[g.ID]
+	w, ok := l.lastWaker.Get(g.ID)
 	if !ok || w == parse.NoGoroutine {
 		return false
 	}
