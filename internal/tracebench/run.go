@@ -91,6 +91,7 @@ func runCmd(args []string) error {
 		}})
 	}
 
+	var results []sized
 	fmt.Printf("tracebench: %s, %d CPUs, GOMAXPROCS %d, -count %d (medians; ratios within the same run)\n\n",
 		runtime.Version(), runtime.NumCPU(), runtime.GOMAXPROCS(0), *count)
 	for _, s := range strings.Split(*sizes, ",") {
@@ -105,11 +106,62 @@ func runCmd(args []string) error {
 				return err
 			}
 		}
-		if err := bench(path, cmds, *count, *gotraceTimeout); err != nil {
+		meds, err := bench(path, cmds, *count, *gotraceTimeout)
+		if err != nil {
 			return err
 		}
+		results = append(results, sized{mb, meds})
 	}
+	targets(results)
 	return nil
+}
+
+// sized is one trace's medians, by command name.
+type sized struct {
+	mb   int64
+	meds map[string]sample
+}
+
+// targets prints issue 13's targets against the medians measured.
+func targets(results []sized) {
+	fmt.Println("### Targets (issue 13)")
+	fmt.Println()
+	fmt.Println("| trace | target | measured | holds |")
+	fmt.Println("|---|---|---|---|")
+	row := func(mb int64, target string, v float64, ok bool) {
+		fmt.Printf("| %d MB | %s | %.2f× | %s |\n", mb, target, v, map[bool]string{true: "yes", false: "no"}[ok])
+	}
+	var rss100, rssBig int64
+	var big int64
+	for _, r := range results {
+		floor, bare := r.meds["floor"], r.meds["bare read loop"]
+		one, okOne := r.meds["analyze --jobs 1"]
+		par := r.meds["analyze"]
+		if okOne && one.err == nil && floor.err == nil {
+			row(r.mb, "analyze --jobs 1 time ≤ 1.25× the floor's (CPU)", one.cpu.Seconds()/floor.cpu.Seconds(), one.cpu.Seconds() <= 1.25*floor.cpu.Seconds())
+			row(r.mb, "analyze --jobs 1 peak RSS ≤ 1.5× the floor's", float64(one.rss)/float64(floor.rss), float64(one.rss) <= 1.5*float64(floor.rss))
+			if r.mb == 100 {
+				rss100 = one.rss
+			}
+			if r.mb > big {
+				big, rssBig = r.mb, one.rss
+			}
+		}
+		if par.err == nil && bare.err == nil {
+			row(r.mb, "analyze (parallel) time < the bare loop's", par.wall.Seconds()/bare.wall.Seconds(), par.wall < bare.wall)
+		}
+		if gt, ok := r.meds["go tool trace -pprof=sync"]; ok && par.err == nil {
+			if gt.err != nil {
+				fmt.Printf("| %d MB | ≥ 10× faster than go tool trace, and never out of memory where it is | go tool trace failed (%v); analyze finished | yes |\n", r.mb, gt.err)
+			} else {
+				row(r.mb, "go tool trace -pprof=sync time ≥ 10× analyze's", gt.wall.Seconds()/par.wall.Seconds(), gt.wall >= 10*par.wall)
+			}
+		}
+	}
+	if rss100 > 0 && big > 100 {
+		row(big, "analyze --jobs 1 peak RSS ≤ 1.2× that on the 100 MB trace", float64(rssBig)/float64(rss100), float64(rssBig) <= 1.2*float64(rss100))
+	}
+	fmt.Println()
 }
 
 // hasFlag reports whether the blockscope command knows the flag.
@@ -118,10 +170,12 @@ func hasFlag(bin, cmd, flag string) bool {
 	return bytes.Contains(out, []byte(flag+" "))
 }
 
-func bench(path string, cmds []measured, count int, timeout time.Duration) error {
+// bench measures the commands on one trace, prints its table and
+// returns the medians by command name.
+func bench(path string, cmds []measured, count int, timeout time.Duration) (map[string]sample, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	mb := float64(st.Size()) / 1e6
 	samples := make([][]sample, len(cmds))
@@ -169,7 +223,11 @@ func bench(path string, cmds []measured, count int, timeout time.Duration) error
 		fmt.Printf("  %-26s %s\n", c.name, strings.Join(parts, ", "))
 	}
 	fmt.Println()
-	return nil
+	byName := make(map[string]sample, len(cmds))
+	for i, c := range cmds {
+		byName[c.name] = meds[i]
+	}
+	return byName, nil
 }
 
 // run runs one command as a child process and measures it.
