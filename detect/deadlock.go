@@ -235,10 +235,12 @@ type dlObject struct {
 }
 
 // dlUser is a goroutine that used an object, with the stack of its last
-// annotation on it.
+// annotation on it, and, once forgotten, the count of it and the
+// goroutines it started (see parse.Trace.Subtree).
 type dlUser struct {
 	g     parse.GoID
 	stack parse.StackID
+	below *parse.Dropped
 }
 
 // dlGoneShown is how many forgotten users an object keeps to name in
@@ -290,6 +292,9 @@ type deadlock struct {
 	// goneHook, in unit tests without a trace, says which goroutines
 	// are gone for good (see goneForever).
 	goneHook func(parse.GoID) bool
+	// watching counts, by goroutine, the tracked objects it is a user of
+	// (see watch).
+	watching map[parse.GoID]int
 	// open are each goroutine's open waits, innermost last (a Cond waiter
 	// relocking its Locker has two).
 	open map[parse.GoID][]dlWait
@@ -571,6 +576,11 @@ type dlNeed struct {
 	all    bool         // stuck only if every waker is dead (else: if any is)
 	users  bool         // the wakers are the object's users, not its holders
 	wakers []parse.GoID // sorted
+	// dropped counts the goroutines the users started whose records the
+	// trace dropped (exited: not among wakers); droppedLow names the
+	// lowest-numbered of them.
+	dropped    int
+	droppedLow []parse.GoID
 }
 
 func (n *dlNeed) stuck(dead func(parse.GoID) bool) bool {
@@ -867,17 +877,11 @@ func (s *dlSolver) usersNeed(objs ...*dlObject) dlNeed {
 		}
 	}
 	if s.children == nil {
+		// The view's forest: the trace's kept records.
 		s.children = make(map[parse.GoID][]parse.GoID)
-		if s.trace != nil {
-			// The whole forest: the view lacks most exited goroutines.
-			for id, creator := range s.trace.Creations() {
-				s.children[creator] = append(s.children[creator], id)
-			}
-		} else {
-			for _, g := range s.gos {
-				if g.Creator != parse.NoGoroutine {
-					s.children[g.Creator] = append(s.children[g.Creator], g.ID)
-				}
+		for _, g := range s.gos {
+			if g.Creator != parse.NoGoroutine {
+				s.children[g.Creator] = append(s.children[g.Creator], g.ID)
 			}
 		}
 	}
@@ -890,7 +894,57 @@ func (s *dlSolver) usersNeed(objs ...*dlObject) dlNeed {
 		}
 	}
 	slices.Sort(queue)
-	return dlNeed{ok: len(queue) > 0, all: true, users: true, wakers: queue}
+	n := dlNeed{ok: len(queue) > 0, all: true, users: true, wakers: queue}
+	var forgotten []*parse.Dropped
+	for _, o := range objs {
+		for _, u := range o.goneFirst {
+			if u.below != nil {
+				forgotten = append(forgotten, u.below)
+			}
+		}
+	}
+	n.dropped, n.droppedLow = s.droppedBelow(queue, forgotten)
+	return n
+}
+
+// droppedBelow counts the goroutines whose records the trace dropped
+// among those the goroutines of closure started, directly or not (closure
+// holds every kept goroutine they started): those counted under each kept
+// one, and under each dropped one (a user, watched) or forgotten user not
+// already counted. It returns how many, and the lowest-numbered of them.
+func (s *dlSolver) droppedBelow(closure []parse.GoID, forgotten []*parse.Dropped) (int, []parse.GoID) {
+	if s.trace == nil {
+		return 0, nil
+	}
+	counted := make(map[*parse.Dropped]bool)
+	roots := make(map[*parse.Dropped]bool)
+	for _, d := range forgotten {
+		roots[d] = true
+	}
+	for _, id := range closure {
+		if d := s.trace.DroppedUnder(id); d != nil {
+			counted[d] = true
+		} else if d := s.trace.Subtree(id); d != nil {
+			roots[d] = true
+		}
+	}
+	for d := range roots {
+		covered := false
+		for u := d.Up(); u != nil && !covered; u = u.Up() {
+			covered = counted[u] || roots[u]
+		}
+		if !covered {
+			counted[d] = true
+		}
+	}
+	n := 0
+	var low []parse.GoID
+	for d := range counted {
+		n += d.N
+		low = append(low, d.Low...)
+	}
+	slices.Sort(low)
+	return n, low[:min(len(low), parse.DroppedShown)]
 }
 
 // dlComponents returns the strongly connected components of the graph on
@@ -1288,17 +1342,29 @@ func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 	}
 	if c.need.users {
 		f.Confidence = ConfidenceNoUserAlive
-		// Users forgotten (see pruneUsers) exited too: name the first.
-		hidden := 0
+		// The goroutines the trace dropped (need.dropped) and the users
+		// forgotten (see pruneUsers) exited too: name the first, count
+		// the rest. Without a trace, count the forgotten users alone.
+		total := c.need.dropped
+		forgotten := make(map[parse.GoID]bool)
 		for _, obj := range s.wakerObjects(c) {
 			for _, u := range obj.goneFirst {
-				if !slices.Contains(gone, u.g) {
-					gone = append(gone, u.g)
-				}
+				forgotten[u.g] = true
+				gone = append(gone, u.g)
 			}
-			hidden += obj.gone - len(obj.goneFirst)
+			if s.trace == nil {
+				total += obj.gone
+			}
 		}
+		gone = append(gone, c.need.droppedLow...)
 		slices.Sort(gone)
+		gone = slices.Compact(gone)
+		hidden := total // counted, less those named
+		for _, h := range gone {
+			if s.trace == nil && forgotten[h] || s.trace != nil && s.trace.Goroutine(h) == nil {
+				hidden--
+			}
+		}
 		const mostUsers = 8
 		for _, h := range gone {
 			if st, ok := o.userStack(h); ok && len(f.Related) < len(ids)+mostUsers {

@@ -59,10 +59,37 @@ func (d *deadlock) goneForever(t *parse.Trace, g parse.GoID) bool {
 func (d *deadlock) use(t *parse.Trace, o *dlObject, g parse.GoID, stack parse.StackID) {
 	if o.users == nil {
 		o.users = make(map[parse.GoID]parse.StackID)
-	} else if _, ok := o.users[g]; !ok && len(o.users) >= max(o.pruneAt, dlForgetUsers) {
-		d.pruneUsers(t, o)
+	}
+	if _, ok := o.users[g]; !ok {
+		if len(o.users) >= max(o.pruneAt, dlForgetUsers) {
+			d.pruneUsers(t, o)
+		}
+		d.watch(t, g, 1)
 	}
 	o.users[g] = stack
+}
+
+// watch counts n more (or fewer) objects g is a user of: while it is
+// one, the trace keeps the count of the goroutines it started once they
+// are dropped (parse.Trace.Watch), for the findings that count them.
+func (d *deadlock) watch(t *parse.Trace, g parse.GoID, n int) {
+	if t == nil {
+		return
+	}
+	if d.watching == nil {
+		d.watching = make(map[parse.GoID]int)
+	}
+	before := d.watching[g]
+	switch after := before + n; {
+	case after <= 0:
+		delete(d.watching, g)
+		t.Unwatch(g)
+	case before == 0:
+		d.watching[g] = after
+		t.Watch(g)
+	default:
+		d.watching[g] = after
+	}
 }
 
 // pruneUsers forgets o's users that are gone for good.
@@ -75,9 +102,14 @@ func (d *deadlock) pruneUsers(t *parse.Trace, o *dlObject) {
 		o.gone++
 		i, _ := slices.BinarySearchFunc(o.goneFirst, g, func(u dlUser, g parse.GoID) int { return cmp.Compare(u.g, g) })
 		if i < dlGoneShown {
-			o.goneFirst = slices.Insert(o.goneFirst, i, dlUser{g, st})
+			u := dlUser{g: g, stack: st}
+			if t != nil {
+				u.below = t.Subtree(g)
+			}
+			o.goneFirst = slices.Insert(o.goneFirst, i, u)
 			o.goneFirst = o.goneFirst[:min(len(o.goneFirst), dlGoneShown)]
 		}
+		d.watch(t, g, -1)
 	}
 	o.pruneAt = 2 * len(o.users)
 }
@@ -126,6 +158,9 @@ func (d *deadlock) sweep(t *parse.Trace) {
 		}
 		for _, l := range o.locks {
 			l.condRefs--
+		}
+		for g := range o.users {
+			d.watch(t, g, -1)
 		}
 		delete(d.objs, id)
 		out = append(out, dlForgotten{id, id, flags})

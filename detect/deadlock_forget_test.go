@@ -158,43 +158,41 @@ func TestDeadlockForgetsUsers(t *testing.T) {
 	}
 }
 
-// goneCheck checks goneForever at the end of a pass over a real trace:
-// a goroutine it calls gone exited, and so did every goroutine it started,
-// directly or not.
+// goneCheck checks goneForever at the end of a pass over a real trace
+// that drops records: a goroutine it calls gone exited, and so did every
+// goroutine it started, directly or not (children: the whole forest, from
+// a pass that keeps every record).
 type goneCheck struct {
 	t                    *testing.T
 	d                    *deadlock
+	children             map[parse.GoID][]parse.GoID
 	gone, exitedWithKids int
 }
 
 func (c *goneCheck) Event(*parse.Trace, *parse.Event) {}
 
 func (c *goneCheck) Finalize(tr *parse.Trace) {
-	children := make(map[parse.GoID][]parse.GoID)
-	var ids []parse.GoID
-	for id, creator := range tr.Creations() {
-		children[creator] = append(children[creator], id)
-		ids = append(ids, id)
-	}
 	var liveBelow func(parse.GoID) bool
 	liveBelow = func(g parse.GoID) bool {
-		for _, k := range children[g] {
+		for _, k := range c.children[g] {
 			if !tr.Exited(k) || liveBelow(k) {
 				return true
 			}
 		}
 		return false
 	}
-	for _, g := range ids {
-		gone, live := c.d.goneForever(tr, g), !tr.Exited(g) || liveBelow(g)
-		if gone && live {
-			c.t.Errorf("%s: goroutine %d is gone for good, but it or a goroutine it started is alive", tr.Path, g)
-		}
-		if gone {
-			c.gone++
-		}
-		if tr.Exited(g) && live {
-			c.exitedWithKids++
+	for _, ks := range c.children {
+		for _, g := range ks {
+			gone, live := c.d.goneForever(tr, g), !tr.Exited(g) || liveBelow(g)
+			if gone && live {
+				c.t.Errorf("%s: goroutine %d is gone for good, but it or a goroutine it started is alive", tr.Path, g)
+			}
+			if gone {
+				c.gone++
+			}
+			if tr.Exited(g) && live {
+				c.exitedWithKids++
+			}
 		}
 	}
 }
@@ -204,6 +202,14 @@ func (c *goneCheck) Finalize(tr *parse.Trace) {
 func TestGoneForever(t *testing.T) {
 	c := &goneCheck{t: t, d: newDeadlock()}
 	for _, path := range corpus.Files(t, "go126", "*.trace") {
+		full, err := parse.File(path, parse.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.children = make(map[parse.GoID][]parse.GoID)
+		for id, creator := range full.Creations() {
+			c.children[creator] = append(c.children[creator], id)
+		}
 		if _, err := parse.File(path, parse.Options{DropExited: true}, c); err != nil {
 			t.Fatal(err)
 		}

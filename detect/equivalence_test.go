@@ -173,16 +173,45 @@ func TestParallelSameOutcome(t *testing.T) {
 	compareRuns(t, parse.Options{DropBlocks: true, Jobs: 1}, parse.Options{DropBlocks: true, DropExited: true, Jobs: 4})
 }
 
+// findingsOutcome is the findings of a run with no other consumer, as
+// JSON: unlike outcome's, no gatherer retains goroutine records, so as
+// many are dropped, and as much forgotten, as analyze drops and forgets.
+func findingsOutcome(t *testing.T, path string, opts parse.Options) string {
+	t.Helper()
+	res, err := detect.RunOptions(path, opts, detect.DefaultConfig())
+	if res == nil {
+		t.Fatalf("Run(%q) error: %v", path, err)
+	}
+	out, jerr := json.MarshalIndent(res.Findings, "", "  ")
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	return string(out)
+}
+
+// TestDropExitedSameFindings checks that dropping exited goroutines'
+// records changes no finding where nothing retains them (as in analyze):
+// the goroutines a finding counts among the exited ones are counted under
+// their kept ancestors (parse.Trace.DroppedUnder, Watch).
+func TestDropExitedSameFindings(t *testing.T) {
+	keep, drop := parse.Options{DropBlocks: true}, parse.Options{DropBlocks: true, DropExited: true}
+	compareOutcomes(t, "keeping", "dropping",
+		func(t *testing.T, path string) string { return findingsOutcome(t, path, keep) },
+		func(t *testing.T, path string) string { return findingsOutcome(t, path, drop) })
+}
+
 // TestForgetSameOutcome checks that the detectors forgetting what can no
 // longer matter as soon as they may (what Run does on big traces: see
-// SetForgetting) changes nothing a report shows.
+// SetForgetting) changes nothing a report shows, nor any finding where
+// nothing retains goroutine records.
 func TestForgetSameOutcome(t *testing.T) {
 	opts := parse.Options{DropBlocks: true, DropExited: true}
-	run := func(n int) func(*testing.T, string) string {
+	run := func(n int, out func(*testing.T, string, parse.Options) string) func(*testing.T, string) string {
 		return func(t *testing.T, path string) string {
 			defer detect.SetForgetting(n, n, n)()
-			return outcome(t, path, opts)
+			return out(t, path, opts)
 		}
 	}
-	compareOutcomes(t, "nothing forgotten", "forgetting at once", run(math.MaxInt), run(1))
+	compareOutcomes(t, "nothing forgotten", "forgetting at once", run(math.MaxInt, outcome), run(1, outcome))
+	compareOutcomes(t, "nothing forgotten", "forgetting at once", run(math.MaxInt, findingsOutcome), run(1, findingsOutcome))
 }

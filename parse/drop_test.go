@@ -2,7 +2,8 @@ package parse_test
 
 import (
 	"bytes"
-	"maps"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/blockscope/blockscope/internal/tracegen"
@@ -35,8 +36,10 @@ func TestDropExited(t *testing.T) {
 	if c1 != c2 || e1 != e2 || w1 != w2 {
 		t.Errorf("Counts = %d, %d, %d dropping; %d, %d, %d keeping", c2, e2, w2, c1, e1, w1)
 	}
-	if !maps.Equal(maps.Collect(full.Creations()), maps.Collect(drop.Creations())) {
-		t.Errorf("Creations differ between dropping and keeping")
+	for id, creator := range drop.Creations() {
+		if g := full.Goroutine(id); g == nil || g.Creator != creator {
+			t.Errorf("Creations() dropping yields %d created by %d; keeping, %v", id, creator, g)
+		}
 	}
 	kept, exitedKept := 0, 0
 	needed := make(map[parse.GoID]bool) // on a live goroutine's creation chain
@@ -79,6 +82,100 @@ func TestDropExited(t *testing.T) {
 	}
 	if kept > full.NumGoroutines()/10 || exitedKept == 0 {
 		t.Errorf("kept %d records (%d exited) of %d; want a few, some exited (the live goroutines' creators)", kept, exitedKept, full.NumGoroutines())
+	}
+}
+
+// watcher watches every goroutine as it is created (see Trace.Watch).
+type watcher struct{}
+
+func (watcher) Event(t *parse.Trace, ev *parse.Event) {
+	if ev.Kind == parse.EvCreate && ev.G%3 == 0 {
+		t.Watch(ev.G)
+	}
+}
+
+func (watcher) Finalize(*parse.Trace) {}
+
+// TestDroppedCounts checks what the trace keeps of dropped goroutines in
+// place of their creators: under each kept goroutine, the dropped ones it
+// is the nearest kept ancestor of; for each watched dropped one, itself
+// and all it started; and that Up leads from the latter to the former.
+func TestDroppedCounts(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := tracegen.Record(&buf, 1<<20); err != nil {
+		t.Skipf("cannot record a trace: %v", err)
+	}
+	data := buf.Bytes()
+	full, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drop, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true, DropExited: true}, watcher{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	children := make(map[parse.GoID][]parse.GoID)
+	for id, creator := range full.Creations() {
+		children[creator] = append(children[creator], id)
+	}
+	// count returns the dropped goroutines below id (and id, if self),
+	// stopping at kept ones.
+	var count func(id parse.GoID, self bool) []parse.GoID
+	count = func(id parse.GoID, self bool) []parse.GoID {
+		var out []parse.GoID
+		if self {
+			out = append(out, id)
+		}
+		for _, k := range children[id] {
+			if drop.Goroutine(k) == nil {
+				out = append(out, count(k, true)...)
+			}
+		}
+		return out
+	}
+	check := func(what string, d *parse.Dropped, want []parse.GoID) {
+		t.Helper()
+		slices.Sort(want)
+		if len(want) == 0 && d == nil {
+			return
+		}
+		if d == nil || d.N != len(want) || !slices.Equal(d.Low, want[:min(len(want), parse.DroppedShown)]) {
+			t.Errorf("%s = %+v; want %d, lowest %v", what, d, len(want), want[:min(len(want), parse.DroppedShown)])
+		}
+	}
+	nonEmpty, watched := 0, 0
+	for g := range drop.All() {
+		want := count(g.ID, false)
+		check(fmt.Sprintf("DroppedUnder(%d)", g.ID), drop.DroppedUnder(g.ID), want)
+		if len(want) > 0 {
+			nonEmpty++
+		}
+	}
+	for g := range full.All() {
+		if g.ID%3 != 0 || g.Preexisting || drop.Goroutine(g.ID) != nil {
+			continue
+		}
+		watched++
+		d := drop.Subtree(g.ID)
+		check(fmt.Sprintf("Subtree(%d)", g.ID), d, count(g.ID, true))
+		// Up leads to the nearest kept ancestor's count.
+		anc := g.Creator
+		for anc != parse.NoGoroutine && drop.Goroutine(anc) == nil {
+			anc = full.Goroutine(anc).Creator
+		}
+		if d == nil || anc == parse.NoGoroutine {
+			continue
+		}
+		up := d.Up()
+		for up != nil && up != drop.DroppedUnder(anc) {
+			up = up.Up()
+		}
+		if up == nil {
+			t.Errorf("Subtree(%d): Up never reaches DroppedUnder(%d), its nearest kept ancestor's", g.ID, anc)
+		}
+	}
+	if nonEmpty == 0 || watched == 0 {
+		t.Errorf("kept goroutines with dropped ones below: %d, watched dropped ones: %d; want some of each", nonEmpty, watched)
 	}
 }
 

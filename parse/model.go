@@ -4,7 +4,6 @@ import (
 	"iter"
 	"time"
 
-	"github.com/blockscope/blockscope/internal/idmap"
 	"github.com/blockscope/blockscope/internal/wire"
 )
 
@@ -100,6 +99,11 @@ type Goroutine struct {
 	kids   int32  // kept records whose creator this is
 	held   bool   // counted in its creator's kids
 	pinned bool   // kept after it exits (Trace.Retain)
+	// below counts the dropped goroutines it is the nearest kept
+	// ancestor of; watched keeps their count with it once it is dropped
+	// (see Trace.Watch).
+	below   *Dropped
+	watched bool
 }
 
 // Annotation is a decoded primitive annotation with who emitted it.
@@ -176,10 +180,9 @@ type Trace struct {
 	exitedBits              []uint64
 	exitedBig               map[GoID]bool
 	droppedCreated, dropped int
-	// creators of the dropped, by id: the id less the creator's, which
-	// fits in 4 bytes but in damaged traces (else in creatorsFar).
-	creators    idmap.Map[GoID, int32]
-	creatorsFar map[GoID]GoID
+	// watched are the dropped goroutines a consumer watches, with the
+	// count of them and every goroutine they started (see Watch).
+	watched map[GoID]*Dropped
 
 	// tests indexes the testing framework's goroutines (see TestRun).
 	tests testIndex
@@ -278,9 +281,7 @@ func (t *Trace) release(g *Goroutine) {
 		if !g.Preexisting {
 			t.droppedCreated++
 		}
-		if g.Creator != NoGoroutine {
-			t.keepCreator(id, g.Creator)
-		}
+		t.countDropped(g)
 		t.tests.note(t, g)
 		var creator *Goroutine
 		if g.held {
@@ -293,35 +294,14 @@ func (t *Trace) release(g *Goroutine) {
 	}
 }
 
-// keepCreator records the creator of a dropped goroutine.
-func (t *Trace) keepCreator(id, creator GoID) {
-	if d := id - creator; d == GoID(int32(d)) {
-		t.creators.Set(id, int32(d))
-		return
-	}
-	if t.creatorsFar == nil {
-		t.creatorsFar = make(map[GoID]GoID)
-	}
-	t.creatorsFar[id] = creator
-}
-
-// Creations yields every goroutine the trace saw created by another, kept
-// or dropped (see Options.DropExited), with its creator: the whole
-// creation forest, at 4 bytes a dropped goroutine.
+// Creations yields every goroutine whose record the trace keeps and that
+// another created, with its creator: the creation forest of the kept
+// records. The dropped goroutines are counted under their nearest kept
+// ancestor instead (see DroppedUnder, Watch).
 func (t *Trace) Creations() iter.Seq2[GoID, GoID] {
 	return func(yield func(GoID, GoID) bool) {
 		for g := range t.All() {
 			if g.Creator != NoGoroutine && !yield(g.ID, g.Creator) {
-				return
-			}
-		}
-		for id, d := range t.creators.All() {
-			if !yield(id, id-GoID(*d)) {
-				return
-			}
-		}
-		for id, c := range t.creatorsFar {
-			if !yield(id, c) {
 				return
 			}
 		}

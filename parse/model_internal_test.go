@@ -103,20 +103,3 @@ func TestObjects(t *testing.T) {
 		t.Errorf("kinds and first uses kept for %d objects = %d; want 5 (objects made at one line share one)", 100_000-10+2, n)
 	}
 }
-
-// TestCreationsKept checks that the creators of dropped goroutines come
-// back from Creations, near ids and far ones (a damaged trace's) alike.
-func TestCreationsKept(t *testing.T) {
-	tr := &Trace{}
-	want := map[GoID]GoID{5: 1, 3: 9, 1 << 40: 2, 7: 1 << 40, 1 << 33: 1<<33 - 1}
-	for id, c := range want {
-		tr.keepCreator(id, c)
-	}
-	got := make(map[GoID]GoID)
-	for id, c := range tr.Creations() {
-		got[id] = c
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Creations() = %v; want %v", got, want)
-	}
-}
