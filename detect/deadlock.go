@@ -1365,6 +1365,7 @@ func (s *dlSolver) waitFinding(ids []parse.GoID) Finding {
 				hidden--
 			}
 		}
+		hidden = max(hidden, 0) // a forgotten user whose count was lost is named, not counted
 		const mostUsers = 8
 		for _, h := range gone {
 			if st, ok := o.userStack(h); ok && len(f.Related) < len(ids)+mostUsers {
