@@ -26,6 +26,7 @@ func handOver(t *testing.T, mu *sync.Mutex, hold chan struct{}) {
 		go func() {
 			mu.Lock() // mark: queued
 			<-hold
+			mu.Unlock() // let the other waiter go too, once the test is done
 		}()
 	}
 	waitBlocked(t, "detect_test.handOver.func1", "sync.Mutex.Lock", 2)
