@@ -10,11 +10,10 @@ import (
 	"github.com/blockscope/blockscope/parse"
 )
 
-// TestDropExited reads a busy trace keeping every record and dropping
-// exited ones, and checks that dropping keeps what it promises: the
-// counts, the exits, the creation forest, every live goroutine's creation
-// chain up to where the full model's ends, and no other exited record.
-func TestDropExited(t *testing.T) {
+// keepAndDrop reads a busy trace keeping every record, then dropping
+// exited ones (with consumers).
+func keepAndDrop(t *testing.T, consumers ...parse.Consumer) (full, drop *parse.Trace) {
+	t.Helper()
 	var buf bytes.Buffer
 	if _, err := tracegen.Record(&buf, 1<<20); err != nil {
 		t.Skipf("cannot record a trace: %v", err)
@@ -24,10 +23,19 @@ func TestDropExited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	drop, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true, DropExited: true})
+	drop, err = parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true, DropExited: true}, consumers...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return full, drop
+}
+
+// TestDropExited reads a busy trace keeping every record and dropping
+// exited ones, and checks that dropping keeps what it promises: the
+// counts, the exits, the creation forest, every live goroutine's creation
+// chain up to where the full model's ends, and no other exited record.
+func TestDropExited(t *testing.T) {
+	full, drop := keepAndDrop(t)
 	if a, b := full.NumGoroutines(), drop.NumGoroutines(); a != b {
 		t.Errorf("NumGoroutines = %d dropping, %d keeping", b, a)
 	}
@@ -101,19 +109,7 @@ func (watcher) Finalize(*parse.Trace) {}
 // is the nearest kept ancestor of; for each watched dropped one, itself
 // and all it started; and that Up leads from the latter to the former.
 func TestDroppedCounts(t *testing.T) {
-	var buf bytes.Buffer
-	if _, err := tracegen.Record(&buf, 1<<20); err != nil {
-		t.Skipf("cannot record a trace: %v", err)
-	}
-	data := buf.Bytes()
-	full, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drop, err := parse.Parse(bytes.NewReader(data), parse.Options{DropBlocks: true, DropExited: true}, watcher{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	full, drop := keepAndDrop(t, watcher{})
 	children := make(map[parse.GoID][]parse.GoID)
 	for id, creator := range full.Creations() {
 		children[creator] = append(children[creator], id)
