@@ -31,6 +31,9 @@ const (
 	mwRunnable
 	mwQueued
 	mwStates
+	// mwExited ends an exited goroutine's history: it was in no state
+	// after, and holds no lock's time.
+	mwExited = mwStates
 )
 
 var mwStateNames = [mwStates]string{"running", "blocked", "runnable", "queued"}
@@ -103,6 +106,9 @@ func (m *mutexWait) span(t *parse.Trace, ev *parse.Event) {
 		if !m.tracking() {
 			m.forget(ev.G)
 		} else {
+			if tl := m.spans.Lookup(ev.G); tl != nil {
+				*tl = append(*tl, mwSpan{at: ev.Time, state: mwExited})
+			}
 			m.gone = append(m.gone, mwGone{ev.G, ev.Time})
 			if len(m.gone) >= m.sweepAt {
 				m.sweep()
@@ -221,7 +227,7 @@ func (m *mutexWait) split(s *mwSplit, g parse.GoID, from, to parse.Time, same fu
 	first, _ := slices.BinarySearchFunc(tl, from, func(sp mwSpan, t parse.Time) int { return cmp.Compare(sp.at, t) })
 	for i := max(first-1, 0); i < len(tl); i++ {
 		sp := tl[i]
-		if sp.at >= to {
+		if sp.at >= to || sp.state == mwExited {
 			break
 		}
 		end := to

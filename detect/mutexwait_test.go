@@ -752,3 +752,42 @@ func TestMutexWaitRunnableHolder(t *testing.T) {
 		}
 	}
 }
+
+// TestMutexWaitDeadHolder: an annotated wait whose root hold belongs to a
+// goroutine that exited (still holding, as the annotations tell) before
+// the wait began. A dead holder is in no state during the wait, so the
+// finding names no holder states, however many unrelated goroutines exit
+// during the wait (and so whether their histories were swept or not).
+func TestMutexWaitDeadHolder(t *testing.T) {
+	find := func(churn int) Finding {
+		var b lkTrace
+		ev := func(k parse.EventKind, ms float64, g parse.GoID) {
+			b.evs = append(b.evs, parse.Event{Kind: k, Time: lkMs(ms), G: g, Peer: parse.NoGoroutine})
+		}
+		s := b.park(0, 50, lkMutexLock, lkUser(90)) // some plain wait is open: histories are kept
+		ev(parse.EvRun, 0.1, 1)
+		b.ann(0.2, 1, 10, wire.KindMutex, 7, wire.OpLock, 1, 0) // goroutine 1 holds 7
+		ev(parse.EvExit, 1.0, 1)                                 // and exits holding it
+		b.ann(2.0, 2, 20, wire.KindMutex, 7, wire.OpWait, 2, 0) // goroutine 2 waits for 7
+		b.wake(3.0, 50, s, 0, 60, lkMutexUnlock, lkUser(91))     // the plain wait ends
+		for i := range churn {
+			at := 3.1 + 50*float64(i)/float64(churn)
+			ev(parse.EvRun, at, parse.GoID(100+i))
+			ev(parse.EvExit, at, parse.GoID(100+i))
+		}
+		b.ann(60, 2, 20, wire.KindMutex, 7, wire.OpLock, 2, 0)
+		fs := b.run(t, MutexWait, nil, 70)
+		for _, f := range fs {
+			if f.Object != "" || len(f.Goroutines) > 0 && f.Goroutines[0] == 2 {
+				return f
+			}
+		}
+		t.Fatalf("no finding for the wait on 7: %+v", fs)
+		return Finding{}
+	}
+	for _, churn := range []int{0, 1000, 2 * mwSweepMin} {
+		if f := find(churn); f.Cause != "" || len(f.HolderStates) > 0 {
+			t.Errorf("%d exits during the wait: cause %q, holder states %v; want none (the holder is dead)", churn, f.Cause, f.HolderStates)
+		}
+	}
+}
