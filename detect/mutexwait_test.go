@@ -767,9 +767,9 @@ func TestMutexWaitDeadHolder(t *testing.T) {
 		s := b.park(0, 50, lkMutexLock, lkUser(90)) // some plain wait is open: histories are kept
 		ev(parse.EvRun, 0.1, 1)
 		b.ann(0.2, 1, 10, wire.KindMutex, 7, wire.OpLock, 1, 0) // goroutine 1 holds 7
-		ev(parse.EvExit, 1.0, 1)                                 // and exits holding it
+		ev(parse.EvExit, 1.0, 1)                                // and exits holding it
 		b.ann(2.0, 2, 20, wire.KindMutex, 7, wire.OpWait, 2, 0) // goroutine 2 waits for 7
-		b.wake(3.0, 50, s, 0, 60, lkMutexUnlock, lkUser(91))     // the plain wait ends
+		b.wake(3.0, 50, s, 0, 60, lkMutexUnlock, lkUser(91))    // the plain wait ends
 		for i := range churn {
 			at := 3.1 + 50*float64(i)/float64(churn)
 			ev(parse.EvRun, at, parse.GoID(100+i))
