@@ -27,10 +27,6 @@ import (
 	"github.com/blockscope/blockscope/parse"
 )
 
-// leakSettle is how long a scenario waits for its goroutines to block.
-// Only a hang guard: scenarios wait for what they need, not for time.
-const leakSettle = 10 * time.Millisecond
-
 // recordTrace runs f under runtime/trace and returns the trace. It skips
 // the test where tracing is on already (go test -trace).
 func recordTrace(t *testing.T, f func()) []byte {

@@ -8,9 +8,9 @@
 // hashing each id: a lookup is a few loads from memory that recent events
 // have made hot, where a Go map of a million entries costs a cache miss or
 // two a lookup. A page is freed when its last id is deleted (a few are
-// kept for reuse), and pages are small (about 2 KB of values), so memory
-// follows the ids held, not the ids ever seen, even where long-lived ids
-// are scattered among short-lived ones.
+// kept for reuse), and pages are small (about 2 KB of values, 16 ids at
+// least), so memory follows the ids held, not the ids ever seen, even
+// where long-lived ids are scattered among short-lived ones.
 package idmap
 
 import (
@@ -20,8 +20,10 @@ import (
 	"unsafe"
 )
 
-// Map maps ids to values of V. Its zero value is empty and ready to use.
-// A pointer returned by Ref stays valid until its id is deleted.
+// Map maps ids to values of V. Its zero value is empty and ready to use;
+// a Map must not be copied once used (the copy would share its pages but
+// not its cache). A pointer returned by Ref stays valid until its id is
+// deleted.
 type Map[K ~int64 | ~uint64, V any] struct {
 	dir   map[uint64]*page[V] // by id >> shift
 	cache [cacheSize]cached[V]
@@ -53,8 +55,9 @@ const (
 	maxSpare = 4
 )
 
-// pageShift returns the page size for values of V: 16 to 512 ids, about
-// pageBytes of values.
+// pageShift returns the page size for values of V: about pageBytes of
+// values, within 16 to 512 ids (so a page of values over 128 bytes is
+// larger).
 func pageShift[V any]() uint8 {
 	var v V
 	n := pageBytes / max(int(unsafe.Sizeof(v)), 1)
